@@ -1,0 +1,313 @@
+//! Fetching events from the Server API, with deadlines and bounded retries.
+
+mod retry;
+
+use crate::{ApiVersion, Event, FingerprintError, SecretKey};
+use reqwest::{StatusCode, Url};
+use std::time::Duration;
+use tokio::time::Instant;
+
+pub use retry::RetryPolicy;
+
+/// A Fingerprint region. It decides which API host serves the workspace's data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Region {
+    /// Global / US: `https://api.fpjs.io`.
+    #[default]
+    Us,
+    /// EU: `https://eu.api.fpjs.io`.
+    Eu,
+    /// Asia-Pacific: `https://ap.api.fpjs.io`.
+    Ap,
+}
+
+impl Region {
+    /// The region's API origin.
+    pub fn base_url(self) -> &'static str {
+        match self {
+            Region::Us => "https://api.fpjs.io",
+            Region::Eu => "https://eu.api.fpjs.io",
+            Region::Ap => "https://ap.api.fpjs.io",
+        }
+    }
+
+    /// Reads `us`, `eu` or `ap` (case-insensitive; `global` is an alias of `us`).
+    pub fn parse(value: &str) -> Option<Region> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "us" | "global" => Some(Region::Us),
+            "eu" => Some(Region::Eu),
+            "ap" | "asia" => Some(Region::Ap),
+            _ => None,
+        }
+    }
+}
+
+/// Client settings. Build with [`ClientConfig::new`] and adjust the public fields.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// The secret API key.
+    pub secret_key: SecretKey,
+    /// Which regional API host to call, unless `base_url` overrides it.
+    pub region: Region,
+    /// Which API generation to call. v4 is the default; v3 shuts down on 2027-01-07.
+    pub api_version: ApiVersion,
+    /// An origin (`scheme://host[:port]`) that replaces the region's host: a proxy, a test stub
+    /// or the simulator.
+    pub base_url: Option<String>,
+    /// How long to wait for a TCP/TLS connection.
+    pub connect_timeout: Duration,
+    /// The total time one [`Client::get_event`] call may take, retries included.
+    pub deadline: Duration,
+    /// How many times a transient failure is retried, and how long to wait between tries.
+    pub retry: RetryPolicy,
+}
+
+impl ClientConfig {
+    /// Defaults: region us, API v4, 1 s to connect, 3 s in all, 2 retries.
+    pub fn new(secret_key: SecretKey) -> Self {
+        Self {
+            secret_key,
+            region: Region::Us,
+            api_version: ApiVersion::V4,
+            base_url: None,
+            connect_timeout: Duration::from_secs(1),
+            deadline: Duration::from_secs(3),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// Why a [`Client`] could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientBuildError {
+    /// The base URL override is not an `http(s)://host[:port]` origin.
+    #[error("invalid Fingerprint API base URL {0:?}: expected an origin such as http://127.0.0.1:9000")]
+    InvalidBaseUrl(String),
+    /// The HTTP client could not be created (TLS backend failure).
+    #[error("cannot create the HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+/// A Server API client. Cheap to clone: clones share one connection pool, so create one per process.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    origin: Url,
+    config: ClientConfig,
+}
+
+/// Bodies larger than this are not events; refusing them bounds memory.
+const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+impl Client {
+    /// Builds a client with its own connection pool.
+    pub fn new(config: ClientConfig) -> Result<Self, ClientBuildError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .user_agent(concat!("signup-guard-fingerprint/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Self::with_http_client(config, http)
+    }
+
+    /// Builds a client on an existing `reqwest::Client`, to share its pool.
+    pub fn with_http_client(
+        config: ClientConfig,
+        http: reqwest::Client,
+    ) -> Result<Self, ClientBuildError> {
+        let raw = config.base_url.as_deref().unwrap_or(config.region.base_url());
+        let origin = parse_origin(raw).ok_or_else(|| ClientBuildError::InvalidBaseUrl(raw.into()))?;
+        Ok(Self { http, origin, config })
+    }
+
+    /// The settings this client was built with.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// The URL an event id is fetched from.
+    pub fn event_url(&self, event_id: &str) -> String {
+        let base = self.origin.as_str().trim_end_matches('/');
+        match self.config.api_version {
+            ApiVersion::V4 => format!("{base}/v4/events/{event_id}"),
+            ApiVersion::V3 => format!("{base}/events/{event_id}"),
+        }
+    }
+
+    /// Fetches and normalizes one identification event.
+    ///
+    /// Transient failures (5xx, timeouts, refused connections, 429) are retried with jittered
+    /// backoff; a 404 is retried once after a short pause because an event can lag behind
+    /// identification. Everything happens inside the configured deadline.
+    #[tracing::instrument(skip_all, fields(event_id = %event_id))]
+    pub async fn get_event(&self, event_id: &str) -> Result<Event, FingerprintError> {
+        if !is_valid_event_id(event_id) {
+            return Err(FingerprintError::InvalidEventId);
+        }
+        let deadline = Instant::now() + self.config.deadline;
+        let mut state = retry::Attempts::new(&self.config.retry);
+        loop {
+            let outcome = match tokio::time::timeout_at(deadline, self.attempt(event_id)).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(FingerprintError::Unavailable(format!(
+                    "no answer within the {:?} deadline",
+                    self.config.deadline
+                ))),
+            };
+            match state.next_wait(&outcome, deadline) {
+                Some(wait) => {
+                    tracing::debug!(error = ?outcome.as_ref().err(), ?wait, "retrying Fingerprint API call");
+                    tokio::time::sleep(wait).await;
+                }
+                None => return outcome,
+            }
+        }
+    }
+
+    async fn attempt(&self, event_id: &str) -> Result<Event, FingerprintError> {
+        let key = self.config.secret_key.expose();
+        let request = self.http.get(self.event_url(event_id));
+        let request = match self.config.api_version {
+            ApiVersion::V4 => request.bearer_auth(key),
+            ApiVersion::V3 => request.header("Auth-API-Key", key),
+        };
+        let response = request.send().await.map_err(transport_error)?;
+        let status = response.status();
+        let retry_after = retry::retry_after(response.headers());
+        if response.content_length().is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+            return Err(FingerprintError::Unavailable("response body too large".into()));
+        }
+        let body = response.bytes().await.map_err(transport_error)?;
+        if body.len() > MAX_BODY_BYTES {
+            return Err(FingerprintError::Unavailable("response body too large".into()));
+        }
+        if status == StatusCode::OK {
+            let parsed = match self.config.api_version {
+                ApiVersion::V4 => Event::from_v4_json(&body),
+                ApiVersion::V3 => Event::from_v3_json_with_request_id(&body, event_id),
+            };
+            return parsed.map_err(|e| FingerprintError::Unavailable(format!("unreadable event: {e}")));
+        }
+        Err(classify(status, &body, retry_after))
+    }
+}
+
+fn transport_error(error: reqwest::Error) -> FingerprintError {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "connection failed"
+    } else {
+        "transport error"
+    };
+    FingerprintError::Unavailable(format!("{kind}: {error}"))
+}
+
+/// Maps a non-200 answer to an error by its status. The body only adds the API's code and message,
+/// and is read leniently: proxies answer with HTML, and v3 has two error shapes.
+fn classify(status: StatusCode, body: &[u8], retry_after: Option<Duration>) -> FingerprintError {
+    let (code, message) = error_details(body);
+    let message = message.unwrap_or_else(|| status.to_string());
+    match status.as_u16() {
+        404 => FingerprintError::NotFound,
+        401 | 403 => FingerprintError::Forbidden { code, message },
+        429 => FingerprintError::RateLimited { retry_after },
+        400..=499 => FingerprintError::BadRequest { code, message },
+        _ => FingerprintError::Unavailable(format!("HTTP {status}")),
+    }
+}
+
+fn error_details(body: &[u8]) -> (Option<String>, Option<String>) {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return (None, None);
+    };
+    let error = &value["error"];
+    if let Some(text) = error.as_str() {
+        return (None, Some(text.to_owned()));
+    }
+    let text = |key: &str| error[key].as_str().map(str::to_owned);
+    (text("code"), text("message"))
+}
+
+fn parse_origin(raw: &str) -> Option<Url> {
+    let url = Url::parse(raw.trim()).ok()?;
+    let is_origin = matches!(url.scheme(), "http" | "https")
+        && url.host().is_some()
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.username().is_empty();
+    is_origin.then_some(url)
+}
+
+/// Real ids look like `1708102555327.NLOjmg`; anything outside this alphabet could change the
+/// URL path, so it never reaches the network.
+pub(crate) fn is_valid_event_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions_map_to_their_hosts() {
+        assert_eq!(Region::parse("EU").unwrap().base_url(), "https://eu.api.fpjs.io");
+        assert_eq!(Region::parse("ap").unwrap().base_url(), "https://ap.api.fpjs.io");
+        assert_eq!(Region::parse("us").unwrap().base_url(), "https://api.fpjs.io");
+        assert_eq!(Region::parse("mars"), None);
+    }
+
+    #[test]
+    fn event_urls_follow_the_api_generation() {
+        let mut config = ClientConfig::new(SecretKey::new("k"));
+        config.base_url = Some("http://127.0.0.1:9000".into());
+        let v4 = Client::new(config.clone()).unwrap();
+        assert_eq!(v4.event_url("a.b"), "http://127.0.0.1:9000/v4/events/a.b");
+        config.api_version = ApiVersion::V3;
+        let v3 = Client::new(config).unwrap();
+        assert_eq!(v3.event_url("a.b"), "http://127.0.0.1:9000/events/a.b");
+        let eu = ClientConfig { region: Region::Eu, ..ClientConfig::new(SecretKey::new("k")) };
+        assert_eq!(Client::new(eu).unwrap().event_url("x"), "https://eu.api.fpjs.io/v4/events/x");
+    }
+
+    #[test]
+    fn base_url_must_be_an_origin() {
+        for bad in ["ftp://host", "not a url", "http://host/path", "http://u:p@host", "http://host?x=1"] {
+            let config = ClientConfig { base_url: Some(bad.into()), ..ClientConfig::new(SecretKey::new("k")) };
+            assert!(Client::new(config).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn event_ids_outside_the_alphabet_are_refused() {
+        assert!(is_valid_event_id("1708102555327.NLOjmg"));
+        for bad in ["", "../admin", "a/b", "a b", "a?x=1", &"x".repeat(129)] {
+            assert!(!is_valid_event_id(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn errors_are_classified_by_status_not_body() {
+        let html = b"<html>bad gateway</html>";
+        assert!(matches!(classify(StatusCode::NOT_FOUND, html, None), FingerprintError::NotFound));
+        assert!(matches!(classify(StatusCode::BAD_GATEWAY, html, None), FingerprintError::Unavailable(_)));
+        let body = br#"{"error":{"code":"WrongRegion","message":"wrong region"}}"#;
+        match classify(StatusCode::FORBIDDEN, body, None) {
+            FingerprintError::Forbidden { code, message } => {
+                assert_eq!(code.as_deref(), Some("WrongRegion"));
+                assert_eq!(message, "wrong region");
+            }
+            other => panic!("{other:?}"),
+        }
+        let plain = br#"{"error":"bad visitor id"}"#;
+        assert!(matches!(
+            classify(StatusCode::BAD_REQUEST, plain, None),
+            FingerprintError::BadRequest { message, .. } if message == "bad visitor id"
+        ));
+        let wait = Some(Duration::from_secs(2));
+        assert!(matches!(
+            classify(StatusCode::TOO_MANY_REQUESTS, b"", wait),
+            FingerprintError::RateLimited { retry_after } if retry_after == wait
+        ));
+    }
+}

@@ -1,0 +1,288 @@
+//! The normalized identification event that both Server API generations parse into.
+//!
+//! Every field is optional: Fingerprint adds values and fields over time, and a missing
+//! signal must never fail a parse. The raw JSON is kept beside the normalized view so
+//! callers can read anything this type does not model.
+
+mod enums;
+mod json;
+mod v3;
+mod v4;
+
+use serde::{Deserialize, Serialize};
+
+/// One identification event, normalized from Server API v4 or v3 (or a sealed result).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// The event id (v4 `event_id`, v3 `requestId`).
+    pub event_id: String,
+    /// The stable device identifier.
+    pub visitor_id: Option<String>,
+    /// Whether Fingerprint had seen this visitor before.
+    pub visitor_found: Option<bool>,
+    /// When the identification happened, in milliseconds since the Unix epoch.
+    pub timestamp_ms: Option<i64>,
+    /// The page URL the agent ran on.
+    pub url: Option<String>,
+    /// The IP address Fingerprint saw.
+    pub ip: Option<String>,
+    /// Identification confidence score, 0.0 to 1.0.
+    pub confidence: Option<f64>,
+    /// The `linkedId` the page attached, if any.
+    pub linked_id: Option<String>,
+    /// The browser's user agent.
+    pub user_agent: Option<String>,
+    /// Bot detection result.
+    pub bot: Option<BotResult>,
+    /// The bot's type or name when one was detected (e.g. `headlessChrome`).
+    pub bot_type: Option<String>,
+    /// Suspect score: a weighted sum of the Smart Signals (0 and up).
+    pub suspect_score: Option<i64>,
+    /// VPN detection.
+    pub vpn: Option<Vpn>,
+    /// Proxy detection.
+    pub proxy: Option<Proxy>,
+    /// Whether the IP is a known Tor exit node.
+    pub tor: Option<bool>,
+    /// IP blocklist matches.
+    pub ip_blocklist: Option<IpBlocklist>,
+    /// Browser tampering / anti-detect browser detection.
+    pub tampering: Option<Tampering>,
+    /// Running inside a virtual machine.
+    pub virtual_machine: Option<bool>,
+    /// Private (incognito) browsing.
+    pub incognito: Option<bool>,
+    /// Developer tools are open.
+    pub developer_tools: Option<bool>,
+    /// The device is unusually active.
+    pub high_activity: Option<bool>,
+    /// The device's location is spoofed (mobile).
+    pub location_spoofing: Option<bool>,
+    /// Android emulator.
+    pub emulator: Option<bool>,
+    /// Rooted Android device.
+    pub root_apps: Option<bool>,
+    /// Jailbroken iOS device.
+    pub jailbroken: Option<bool>,
+    /// Frida instrumentation detected.
+    pub frida: Option<bool>,
+    /// Cloned app detected (Android).
+    pub cloned_app: Option<bool>,
+    /// Man-in-the-middle attack detected.
+    pub mitm_attack: Option<bool>,
+    /// Privacy-focused browser settings detected.
+    pub privacy_settings: Option<bool>,
+    /// Remote control tools detected (v3 only, deprecated upstream).
+    pub remote_control: Option<bool>,
+    /// The event was replayed: the same identification submitted again.
+    pub replayed: Option<bool>,
+    /// Velocity counters.
+    pub velocity: Option<Velocity>,
+    /// The high-recall ("supplementary") visitor id.
+    pub high_recall_visitor_id: Option<String>,
+    /// Whether identification completed or only partially completed.
+    pub incremental_identification_status: Option<IdentificationStatus>,
+    /// Where the event came from (v4 `source`, e.g. `device`).
+    pub source: Option<String>,
+    /// The JSON this event was parsed from, untouched.
+    #[serde(skip)]
+    pub raw: serde_json::Value,
+}
+
+/// Bot detection result. Unknown values are kept, never rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum BotResult {
+    /// No bot activity (v4 `not_detected`, v3 `notDetected`).
+    NotDetected,
+    /// A known good bot, such as a search engine crawler.
+    Good,
+    /// Automation, a headless browser or another bad bot.
+    Bad,
+    /// A value this version of the crate does not know.
+    Other(String),
+}
+
+/// Incremental identification status. Unknown values are kept.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum IdentificationStatus {
+    /// Identification and every Smart Signal completed.
+    Completed,
+    /// Identification completed but Smart Signals are not available.
+    PartiallyCompleted,
+    /// A value this version of the crate does not know.
+    Other(String),
+}
+
+/// VPN detection.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Vpn {
+    /// Whether a VPN was detected.
+    pub result: bool,
+    /// Detection confidence (`low`, `medium`, `high`).
+    pub confidence: Option<String>,
+    /// Timezone the VPN traffic originates from.
+    pub origin_timezone: Option<String>,
+    /// Country the VPN traffic originates from.
+    pub origin_country: Option<String>,
+    /// Which detection methods fired.
+    pub methods: VpnMethods,
+}
+
+/// The methods that can flag a VPN.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VpnMethods {
+    /// Browser timezone does not match the IP's.
+    pub timezone_mismatch: Option<bool>,
+    /// IP belongs to a public VPN provider.
+    pub public_vpn: Option<bool>,
+    /// Auxiliary mobile VPN method.
+    pub auxiliary_mobile: Option<bool>,
+    /// OS mismatch between the device and the network stack.
+    pub os_mismatch: Option<bool>,
+    /// Relay service such as iCloud Private Relay.
+    pub relay: Option<bool>,
+    /// Machine-learning prediction.
+    pub ml_prediction: Option<bool>,
+}
+
+/// Proxy detection.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Proxy {
+    /// Whether a proxy was detected.
+    pub result: bool,
+    /// Detection confidence (`low`, `medium`, `high`).
+    pub confidence: Option<String>,
+    /// Proxy type (`residential`, `data_center`, ...).
+    pub proxy_type: Option<String>,
+}
+
+/// IP blocklist matches.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpBlocklist {
+    /// Whether the IP is on any blocklist.
+    pub result: bool,
+    /// Known source of email spam.
+    pub email_spam: Option<bool>,
+    /// Known source of network attacks.
+    pub attack_source: Option<bool>,
+    /// Known Tor exit node.
+    pub tor_node: Option<bool>,
+}
+
+/// Browser tampering detection.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tampering {
+    /// Whether tampering was detected.
+    pub result: bool,
+    /// Anomaly score, 0.0 to 1.0.
+    pub anomaly_score: Option<f64>,
+    /// An anti-detect browser was detected.
+    pub anti_detect_browser: Option<bool>,
+}
+
+/// Velocity counters: how many distinct values were seen over recent intervals.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Velocity {
+    /// Distinct IPs for this visitor.
+    pub distinct_ip: Option<VelocityIntervals>,
+    /// Distinct linked ids for this visitor.
+    pub distinct_linked_id: Option<VelocityIntervals>,
+    /// Distinct countries for this visitor.
+    pub distinct_country: Option<VelocityIntervals>,
+    /// Events for this visitor.
+    pub events: Option<VelocityIntervals>,
+    /// Events from this IP.
+    pub ip_events: Option<VelocityIntervals>,
+    /// Distinct IPs for this linked id.
+    pub distinct_ip_by_linked_id: Option<VelocityIntervals>,
+    /// Distinct visitor ids for this linked id.
+    pub distinct_visitor_id_by_linked_id: Option<VelocityIntervals>,
+}
+
+/// Counts over 5 minutes, 1 hour and 24 hours.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VelocityIntervals {
+    /// Over the last 5 minutes.
+    pub m5: Option<i64>,
+    /// Over the last hour.
+    pub h1: Option<i64>,
+    /// Over the last 24 hours.
+    pub h24: Option<i64>,
+}
+
+/// Which Server API generation a JSON document comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ApiVersion {
+    /// Server API v3 (`/events/{request_id}`, `products` envelope, camelCase).
+    V3,
+    /// Server API v4 (`/v4/events/{event_id}`, flat snake_case).
+    V4,
+}
+
+/// Why a document could not be parsed as an event.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    /// Not JSON, or a field has a type that cannot be read leniently.
+    #[error("malformed event JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The document has no event id, or a shape that is neither v3 nor v4.
+    #[error("not an identification event: {0}")]
+    Shape(&'static str),
+}
+
+impl Event {
+    /// Parses a Server API v4 `GET /v4/events/{event_id}` body.
+    pub fn from_v4_json(bytes: &[u8]) -> Result<Event, ParseError> {
+        v4::parse(serde_json::from_slice(bytes)?)
+    }
+
+    /// Parses a Server API v3 `GET /events/{request_id}` body.
+    ///
+    /// A body in which every product failed names no event; that is a [`ParseError::Shape`]
+    /// here; use [`Event::from_v3_json_with_request_id`] to keep such events.
+    pub fn from_v3_json(bytes: &[u8]) -> Result<Event, ParseError> {
+        v3::parse(serde_json::from_slice(bytes)?, v3::Layout::Envelope, None)
+    }
+
+    /// Parses a Server API v3 `GET /events/{request_id}` body, using `request_id` as the event
+    /// id when neither identification nor botd returned one (both products carried `error`).
+    ///
+    /// An id present in the body wins: it is what Fingerprint stored.
+    pub fn from_v3_json_with_request_id(
+        bytes: &[u8],
+        request_id: &str,
+    ) -> Result<Event, ParseError> {
+        let value = serde_json::from_slice(bytes)?;
+        v3::parse(value, v3::Layout::Envelope, Some(request_id))
+    }
+
+    /// Parses a Server API v3 webhook body (flat camelCase, signals as `{"result": ...}`).
+    pub fn from_v3_webhook_json(bytes: &[u8]) -> Result<Event, ParseError> {
+        v3::parse(serde_json::from_slice(bytes)?, v3::Layout::Webhook, None)
+    }
+
+    /// Parses either generation, telling them apart by shape: `products` means a v3 API body,
+    /// a top-level `requestId` without `event_id` means a v3 webhook body, anything else is v4.
+    pub fn from_json(bytes: &[u8]) -> Result<Event, ParseError> {
+        Self::from_value(serde_json::from_slice(bytes)?)
+    }
+
+    /// Like [`Event::from_json`], from an already-parsed value.
+    pub fn from_value(value: serde_json::Value) -> Result<Event, ParseError> {
+        if value.get("products").is_some() {
+            v3::parse(value, v3::Layout::Envelope, None)
+        } else if value.get("requestId").is_some() && value.get("event_id").is_none() {
+            v3::parse(value, v3::Layout::Webhook, None)
+        } else {
+            v4::parse(value)
+        }
+    }
+
+    /// Whether Smart Signals are expected on this event (not a partial identification).
+    pub fn has_smart_signals(&self) -> bool {
+        !matches!(
+            self.incremental_identification_status,
+            Some(IdentificationStatus::PartiallyCompleted)
+        )
+    }
+}

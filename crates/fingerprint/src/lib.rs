@@ -1,0 +1,25 @@
+//! A client for the Fingerprint Server API.
+//!
+//! - [`Client::get_event`] fetches an identification event from Server API v4 (default) or v3
+//!   and normalizes it into one [`Event`] type, keeping the raw JSON beside it.
+//! - [`sealed::unseal`] decrypts Sealed Client Results locally, with key rotation.
+//! - [`webhook::verify_signature`] checks the `fpjs-event-signature` header in constant time.
+//! - With the `simulator` feature, the `simulator` module serves an offline stand-in for the Server API
+//!   over real HTTP (`simulator` module).
+//!
+//! The crate knows nothing about what the caller decides from an event.
+
+mod client;
+mod error;
+pub mod event;
+mod secret;
+pub mod sealed;
+pub mod webhook;
+
+#[cfg(feature = "simulator")]
+pub mod simulator;
+
+pub use client::{Client, ClientBuildError, ClientConfig, Region, RetryPolicy};
+pub use error::FingerprintError;
+pub use event::{ApiVersion, BotResult, Event, IdentificationStatus};
+pub use secret::SecretKey;

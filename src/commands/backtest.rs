@@ -1,0 +1,154 @@
+//! `backtest`: what another policy would have decided on the recorded attempts. Read-only.
+
+use crate::config::Settings;
+use crate::policy::{self, Context, Policy};
+use crate::store::{now_ms, AttemptRow, PoolSettings, Store};
+use anyhow::{bail, Context as _};
+use fingerprint::Event;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// Per-rule counts: how often it fired as recorded, how often it would fire, and how many changed
+/// verdicts it is the first reason for.
+#[derive(Debug, Default, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleRow {
+    /// Recorded attempts where the rule fired.
+    pub fired_before: u64,
+    /// Attempts where it fires under the candidate policy.
+    pub fired_after: u64,
+    /// Changed verdicts whose first reason (new or old) is this rule.
+    pub changes: u64,
+}
+
+/// The whole report.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// The candidate policy's version.
+    pub policy_hash: String,
+    /// Attempts replayed.
+    pub replayed: u64,
+    /// Attempts without a signals snapshot (refused before an event was read).
+    pub skipped: u64,
+    /// Attempts whose verdict would change.
+    pub changed: u64,
+    /// `from -> to` verdict transitions.
+    pub transitions: BTreeMap<String, u64>,
+    /// Per-rule counts.
+    pub rules: BTreeMap<String, RuleRow>,
+}
+
+/// Replays every recorded attempt (since `since`) against the policy named by `--config`.
+pub async fn backtest(settings: Settings, since: Option<String>, json: bool) -> anyhow::Result<()> {
+    let Some(path) = settings.config.clone() else {
+        bail!("backtest needs the candidate policy: signup-guard backtest --config other.toml");
+    };
+    let candidate = policy::load_file(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let since_ms = match since.as_deref() {
+        Some(value) => crate::time::parse_since(value, now_ms()).map_err(|e| anyhow::anyhow!(e))?,
+        None => 0,
+    };
+    let store = Store::connect(&settings.database_url, PoolSettings::default())
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open {}",
+                crate::startup::redact_url(&settings.database_url)
+            )
+        })?;
+    let report = run(&store, &candidate, since_ms).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print(&report, &path.display().to_string());
+    }
+    Ok(())
+}
+
+/// Computes the report in batches, so memory stays flat however long the trail is.
+pub async fn run(store: &Store, candidate: &Policy, since_ms: i64) -> anyhow::Result<Report> {
+    let mut report = Report {
+        policy_hash: candidate.hash(),
+        ..Report::default()
+    };
+    let mut cursor = 0;
+    loop {
+        let batch = store.attempts_after(cursor, since_ms, 1000).await?;
+        let Some(last) = batch.last() else { break };
+        cursor = last.id;
+        for attempt in &batch {
+            replay(attempt, candidate, &mut report);
+        }
+        if report.replayed % 10_000 < 1000 && report.replayed >= 10_000 {
+            tracing::info!(replayed = report.replayed, "backtest progress");
+        }
+    }
+    Ok(report)
+}
+
+fn replay(attempt: &AttemptRow, candidate: &Policy, report: &mut Report) {
+    let Some((event, context)) = attempt.signals.as_ref().and_then(restore) else {
+        report.skipped += 1;
+        return;
+    };
+    report.replayed += 1;
+    let decision = policy::evaluate(candidate, &event, &context);
+    let after = decision.would_be.as_str();
+    for code in &attempt.codes {
+        report.rules.entry(code.clone()).or_default().fired_before += 1;
+    }
+    for code in decision.codes() {
+        report.rules.entry(code.to_owned()).or_default().fired_after += 1;
+    }
+    if after != attempt.verdict {
+        report.changed += 1;
+        *report
+            .transitions
+            .entry(format!("{} -> {after}", attempt.verdict))
+            .or_default() += 1;
+        let reason = decision
+            .primary()
+            .map(|f| f.code.to_owned())
+            .or_else(|| attempt.codes.first().cloned())
+            .unwrap_or_else(|| "(none)".into());
+        report.rules.entry(reason).or_default().changes += 1;
+    }
+}
+
+fn restore(signals: &serde_json::Value) -> Option<(Event, Context)> {
+    let event: Event = serde_json::from_value(signals.get("event")?.clone()).ok()?;
+    let ctx = signals.get("context")?;
+    let context = Context {
+        client_ip: ctx["clientIp"]
+            .as_str()
+            .and_then(|ip| ip.parse::<IpAddr>().ok()),
+        origin: ctx["origin"].as_str().map(str::to_owned),
+        now_ms: ctx["nowMs"].as_i64()?,
+        device_accounts: ctx["deviceAccounts"].as_i64().unwrap_or(0),
+    };
+    Some((event, context))
+}
+
+fn print(report: &Report, path: &str) {
+    println!("candidate policy {path} ({})", report.policy_hash);
+    println!(
+        "replayed {} attempts ({} without signals skipped); {} verdicts would change",
+        report.replayed, report.skipped, report.changed
+    );
+    for (transition, n) in &report.transitions {
+        println!("  {transition}: {n}");
+    }
+    println!();
+    println!(
+        "{:<24} {:>12} {:>12} {:>9}",
+        "rule", "fired before", "fired after", "changes"
+    );
+    for (rule, row) in &report.rules {
+        println!(
+            "{rule:<24} {:>12} {:>12} {:>9}",
+            row.fired_before, row.fired_after, row.changes
+        );
+    }
+}

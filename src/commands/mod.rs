@@ -1,0 +1,98 @@
+//! What each subcommand does.
+
+mod backtest;
+mod explain;
+
+pub use backtest::backtest;
+pub use explain::explain;
+
+use crate::cli::policy_path;
+use crate::config::Settings;
+use crate::policy::{self, Policy};
+use crate::startup::{shutdown_signal, Application};
+use crate::store::Store;
+use anyhow::Context as _;
+use fingerprint::simulator::{Simulator, SimulatorConfig};
+use fingerprint::SecretKey;
+use std::time::Duration;
+
+/// Loads the policy named by `--config`, or `signup-guard.toml`, or the defaults.
+pub fn load_policy(settings: &Settings) -> anyhow::Result<Policy> {
+    match policy_path(settings.config.as_ref()) {
+        Some(path) => {
+            let policy = policy::load_file(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
+            tracing::info!(path = %path.display(), hash = %policy.hash(), "policy loaded");
+            Ok(policy)
+        }
+        None => Ok(Policy::default()),
+    }
+}
+
+/// `serve`: run until Ctrl-C or SIGTERM.
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let policy = load_policy(&settings)?;
+    let demo = settings.demo;
+    let config = settings.into_config(policy)?;
+    let addr = config.addr;
+    if demo {
+        print_demo_banner(addr.port());
+    }
+    let app = Application::build(config).await?;
+    tracing::info!(%addr, port = app.port(), demo, "signup-guard listening");
+    app.run_until_stopped(shutdown_signal()).await
+}
+
+/// `migrate`: bring the schema up to date and exit.
+pub async fn migrate(settings: Settings) -> anyhow::Result<()> {
+    let url = settings.database_url.clone();
+    let store = Store::connect(&url, crate::store::PoolSettings::default())
+        .await
+        .with_context(|| format!("cannot connect to {}", crate::startup::redact_url(&url)))?;
+    store.migrate().await?;
+    println!("database schema is up to date ({:?})", store.backend());
+    Ok(())
+}
+
+/// `simulator`: the Fingerprint stand-in alone.
+pub async fn simulator(
+    host: &str,
+    port: u16,
+    secret_key: String,
+    latency_ms: u64,
+    encryption_key: Option<String>,
+) -> anyhow::Result<()> {
+    let encryption_key = encryption_key
+        .map(|k| fingerprint::sealed::DecryptionKey::from_base64(&k))
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("SIMULATOR_ENCRYPTION_KEY: {e}"))?;
+    let simulator = Simulator::new(SimulatorConfig {
+        secret_key: SecretKey::new(secret_key),
+        latency: Duration::from_millis(latency_ms),
+        encryption_key,
+    });
+    let addr = format!("{host}:{port}")
+        .parse()
+        .with_context(|| format!("invalid address {host}:{port}"))?;
+    let handle = simulator
+        .spawn(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    eprintln!(
+        "Fingerprint simulator on {} (not the real API; for development and tests)",
+        handle.base_url()
+    );
+    eprintln!("  POST /identify {{\"persona\":\"new_device\"}}  ->  requestId");
+    eprintln!("  GET  /v4/events/{{id}} (Authorization: Bearer <key>), GET /events/{{id}} (Auth-API-Key: <key>)");
+    shutdown_signal().await;
+    Ok(())
+}
+
+fn print_demo_banner(port: u16) {
+    let line = "=".repeat(72);
+    eprintln!("{line}");
+    eprintln!("  DEMO MODE: NOT FOR PRODUCTION");
+    eprintln!("  Events come from a built-in Fingerprint simulator; no key, no network.");
+    eprintln!("  Admin endpoints are open without ADMIN_TOKEN.");
+    eprintln!("  Open http://localhost:{port}/ to try signups with different devices.");
+    eprintln!("{line}");
+}

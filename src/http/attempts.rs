@@ -1,0 +1,69 @@
+use super::accounts::Page;
+use super::admin::require_admin;
+use super::{ApiError, AppState, Result};
+use crate::store::AttemptFilter;
+use crate::time::rfc3339;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// Filters: `?verdict=block&code=vpn_detected&limit=50&before=<id>`.
+#[derive(Debug, Deserialize)]
+pub struct Filter {
+    verdict: Option<String>,
+    code: Option<String>,
+    #[serde(flatten)]
+    page: Page,
+}
+
+/// `GET /api/attempts`: the audit trail with its reasons, newest first.
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    filter: Result<Query<Filter>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>> {
+    require_admin(&state, &headers)?;
+    let Query(filter) = filter.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
+    if let Some(verdict) = &filter.verdict {
+        if !["allow", "review", "block", "error"].contains(&verdict.as_str()) {
+            return Err(ApiError::InvalidRequest(
+                "verdict must be allow, review, block or error".into(),
+            ));
+        }
+    }
+    let limit = filter.page.limit().clamp(1, 500);
+    let query = AttemptFilter {
+        verdict: filter.verdict,
+        code: filter.code.filter(|c| !c.is_empty()),
+        since_ms: None,
+        before: filter.page.before(),
+    };
+    let rows = state.store.list_attempts(&query, limit).await?;
+    let next = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|r| r.id))
+        .flatten();
+    let attempts: Vec<Value> = rows
+        .into_iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "eventId": r.event_id,
+                "visitorId": r.visitor_id,
+                "ip": r.ip,
+                "username": r.username,
+                "verdict": r.verdict,
+                "code": r.code,
+                "codes": r.codes,
+                "signals": r.signals,
+                "policyHash": r.policy_hash,
+                "shadow": r.shadow,
+                "accountId": r.account_id,
+                "createdAt": rfc3339(r.created_at),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "attempts": attempts, "nextBefore": next })))
+}

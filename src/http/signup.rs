@@ -1,0 +1,56 @@
+use super::{ApiError, AppState};
+use crate::signup::{self, Caller};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// `POST /api/create-account`.
+///
+/// The body is taken as bytes so that every malformed request still goes through the signup
+/// flow's one exit, which records it and answers in the shared JSON error shape.
+pub async fn create_account(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return ApiError::PayloadTooLarge(state.max_body_bytes).into_response();
+        }
+        Err(rejection) => return ApiError::InvalidRequest(rejection.body_text()).into_response(),
+    };
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let caller = Caller {
+        ip: crate::policy::client_ip(
+            peer.ip(),
+            forwarded,
+            state.policy.trusted_proxy_hops,
+        ),
+        origin: headers
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    };
+    match signup::signup(&state, &caller, &body).await {
+        Ok(created) => {
+            let mut body = json!({
+                "status": if created.review_codes.is_some() { "review" } else { "created" },
+                "accountId": created.account_id,
+                "visitorId": created.visitor_id,
+            });
+            if let Some(codes) = created.review_codes {
+                body["codes"] = json!(codes);
+            }
+            Json(body).into_response()
+        }
+        Err(error) => error.into_response(),
+    }
+}

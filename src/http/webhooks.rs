@@ -1,0 +1,47 @@
+use super::{ApiError, AppState, Result};
+use crate::store::now_ms;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// `POST /api/webhooks/fingerprint`: a signed event pushed by Fingerprint, stored once per event id.
+pub async fn receive(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>> {
+    let Some(secret) = &state.webhook_secret else {
+        return Err(ApiError::NotFound);
+    };
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(state.max_body_bytes),
+        _ => ApiError::InvalidRequest(rejection.body_text()),
+    })?;
+    let signature = headers
+        .get("fpjs-event-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !fingerprint::webhook::verify_signature(signature, &body, secret.expose().as_bytes()) {
+        tracing::warn!("webhook with a missing or wrong signature");
+        return Err(ApiError::Unauthorized);
+    }
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::InvalidRequest("body is not UTF-8".into()))?;
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| ApiError::InvalidRequest(format!("body is not valid JSON: {e}")))?;
+    // v4 webhooks carry `event_id`, v3 ones `requestId`.
+    let event_id = value
+        .get("event_id")
+        .or_else(|| value.get("requestId"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            ApiError::InvalidRequest("webhook body has no event_id or requestId".into())
+        })?;
+    let stored = state.store.store_webhook(event_id, text, now_ms()).await?;
+    tracing::info!(event_id, duplicate = !stored, "webhook received");
+    Ok(Json(json!({ "status": "ok", "duplicate": !stored })))
+}

@@ -1,0 +1,16 @@
+//! signup-guard: account creation that stops fake signups with Fingerprint device intelligence.
+//!
+//! The binary is a thin shell over this library, so tests build the same application it runs.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod events;
+pub mod http;
+pub mod password;
+pub mod policy;
+pub mod signup;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod time;

@@ -1,0 +1,39 @@
+use clap::Parser;
+use signup_guard::cli::{Cli, Command};
+use signup_guard::{commands, telemetry};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    // Real environment variables win over .env: dotenvy never overwrites a variable that is set.
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    telemetry::init(&cli.settings.log_format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let settings = cli.settings;
+    let result = runtime.block_on(async move {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => commands::serve(settings).await,
+            Command::Migrate => commands::migrate(settings).await,
+            Command::Simulator { host, port, secret_key, latency_ms, encryption_key } => {
+                commands::simulator(&host, port, secret_key, latency_ms, encryption_key).await
+            }
+            Command::Explain { request_id, sealed, json } => {
+                commands::explain(settings, request_id, sealed, json).await
+            }
+            Command::Backtest { since, json } => commands::backtest(settings, since, json).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

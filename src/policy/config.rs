@@ -1,0 +1,223 @@
+//! The policy an operator writes: thresholds, switches and one action per rule.
+//!
+//! Every key has a default so that an empty `[policy]` table is a working, cautious policy,
+//! and unknown keys are rejected so that a typo never silently falls back to a default.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::origin;
+
+/// What to do with a signup. Ordered by strength, so the verdict is the maximum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Create the account.
+    Allow,
+    /// Create the account but hold it for a human or a second factor.
+    Review,
+    /// Refuse the signup.
+    Block,
+}
+
+impl Action {
+    /// The lowercase name used in the config file, logs and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Allow => "allow",
+            Action::Review => "review",
+            Action::Block => "block",
+        }
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The `[policy]` table. See `docs/policy.md` for the meaning of every key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Policy {
+    /// Oldest event accepted, so a captured event id cannot be reused later; 0 turns it off.
+    pub max_event_age_seconds: u64,
+    /// How far in the future an event timestamp may be before it is refused as forged.
+    pub clock_skew_seconds: u64,
+    /// Identification confidence below this triggers `rules.low_confidence`.
+    pub min_confidence: f64,
+    /// Accounts one device may hold within the window; at least 1.
+    pub accounts_per_device: u32,
+    /// Only accounts created within this many days count toward the device limit; 0 = forever.
+    pub device_window_days: u32,
+    /// When non-empty, both the identified page and the request must come from these origins.
+    pub allowed_origins: Vec<String>,
+    /// When true, the IP Fingerprint saw must equal the IP of the signup request.
+    pub ip_binding: bool,
+    /// How many reverse proxies in front of the service append to `X-Forwarded-For`.
+    pub trusted_proxy_hops: usize,
+    /// Suspect scores at or above this trigger `rules.high_suspect_score`.
+    pub suspect_score_threshold: i64,
+    /// Visitor events in the last hour above this trigger `rules.velocity`.
+    pub velocity_max_events_1h: i64,
+    /// Evaluate and record everything but never refuse, to try a policy on live traffic.
+    pub shadow: bool,
+    /// The action taken when each signal fires.
+    pub rules: Rules,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            max_event_age_seconds: 120,
+            clock_skew_seconds: 30,
+            min_confidence: 0.5,
+            accounts_per_device: 1,
+            device_window_days: 0,
+            allowed_origins: Vec::new(),
+            ip_binding: false,
+            trusted_proxy_hops: 0,
+            suspect_score_threshold: 20,
+            velocity_max_events_1h: 30,
+            shadow: false,
+            rules: Rules::default(),
+        }
+    }
+}
+
+/// The `[policy.rules]` table: one action per signal, so operators tune outcomes, not code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Rules {
+    /// Automation, headless browsers and other bad bots.
+    pub bot_bad: Action,
+    /// Known good bots such as crawlers: they never need an account.
+    pub bot_good: Action,
+    /// The same identification submitted again.
+    pub replayed: Action,
+    /// Browser tampering or an anti-detect browser.
+    pub tampering: Action,
+    /// Frida instrumentation of the app.
+    pub frida: Action,
+    /// A man-in-the-middle between the app and Fingerprint.
+    pub mitm_attack: Action,
+    /// A cloned app, the usual tool for multi-accounting on Android.
+    pub cloned_app: Action,
+    /// An Android emulator.
+    pub emulator: Action,
+    /// A rooted Android (`root_apps`) or jailbroken iOS device.
+    pub rooted: Action,
+    /// The IP is a known spam or attack source (Tor is left to `tor`).
+    pub ip_blocklist: Action,
+    /// The IP is a Tor exit node.
+    pub tor: Action,
+    /// A VPN was detected.
+    pub vpn: Action,
+    /// A proxy was detected.
+    pub proxy: Action,
+    /// The device location is spoofed.
+    pub location_spoofing: Action,
+    /// More visitor events in the last hour than `velocity_max_events_1h`.
+    pub velocity: Action,
+    /// The device is unusually active.
+    pub high_activity: Action,
+    /// Remote control tools (Server API v3 only).
+    pub remote_control: Action,
+    /// A virtual machine.
+    pub virtual_machine: Action,
+    /// Developer tools are open.
+    pub developer_tools: Action,
+    /// Private browsing.
+    pub incognito: Action,
+    /// Privacy-focused browser settings.
+    pub privacy_settings: Action,
+    /// Suspect score at or above `suspect_score_threshold`.
+    pub high_suspect_score: Action,
+    /// Identification confidence below `min_confidence`.
+    pub low_confidence: Action,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        use Action::{Allow, Block, Review};
+        Rules {
+            bot_bad: Block,
+            bot_good: Block,
+            replayed: Block,
+            tampering: Block,
+            frida: Block,
+            mitm_attack: Block,
+            cloned_app: Block,
+            emulator: Review,
+            rooted: Review,
+            ip_blocklist: Block,
+            tor: Block,
+            vpn: Review,
+            proxy: Review,
+            location_spoofing: Review,
+            velocity: Review,
+            high_activity: Review,
+            remote_control: Review,
+            virtual_machine: Allow,
+            developer_tools: Allow,
+            incognito: Allow,
+            privacy_settings: Allow,
+            high_suspect_score: Review,
+            low_confidence: Review,
+        }
+    }
+}
+
+impl Policy {
+    /// A short, stable fingerprint of the policy, stored with each attempt so a decision can
+    /// be traced to the exact policy that made it. Origin order does not change it.
+    pub fn hash(&self) -> String {
+        let mut canonical = self.clone();
+        canonical.allowed_origins = canonical
+            .allowed_origins
+            .iter()
+            .map(|o| origin::normalize(o).unwrap_or_else(|| o.clone()))
+            .collect();
+        canonical.allowed_origins.sort();
+        canonical.allowed_origins.dedup();
+        let json = serde_json::to_vec(&canonical).expect("a policy always serializes");
+        let mut hasher = Sha256::new();
+        hasher.update(b"signup-guard policy v1\n");
+        hasher.update(&json);
+        hex::encode(&hasher.finalize()[..6])
+    }
+
+    /// Checks values serde cannot: ranges and origin syntax. The message names the key.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&self.min_confidence) {
+            return Err(format!(
+                "policy.min_confidence must be between 0 and 1, got {}",
+                self.min_confidence
+            ));
+        }
+        if self.accounts_per_device == 0 {
+            return Err("policy.accounts_per_device must be at least 1".into());
+        }
+        if self.suspect_score_threshold < 1 {
+            return Err(format!(
+                "policy.suspect_score_threshold must be at least 1 (set rules.high_suspect_score = \"allow\" to ignore the score), got {}",
+                self.suspect_score_threshold
+            ));
+        }
+        if self.velocity_max_events_1h < 1 {
+            return Err(format!(
+                "policy.velocity_max_events_1h must be at least 1 (set rules.velocity = \"allow\" to ignore velocity), got {}",
+                self.velocity_max_events_1h
+            ));
+        }
+        for o in &self.allowed_origins {
+            if origin::parse_allowed(o).is_none() {
+                return Err(format!(
+                    "policy.allowed_origins: {o:?} is not an origin like \"https://example.com\" or \"http://localhost:3000\""
+                ));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,63 @@
+//! What the service knows about the signup request itself, beside the Fingerprint event.
+
+use std::net::{IpAddr, SocketAddr};
+
+/// Request facts the rules compare the event against. Kept free of HTTP types so backtests
+/// and `explain` can replay a stored attempt without a request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Context {
+    /// The client's address as resolved by [`client_ip`]; `None` when unknown.
+    pub client_ip: Option<IpAddr>,
+    /// The request's `Origin` header, when the browser sent one.
+    pub origin: Option<String>,
+    /// The decision time in milliseconds since the Unix epoch, passed in so evaluation is
+    /// pure and repeatable.
+    pub now_ms: i64,
+    /// Accounts this visitor already holds within `device_window_days`.
+    pub device_accounts: i64,
+}
+
+/// The client address of a request behind `trusted_proxy_hops` reverse proxies.
+///
+/// Each trusted proxy appends the address it received the connection from, so the n-th entry
+/// from the right of `X-Forwarded-For` was written by the outermost trusted proxy; entries
+/// further left are whatever the client sent and are never trusted. Anything unreadable,
+/// or a header shorter than the configured chain, falls back to the TCP peer: the worst case
+/// is then binding to a proxy address, never to an address the client chose. Several
+/// `X-Forwarded-For` headers must be joined with `,` in order before calling.
+/// IPv4-mapped IPv6 addresses are returned as IPv4 so they compare equal to the event's IP.
+pub fn client_ip(peer: IpAddr, x_forwarded_for: Option<&str>, trusted_proxy_hops: usize) -> IpAddr {
+    let peer = peer.to_canonical();
+    if trusted_proxy_hops == 0 {
+        return peer;
+    }
+    let Some(header) = x_forwarded_for else {
+        return peer;
+    };
+    let entries: Vec<&str> = header.split(',').map(str::trim).collect();
+    if entries.len() < trusted_proxy_hops {
+        return peer;
+    }
+    // Every entry a trusted proxy wrote must be readable, or the chain is not what we think.
+    let trusted = &entries[entries.len() - trusted_proxy_hops..];
+    let parsed: Option<Vec<IpAddr>> = trusted.iter().map(|e| parse_entry(e)).collect();
+    match parsed {
+        Some(ips) => ips[0].to_canonical(),
+        None => peer,
+    }
+}
+
+/// One `X-Forwarded-For` entry: a bare address, or an address with a port as some proxies
+/// write it (`203.0.113.7:51000`, `[2001:db8::1]:443`).
+fn parse_entry(entry: &str) -> Option<IpAddr> {
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<SocketAddr>().ok().map(|s| s.ip()))
+}
+
+/// An event or header IP in comparable form, so `::ffff:192.0.2.1` equals `192.0.2.1` and
+/// IPv6 spellings that differ only in case or zero compression compare equal.
+pub(crate) fn parse_ip(text: &str) -> Option<IpAddr> {
+    parse_entry(text.trim()).map(|ip| ip.to_canonical())
+}

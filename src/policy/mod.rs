@@ -1,0 +1,30 @@
+//! The signup policy: a pure function from a Fingerprint event and the request context to
+//! a decision, with the evidence for it.
+//!
+//! Purity is the point: the same function answers live signups, `explain` for a stored
+//! attempt, and backtests of a candidate policy over history, so they can never disagree.
+//! The database-side device limit is the only rule enforced elsewhere as well (atomically);
+//! here it gives the early answer and the explanation.
+
+mod binding;
+mod config;
+mod context;
+mod decision;
+mod file;
+mod origin;
+mod rules;
+mod signals;
+
+#[cfg(test)]
+mod tests;
+
+pub use config::{Action, Policy, Rules};
+pub use context::{client_ip, Context};
+pub use decision::{Check, Decision, Finding, Outcome};
+pub use file::{load_file, parse_str, ConfigError, ConfigFile};
+
+/// Decides on one signup. Every rule is evaluated and recorded, in the fixed order
+/// documented in `docs/policy.md`; the verdict is the strongest action among those that fired.
+pub fn evaluate(policy: &Policy, event: &fingerprint::Event, ctx: &Context) -> Decision {
+    Decision::from_checks(rules::run(policy, event, ctx), policy.shadow)
+}

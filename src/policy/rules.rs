@@ -1,0 +1,162 @@
+//! The checks, run in one fixed order. The order is part of the contract: it decides which
+//! finding [`super::Decision::primary`] names, so it is documented in `docs/policy.md`.
+
+use fingerprint::Event;
+
+use super::config::{Action, Policy};
+use super::context::Context;
+use super::decision::{Check, Outcome, NO_IDENTIFICATION};
+use super::{binding, signals};
+
+/// A rule's outcome and the input it saw, in words.
+pub(crate) type Judged = (Outcome, String);
+
+/// `Fired` or `Passed`, so each rule states only its condition.
+pub(crate) fn judge(fired: bool, input: String) -> Judged {
+    let outcome = if fired {
+        Outcome::Fired
+    } else {
+        Outcome::Passed
+    };
+    (outcome, input)
+}
+
+/// The checks in the order they were run; every rule records exactly one.
+#[derive(Default)]
+pub(crate) struct Checks(pub(crate) Vec<Check>);
+
+impl Checks {
+    pub(crate) fn push(
+        &mut self,
+        code: &'static str,
+        rule: &'static str,
+        action: Action,
+        j: Judged,
+    ) {
+        let (outcome, input) = j;
+        self.0.push(Check {
+            code,
+            rule,
+            action,
+            outcome,
+            input,
+        });
+    }
+}
+
+/// Runs every rule: identity and integrity first, then Smart Signals, then the weak and
+/// account-history rules, so the primary finding is the most specific one.
+pub(crate) fn run(policy: &Policy, event: &Event, ctx: &Context) -> Vec<Check> {
+    let mut c = Checks::default();
+    let (block, rules) = (Action::Block, &policy.rules);
+    c.push(
+        NO_IDENTIFICATION,
+        "visitor_id",
+        block,
+        identification(event),
+    );
+    let (stale, future) = freshness(policy, event, ctx.now_ms);
+    c.push("stale_event", "max_event_age_seconds", block, stale);
+    c.push("future_event", "clock_skew_seconds", block, future);
+    c.push(
+        "replayed_event",
+        "replayed",
+        rules.replayed,
+        replayed(event),
+    );
+    let origins = binding::origins(policy, event, ctx);
+    c.push("origin_mismatch", "allowed_origins", block, origins);
+    c.push(
+        "ip_mismatch",
+        "ip_binding",
+        block,
+        binding::ip(policy, event, ctx),
+    );
+    signals::run(&mut c, policy, event);
+    let confidence = confidence(policy, event);
+    c.push(
+        "low_confidence",
+        "low_confidence",
+        rules.low_confidence,
+        confidence,
+    );
+    c.push(
+        "device_limit",
+        "accounts_per_device",
+        block,
+        device_limit(policy, ctx),
+    );
+    c.0
+}
+
+fn identification(event: &Event) -> Judged {
+    match event.visitor_id.as_deref().map(str::trim) {
+        Some(id) if !id.is_empty() => (Outcome::Passed, format!("visitor id {id}")),
+        _ => (Outcome::Fired, "event has no visitor id".into()),
+    }
+}
+
+/// Seconds with millisecond precision only when needed, so limits read naturally.
+fn secs(ms: i64) -> String {
+    if ms % 1000 == 0 {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{:.3} s", ms as f64 / 1000.0)
+    }
+}
+
+/// Too old (`stale_event`) and too far in the future (`future_event`). A future stamp means
+/// the clocks disagree, and then the age limit cannot be trusted either.
+fn freshness(policy: &Policy, event: &Event, now_ms: i64) -> (Judged, Judged) {
+    let (max_s, skew_s) = (policy.max_event_age_seconds, policy.clock_skew_seconds);
+    if max_s == 0 {
+        let off = || (Outcome::Disabled, "max_event_age_seconds = 0".to_string());
+        return (off(), off());
+    }
+    let Some(ts) = event.timestamp_ms else {
+        // Without a timestamp the event cannot be shown to be fresh.
+        let none = "event has no timestamp".to_string();
+        return ((Outcome::Fired, none.clone()), (Outcome::Unavailable, none));
+    };
+    let ms = |s: u64| i64::try_from(s).unwrap_or(i64::MAX).saturating_mul(1000);
+    let age = now_ms.saturating_sub(ts);
+    let ahead = age.saturating_neg();
+    (
+        judge(
+            age > ms(max_s),
+            format!("event is {} old, limit {max_s} s", secs(age)),
+        ),
+        judge(
+            ahead > ms(skew_s),
+            format!(
+                "event is {} in the future, tolerance {skew_s} s",
+                secs(ahead)
+            ),
+        ),
+    )
+}
+
+fn replayed(event: &Event) -> Judged {
+    match event.replayed {
+        Some(r) => judge(r, format!("replayed: {r}")),
+        None => (Outcome::Unavailable, "replayed: not on event".into()),
+    }
+}
+
+fn confidence(policy: &Policy, event: &Event) -> Judged {
+    let min = policy.min_confidence;
+    match event.confidence {
+        Some(v) => judge(v < min, format!("confidence {v}, minimum {min}")),
+        None => (Outcome::Unavailable, "confidence: not on event".into()),
+    }
+}
+
+fn device_limit(policy: &Policy, ctx: &Context) -> Judged {
+    let (limit, have) = (policy.accounts_per_device, ctx.device_accounts);
+    let window = match policy.device_window_days {
+        0 => "ever".to_string(),
+        d => format!("in the last {d} days"),
+    };
+    let input = format!("device has {have} account(s) {window}, limit {limit}");
+    judge(have >= i64::from(limit), input)
+}

@@ -1,0 +1,356 @@
+//! Smart Signal rules: trigger, default action, absence, custom actions, partial events.
+
+use fingerprint::event::{IpBlocklist, Proxy, Tampering, Vpn};
+use fingerprint::{BotResult, Event, IdentificationStatus};
+
+use super::*;
+use Action::{Allow, Block, Review};
+
+type Mutate = fn(&mut Event);
+
+/// (rule, what triggers it, code, default action, why the default is what it is)
+fn triggers() -> Vec<(&'static str, Mutate, &'static str, Action, &'static str)> {
+    vec![
+        (
+            "bot_bad",
+            |e| e.bot = Some(BotResult::Bad),
+            "bot_detected",
+            Block,
+            "automation",
+        ),
+        (
+            "bot_good",
+            |e| e.bot = Some(BotResult::Good),
+            "bot_detected",
+            Block,
+            "crawlers never sign up",
+        ),
+        (
+            "tampering",
+            |e| {
+                e.tampering = Some(Tampering {
+                    result: true,
+                    ..Default::default()
+                })
+            },
+            "tampering_detected",
+            Block,
+            "anti-detect browser",
+        ),
+        (
+            "frida",
+            |e| e.frida = Some(true),
+            "frida_detected",
+            Block,
+            "instrumented app",
+        ),
+        (
+            "mitm_attack",
+            |e| e.mitm_attack = Some(true),
+            "mitm_attack",
+            Block,
+            "intercepted traffic",
+        ),
+        (
+            "cloned_app",
+            |e| e.cloned_app = Some(true),
+            "cloned_app",
+            Block,
+            "multi-accounting tool",
+        ),
+        (
+            "emulator",
+            |e| e.emulator = Some(true),
+            "emulator",
+            Review,
+            "farms, but also developers",
+        ),
+        (
+            "rooted",
+            |e| e.root_apps = Some(true),
+            "rooted_device",
+            Review,
+            "rooted Android",
+        ),
+        (
+            "rooted",
+            |e| e.jailbroken = Some(true),
+            "rooted_device",
+            Review,
+            "jailbroken iOS",
+        ),
+        (
+            "ip_blocklist",
+            |e| e.ip_blocklist.as_mut().unwrap().email_spam = Some(true),
+            "ip_blocklisted",
+            Block,
+            "spam source",
+        ),
+        (
+            "ip_blocklist",
+            |e| e.ip_blocklist.as_mut().unwrap().attack_source = Some(true),
+            "ip_blocklisted",
+            Block,
+            "attack source",
+        ),
+        (
+            "ip_blocklist",
+            |e| {
+                e.ip_blocklist = Some(IpBlocklist {
+                    result: true,
+                    ..Default::default()
+                })
+            },
+            "ip_blocklisted",
+            Block,
+            "listed without details (v3)",
+        ),
+        (
+            "tor",
+            |e| e.tor = Some(true),
+            "tor_detected",
+            Block,
+            "tor exit",
+        ),
+        (
+            "tor",
+            |e| {
+                e.tor = None;
+                e.ip_blocklist.as_mut().unwrap().tor_node = Some(true)
+            },
+            "tor_detected",
+            Block,
+            "tor from the blocklist flag",
+        ),
+        (
+            "vpn",
+            |e| {
+                e.vpn = Some(Vpn {
+                    result: true,
+                    ..Default::default()
+                })
+            },
+            "vpn_detected",
+            Review,
+            "common among real users",
+        ),
+        (
+            "proxy",
+            |e| {
+                e.proxy = Some(Proxy {
+                    result: true,
+                    ..Default::default()
+                })
+            },
+            "proxy_detected",
+            Review,
+            "residential proxies",
+        ),
+        (
+            "location_spoofing",
+            |e| e.location_spoofing = Some(true),
+            "location_spoofing",
+            Review,
+            "mock location",
+        ),
+        (
+            "velocity",
+            |e| e.velocity.as_mut().unwrap().events.as_mut().unwrap().h1 = Some(31),
+            "velocity_exceeded",
+            Review,
+            "31 > 30",
+        ),
+        (
+            "high_activity",
+            |e| e.high_activity = Some(true),
+            "high_activity",
+            Review,
+            "busy device",
+        ),
+        (
+            "remote_control",
+            |e| e.remote_control = Some(true),
+            "remote_control",
+            Review,
+            "remote tools",
+        ),
+        (
+            "virtual_machine",
+            |e| e.virtual_machine = Some(true),
+            "virtual_machine",
+            Allow,
+            "evidence only",
+        ),
+        (
+            "developer_tools",
+            |e| e.developer_tools = Some(true),
+            "developer_tools",
+            Allow,
+            "evidence only",
+        ),
+        (
+            "incognito",
+            |e| e.incognito = Some(true),
+            "incognito",
+            Allow,
+            "evidence only",
+        ),
+        (
+            "privacy_settings",
+            |e| e.privacy_settings = Some(true),
+            "privacy_settings",
+            Allow,
+            "evidence only",
+        ),
+        (
+            "high_suspect_score",
+            |e| e.suspect_score = Some(20),
+            "suspect_score",
+            Review,
+            "at the threshold",
+        ),
+        (
+            "replayed",
+            |e| e.replayed = Some(true),
+            "replayed_event",
+            Block,
+            "reused identification",
+        ),
+        (
+            "low_confidence",
+            |e| e.confidence = Some(0.49),
+            "low_confidence",
+            Review,
+            "below 0.5",
+        ),
+    ]
+}
+
+#[test]
+fn each_rule_fires_with_its_default_action() {
+    for (rule, mutate, code, action, why) in triggers() {
+        let mut event = clean_event();
+        mutate(&mut event);
+        let d = run(&Policy::default(), &event, &ctx());
+        let c = check(&d, rule);
+        assert_eq!(
+            (c.outcome, c.code, c.action),
+            (Outcome::Fired, code, action),
+            "{rule}: {why}"
+        );
+        assert_eq!(d.codes(), vec![code], "{rule}: only it fires ({why})");
+        assert_eq!(d.verdict, action, "{rule}: {why}");
+        assert_eq!(d.primary().unwrap().rule, rule, "{why}");
+    }
+}
+
+#[test]
+fn custom_actions_change_the_outcome() {
+    for (rule, mutate, _, _, why) in triggers() {
+        for action in [Allow, Review, Block] {
+            let mut event = clean_event();
+            mutate(&mut event);
+            let d = run(&with_rule(rule, action), &event, &ctx());
+            assert_eq!(d.verdict, action, "{rule} = {action}: {why}");
+            assert_eq!(check(&d, rule).action, action, "{rule}");
+        }
+    }
+}
+
+#[test]
+fn below_the_trigger_nothing_fires() {
+    let cases: Vec<(&str, Mutate, &str)> = vec![
+        (
+            "velocity",
+            |e| e.velocity.as_mut().unwrap().events.as_mut().unwrap().h1 = Some(30),
+            "30 is the limit, not over it",
+        ),
+        (
+            "high_suspect_score",
+            |e| e.suspect_score = Some(19),
+            "just under the threshold",
+        ),
+        (
+            "low_confidence",
+            |e| e.confidence = Some(0.5),
+            "exactly the minimum is enough",
+        ),
+        (
+            "bot_good",
+            |e| e.bot = Some(BotResult::Bad),
+            "a bad bot is not a good bot",
+        ),
+        (
+            "ip_blocklist",
+            |e| {
+                e.ip_blocklist = Some(IpBlocklist {
+                    result: true,
+                    tor_node: Some(true),
+                    ..Default::default()
+                })
+            },
+            "tor is the tor rule's business",
+        ),
+        ("tor", |e| e.tor = Some(false), "explicitly not tor"),
+    ];
+    for (rule, mutate, why) in cases {
+        let mut event = clean_event();
+        mutate(&mut event);
+        let d = run(&Policy::default(), &event, &ctx());
+        assert_eq!(check(&d, rule).outcome, Outcome::Passed, "{rule}: {why}");
+    }
+}
+
+#[test]
+fn missing_signals_are_unavailable_not_fired() {
+    let event = Event {
+        visitor_id: Some("v".into()),
+        timestamp_ms: Some(NOW),
+        ..Default::default()
+    };
+    let d = run(&Policy::default(), &event, &ctx());
+    assert_eq!(d.verdict, Allow, "{:?}", d.findings);
+    for (rule, ..) in triggers() {
+        assert_eq!(check(&d, rule).outcome, Outcome::Unavailable, "{rule}");
+    }
+    let unknown_bot = Event {
+        bot: Some(BotResult::Other("weird".into())),
+        ..clean_event()
+    };
+    let d = run(&Policy::default(), &unknown_bot, &ctx());
+    assert_eq!(
+        check(&d, "bot_bad").outcome,
+        Outcome::Unavailable,
+        "unknown bot value"
+    );
+}
+
+#[test]
+fn partial_identification_skips_signals_but_not_identity() {
+    let mut event = clean_event();
+    for (_, mutate, ..) in triggers() {
+        mutate(&mut event);
+    }
+    event.incremental_identification_status = Some(IdentificationStatus::PartiallyCompleted);
+    event.confidence = Some(0.99);
+    event.replayed = Some(false);
+    let d = run(&Policy::default(), &event, &ctx());
+    assert_eq!(
+        d.verdict, Allow,
+        "every signal fired but none may count: {:?}",
+        d.findings
+    );
+    let skipped = d
+        .checks
+        .iter()
+        .filter(|c| c.outcome == Outcome::Skipped)
+        .count();
+    assert_eq!(
+        skipped, 21,
+        "every Smart Signal rule is recorded as skipped"
+    );
+
+    event.timestamp_ms = Some(NOW - 121_000);
+    let d = run(&Policy::default(), &event, &ctx());
+    assert_eq!(d.codes(), vec!["stale_event"], "freshness still applies");
+}

@@ -1,0 +1,183 @@
+//! The signup flow: read the request, verify the device, decide, create the account, record it.
+//!
+//! The order is chosen so that cheap refusals come first and the costly password hash runs only
+//! after every fraud check has passed.
+
+mod refusal;
+pub mod request;
+
+use crate::http::{ApiError, AppState};
+use crate::policy::{self, Action, Context};
+use crate::store::{now_ms, DeviceQuota, NewAccount, NewAttempt, StoreError};
+use fingerprint::Event;
+use request::{EventRef, SignupRequest};
+use serde_json::json;
+use std::net::IpAddr;
+
+/// What the HTTP layer knows about the caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The client IP, derived with the trusted proxy hops.
+    pub ip: IpAddr,
+    /// The `Origin` header, if any.
+    pub origin: Option<String>,
+}
+
+/// A created account.
+#[derive(Debug, Clone)]
+pub struct Created {
+    /// Its id.
+    pub account_id: i64,
+    /// The device it was created from.
+    pub visitor_id: String,
+    /// Whether it awaits review, and the rules that asked for it.
+    pub review_codes: Option<Vec<String>>,
+}
+
+/// Runs one signup and records it in the audit trail, whatever the outcome.
+pub async fn signup(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Created, ApiError> {
+    let mut record = NewAttempt {
+        ip: Some(caller.ip.to_string()),
+        verdict: "error".into(),
+        policy_hash: Some(state.policy_hash.clone()),
+        shadow: state.policy.shadow,
+        created_at: now_ms(),
+        ..NewAttempt::default()
+    };
+    let outcome = run(state, caller, body, &mut record).await;
+    if let Err(error) = &outcome {
+        record.code = error.code().to_owned();
+        if let Err(store_error) = state.store.record_attempt(&record).await {
+            tracing::error!(error = %store_error, code = %record.code, "could not record a refused attempt");
+        }
+    }
+    tracing::info!(
+        event_id = record.event_id.as_deref().unwrap_or("-"),
+        visitor_id = record.visitor_id.as_deref().unwrap_or("-"),
+        verdict = %record.verdict,
+        code = %record.code,
+        codes = ?record.codes,
+        "signup decided"
+    );
+    outcome
+}
+
+async fn run(
+    state: &AppState,
+    caller: &Caller,
+    body: &[u8],
+    record: &mut NewAttempt,
+) -> Result<Created, ApiError> {
+    let SignupRequest {
+        event,
+        username,
+        password,
+    } = request::parse(body)?;
+    record.username = Some(username.clone());
+    if let EventRef::Id(id) = &event {
+        record.event_id = Some(id.clone());
+    }
+    state
+        .password
+        .check(&password, &username)
+        .map_err(ApiError::InvalidRequest)?;
+
+    let event = match event {
+        EventRef::Id(id) => state.events.fetch(&id).await?,
+        EventRef::Sealed(payload) => state.events.unseal(&payload)?,
+    };
+    record.event_id = Some(event.event_id.clone());
+    record.visitor_id = event.visitor_id.clone();
+
+    let quota = device_quota(&state.policy, record.created_at);
+    let device_accounts = match &event.visitor_id {
+        Some(visitor) => state.store.device_accounts(visitor, quota.since_ms).await?,
+        None => 0,
+    };
+    let context = Context {
+        client_ip: Some(caller.ip),
+        origin: caller.origin.clone(),
+        now_ms: record.created_at,
+        device_accounts,
+    };
+    let decision = policy::evaluate(&state.policy, &event, &context);
+    record.verdict = decision.would_be.as_str().to_owned();
+    record.codes = decision.codes().iter().map(|c| c.to_string()).collect();
+    record.signals = Some(snapshot(&event, &context));
+    if decision.shadow && decision.would_be != Action::Allow {
+        tracing::info!(would_be = decision.would_be.as_str(), codes = ?record.codes, "shadow mode: not refusing");
+    }
+    if decision.verdict == Action::Block {
+        return Err(refusal::from_decision(&decision, &event));
+    }
+    let Some(visitor_id) = event.visitor_id.clone() else {
+        return Err(refusal::no_identification());
+    };
+
+    let username_key = request::username_key(&username);
+    if let Some(conflict) = state.store.conflict(&username_key, &event.event_id).await? {
+        return Err(conflict.into());
+    }
+    let password_hash = state
+        .hasher
+        .hash(password)
+        .await
+        .map_err(ApiError::Internal)?;
+    let review = decision.verdict == Action::Review;
+    record.code = if review { "review" } else { "created" }.to_owned();
+    let account = NewAccount {
+        username,
+        username_key,
+        password_hash,
+        visitor_id: visitor_id.clone(),
+        event_id: event.event_id.clone(),
+        review,
+        created_at: record.created_at,
+    };
+    // Shadow mode never refuses, so the device quota is lifted there too.
+    let quota = if state.policy.shadow {
+        DeviceQuota {
+            max_accounts: i64::MAX,
+            ..quota
+        }
+    } else {
+        quota
+    };
+    match state.store.create_account(&account, quota, record).await {
+        Ok(account_id) => Ok(Created {
+            account_id,
+            visitor_id,
+            review_codes: review.then(|| record.codes.clone()),
+        }),
+        Err(StoreError::DeviceLimit) => {
+            record.verdict = Action::Block.as_str().to_owned();
+            if !record.codes.iter().any(|c| c == "device_limit") {
+                record.codes.push("device_limit".into());
+            }
+            Err(refusal::device_limit(&visitor_id))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The policy's device limit as the store enforces it.
+pub fn device_quota(policy: &policy::Policy, now_ms: i64) -> DeviceQuota {
+    let window_ms = i64::from(policy.device_window_days) * 86_400_000;
+    DeviceQuota {
+        max_accounts: i64::from(policy.accounts_per_device),
+        since_ms: if window_ms > 0 { now_ms - window_ms } else { 0 },
+    }
+}
+
+/// What the decision saw, kept with the attempt so `backtest` can replay it exactly.
+fn snapshot(event: &Event, context: &Context) -> serde_json::Value {
+    json!({
+        "event": event,
+        "context": {
+            "clientIp": context.client_ip.map(|ip| ip.to_string()),
+            "origin": context.origin,
+            "nowMs": context.now_ms,
+            "deviceAccounts": context.device_accounts,
+        }
+    })
+}

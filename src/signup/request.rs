@@ -1,0 +1,196 @@
+//! Reading a signup body: which event it names, and who is signing up.
+
+use crate::http::ApiError;
+use serde_json::Value;
+
+/// How the signup names its identification event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventRef {
+    /// A `requestId` (alias `eventId`) to fetch from the Server API.
+    Id(String),
+    /// A base64 sealed result to unseal locally.
+    Sealed(String),
+}
+
+/// A well-formed signup.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SignupRequest {
+    /// The event.
+    pub event: EventRef,
+    /// The username, trimmed.
+    pub username: String,
+    /// The password as typed (never logged: see the `Debug` impl).
+    pub password: String,
+}
+
+impl std::fmt::Debug for SignupRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignupRequest")
+            .field("event", &self.event)
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+const MAX_USERNAME_CHARS: usize = 254;
+const MAX_SEALED_BYTES: usize = 16 * 1024;
+
+/// Parses and checks the body. Each refusal names the field, so the front end can show it.
+pub fn parse(body: &[u8]) -> Result<SignupRequest, ApiError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| invalid(format!("body is not valid JSON: {e}")))?;
+    let Value::Object(fields) = value else {
+        return Err(invalid("body must be a JSON object".into()));
+    };
+    let text = |name: &str| -> Result<Option<&str>, ApiError> {
+        match fields.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.as_str())),
+            Some(_) => Err(invalid(format!("{name} must be a string"))),
+        }
+    };
+    let request_id = text("requestId")?.or(text("eventId")?);
+    let sealed = text("sealedResult")?;
+    let event = match (request_id, sealed) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "send either requestId or sealedResult, not both".into(),
+            ))
+        }
+        (Some(id), None) if id.trim().is_empty() => {
+            return Err(invalid("requestId must not be empty".into()))
+        }
+        (Some(id), None) => EventRef::Id(id.trim().to_owned()),
+        (None, Some(s)) if s.trim().is_empty() || s.len() > MAX_SEALED_BYTES => {
+            return Err(invalid(format!(
+                "sealedResult must be 1 to {MAX_SEALED_BYTES} bytes of base64"
+            )))
+        }
+        (None, Some(s)) => EventRef::Sealed(s.trim().to_owned()),
+        (None, None) => return Err(invalid("requestId is required (or sealedResult)".into())),
+    };
+    let username = text("username")?.map(str::trim).unwrap_or_default();
+    if username.is_empty() {
+        return Err(invalid("username is required".into()));
+    }
+    if username.chars().count() > MAX_USERNAME_CHARS {
+        return Err(invalid(format!(
+            "username must be at most {MAX_USERNAME_CHARS} characters"
+        )));
+    }
+    if username.chars().any(char::is_control) {
+        return Err(invalid(
+            "username must not contain control characters".into(),
+        ));
+    }
+    let Some(password) = text("password")? else {
+        return Err(invalid("password is required".into()));
+    };
+    Ok(SignupRequest {
+        event,
+        username: username.to_owned(),
+        password: password.to_owned(),
+    })
+}
+
+/// The uniqueness key: trimmed and lower-cased, so "Ann@x.io" and " ann@x.io" are one account.
+pub fn username_key(username: &str) -> String {
+    username.trim().to_lowercase()
+}
+
+fn invalid(message: String) -> ApiError {
+    ApiError::InvalidRequest(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(body: &str) -> String {
+        match parse(body.as_bytes()) {
+            Err(ApiError::InvalidRequest(why)) => why,
+            other => panic!("{body}: expected invalid_request, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_bodies_are_refused_with_the_field_named() {
+        let cases = vec![
+            ("{", "not valid JSON"),
+            ("[]", "JSON object"),
+            ("\"x\"", "JSON object"),
+            (
+                r#"{"username":"a","password":"p"}"#,
+                "requestId is required",
+            ),
+            (
+                r#"{"requestId":"","username":"a","password":"p"}"#,
+                "requestId must not be empty",
+            ),
+            (
+                r#"{"requestId":5,"username":"a","password":"p"}"#,
+                "requestId must be a string",
+            ),
+            (
+                r#"{"requestId":"r","password":"p"}"#,
+                "username is required",
+            ),
+            (
+                r#"{"requestId":"r","username":"   ","password":"p"}"#,
+                "username is required",
+            ),
+            (
+                r#"{"requestId":"r","username":"a\u0000b","password":"p"}"#,
+                "control characters",
+            ),
+            (
+                r#"{"requestId":"r","username":"a"}"#,
+                "password is required",
+            ),
+            (
+                r#"{"requestId":"r","username":"a","password":true}"#,
+                "password must be a string",
+            ),
+            (
+                r#"{"requestId":"r","sealedResult":"s","username":"a","password":"p"}"#,
+                "not both",
+            ),
+        ];
+        for (body, expected) in cases {
+            let why = error_of(body);
+            assert!(
+                why.contains(expected),
+                "{body}: {why:?} should mention {expected:?}"
+            );
+        }
+        let long = format!(
+            r#"{{"requestId":"r","username":"{}","password":"p"}}"#,
+            "u".repeat(255)
+        );
+        assert!(error_of(&long).contains("at most 254"));
+    }
+
+    #[test]
+    fn good_bodies_are_read_with_aliases_and_trimming() {
+        let request =
+            parse(br#"{"eventId":" 1.a ","username":"  Ann@X.io ","password":" p w "}"#).unwrap();
+        assert_eq!(request.event, EventRef::Id("1.a".into()));
+        assert_eq!(request.username, "Ann@X.io");
+        assert_eq!(
+            request.password, " p w ",
+            "passwords are kept exactly as typed"
+        );
+        assert_eq!(username_key(&request.username), "ann@x.io");
+        let sealed =
+            parse(br#"{"sealedResult":"AAAA","username":"a","password":"p","extra":1}"#).unwrap();
+        assert_eq!(sealed.event, EventRef::Sealed("AAAA".into()));
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_password() {
+        let request =
+            parse(br#"{"requestId":"r","username":"a","password":"hunter2-secret"}"#).unwrap();
+        assert!(!format!("{request:?}").contains("hunter2"));
+    }
+}

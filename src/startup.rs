@@ -1,0 +1,168 @@
+//! Building and running the application: `main` and every test go through here.
+
+use crate::config::{Config, FingerprintSource};
+use crate::events::EventSource;
+use crate::http::{self, AppState, HttpLimits};
+use crate::password::Hasher;
+use crate::store::Store;
+use anyhow::Context as _;
+use fingerprint::sealed::DecryptionKey;
+use fingerprint::simulator::{Simulator, SimulatorConfig, SimulatorHandle};
+use fingerprint::SecretKey;
+use rand::RngCore;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// A bound, ready-to-serve application.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    state: Arc<AppState>,
+    _simulator: Option<SimulatorHandle>,
+}
+
+impl Application {
+    /// Opens the database (running migrations), prepares the Fingerprint source and binds the
+    /// listener. Fails with a message that says what to fix.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let store = Store::open(&config.database_url, config.pool)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot open the database at {}",
+                    redact_url(&config.database_url)
+                )
+            })?;
+        let mut keys = config.encryption_keys.clone();
+        let (client_config, demo, simulator_handle) = match config.fingerprint.clone() {
+            FingerprintSource::Api(client) => (client, None, None),
+            FingerprintSource::Demo => {
+                let (simulator, handle, client, key) = start_demo_simulator().await?;
+                keys.insert(0, key);
+                (client, Some(simulator), Some(handle))
+            }
+        };
+        let client = fingerprint::Client::new(client_config)?;
+        let policy_hash = config.policy.hash();
+        let state = Arc::new(AppState {
+            store,
+            events: EventSource::new(client, keys),
+            policy_hash,
+            policy: config.policy.clone(),
+            hasher: Hasher::new(config.hash_concurrency),
+            password: config.password,
+            admin_token: config.admin_token.clone(),
+            webhook_secret: config.webhook_secret.clone(),
+            max_body_bytes: config.max_body_bytes,
+            demo,
+        });
+        let limits = HttpLimits {
+            max_body_bytes: config.max_body_bytes,
+            request_timeout: config.request_timeout,
+            cors_origins: config.cors_origins.clone(),
+        };
+        let router = http::router(state.clone(), &limits);
+        let listener = TcpListener::bind(config.addr).await.with_context(|| {
+            format!(
+                "cannot listen on {} (is the port in use? set PORT)",
+                config.addr
+            )
+        })?;
+        Ok(Self {
+            listener,
+            router,
+            state,
+            _simulator: simulator_handle,
+        })
+    }
+
+    /// The bound port (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
+    }
+
+    /// The shared state, for tests that inspect the store.
+    pub fn state(&self) -> Arc<AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until `shutdown` completes, then lets requests in flight finish and closes the pool.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        self.state.store.close().await;
+        Ok(())
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+async fn start_demo_simulator() -> anyhow::Result<(
+    Simulator,
+    SimulatorHandle,
+    fingerprint::ClientConfig,
+    DecryptionKey,
+)> {
+    let mut secret = [0u8; 24];
+    rand::thread_rng().fill_bytes(&mut secret);
+    let secret = SecretKey::new(hex::encode(secret));
+    let mut key = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut key);
+    let key = DecryptionKey::from_bytes(key);
+    let simulator = Simulator::new(SimulatorConfig {
+        secret_key: secret.clone(),
+        encryption_key: Some(key.clone()),
+        ..SimulatorConfig::default()
+    });
+    let handle = simulator
+        .spawn(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .context("cannot start the demo simulator")?;
+    let mut client = fingerprint::ClientConfig::new(secret);
+    client.base_url = Some(handle.base_url());
+    Ok((simulator, handle, client, key))
+}
+
+/// Hides the password in a database URL before it reaches a message.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}

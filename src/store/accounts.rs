@@ -1,0 +1,170 @@
+use super::{Backend, NewAttempt, Store, StoreError};
+use sqlx::Row;
+
+/// An account to create. The password is already hashed.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    /// The username as typed, trimmed.
+    pub username: String,
+    /// The username's uniqueness key (trimmed, lower-cased).
+    pub username_key: String,
+    /// The Argon2id PHC string.
+    pub password_hash: String,
+    /// The device this account was created from.
+    pub visitor_id: String,
+    /// The identification event that vouched for the signup.
+    pub event_id: String,
+    /// Created, but marked for a fraud analyst's review.
+    pub review: bool,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// An account as the admin API lists it: never any password material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRow {
+    /// The account id.
+    pub id: i64,
+    /// The username as typed.
+    pub username: String,
+    /// The device it was created from.
+    pub visitor_id: String,
+    /// Whether it awaits review.
+    pub review: bool,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// The device limit an insert must respect.
+#[derive(Debug, Clone, Copy)]
+pub struct DeviceQuota {
+    /// How many accounts one device may hold.
+    pub max_accounts: i64,
+    /// Only accounts created at or after this time count (0 counts all).
+    pub since_ms: i64,
+}
+
+impl Store {
+    /// Creates the account and records its attempt in one transaction, unless the device already
+    /// holds its quota of accounts in the window.
+    ///
+    /// The count and the insert are one statement, and concurrent signups from one device queue
+    /// behind each other: SQLite has a single writer, and PostgreSQL takes a transaction-scoped
+    /// advisory lock on the visitor id, which every instance sharing the database respects.
+    pub async fn create_account(
+        &self,
+        account: &NewAccount,
+        quota: DeviceQuota,
+        attempt: &NewAttempt,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(&account.visitor_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO accounts \
+               (username, username_key, password_hash, visitor_id, event_id, review, created_at) \
+             SELECT $1, $2, $3, $4, $5, $6, $7 \
+             WHERE (SELECT COUNT(*) FROM accounts WHERE visitor_id = $4 AND created_at >= $8) < $9 \
+             RETURNING id",
+        )
+        .bind(&account.username)
+        .bind(&account.username_key)
+        .bind(&account.password_hash)
+        .bind(&account.visitor_id)
+        .bind(&account.event_id)
+        .bind(i64::from(account.review))
+        .bind(account.created_at)
+        .bind(quota.since_ms)
+        .bind(quota.max_accounts)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = inserted else {
+            return Err(StoreError::DeviceLimit);
+        };
+        let id: i64 = row.try_get("id")?;
+        self.insert_attempt(&mut tx, attempt, Some(id)).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// How many accounts the device holds in the window: the early check before hashing a password.
+    pub async fn device_accounts(
+        &self,
+        visitor_id: &str,
+        since_ms: i64,
+    ) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM accounts WHERE visitor_id = $1 AND created_at >= $2",
+        )
+        .bind(visitor_id)
+        .bind(since_ms)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// Whether a username key or an event id is already taken, checked before the costly hash.
+    /// The unique indexes stay the guarantee; this only answers sooner.
+    pub async fn conflict(
+        &self,
+        username_key: &str,
+        event_id: &str,
+    ) -> Result<Option<StoreError>, StoreError> {
+        let row = sqlx::query(
+            "SELECT \
+               (SELECT COUNT(*) FROM accounts WHERE event_id = $1) AS events, \
+               (SELECT COUNT(*) FROM accounts WHERE username_key = $2) AS names",
+        )
+        .bind(event_id)
+        .bind(username_key)
+        .fetch_one(&self.pool)
+        .await?;
+        if row.try_get::<i64, _>("events")? > 0 {
+            Ok(Some(StoreError::EventAlreadyUsed))
+        } else if row.try_get::<i64, _>("names")? > 0 {
+            Ok(Some(StoreError::UsernameTaken))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Accounts, newest first, `limit` at a time; pass the last id seen as `before` for the next page.
+    pub async fn list_accounts(
+        &self,
+        limit: i64,
+        before: Option<i64>,
+    ) -> Result<Vec<AccountRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, username, visitor_id, review, created_at FROM accounts \
+             WHERE id < $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AccountRow {
+                    id: row.try_get("id")?,
+                    username: row.try_get("username")?,
+                    visitor_id: row.try_get("visitor_id")?,
+                    review: row.try_get::<i64, _>("review")? != 0,
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    /// Counts every account (for tests, health detail and benchmarks).
+    pub async fn count_accounts(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM accounts")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+}

@@ -1,0 +1,198 @@
+use super::{Store, StoreError};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+/// One signup attempt for the audit trail, accepted or refused.
+#[derive(Debug, Clone, Default)]
+pub struct NewAttempt {
+    /// The identification event, when the request named one.
+    pub event_id: Option<String>,
+    /// The device, once the event was fetched.
+    pub visitor_id: Option<String>,
+    /// The client IP the service derived.
+    pub ip: Option<String>,
+    /// The username as typed, trimmed (never the password).
+    pub username: Option<String>,
+    /// `allow`, `review`, `block` or `error`.
+    pub verdict: String,
+    /// The code answered to the client (`created`, `review`, or an error code).
+    pub code: String,
+    /// Every rule that fired, in policy order.
+    pub codes: Vec<String>,
+    /// The normalized signals the decision used.
+    pub signals: Option<serde_json::Value>,
+    /// The policy version that decided.
+    pub policy_hash: Option<String>,
+    /// Whether shadow mode was on.
+    pub shadow: bool,
+    /// When it happened.
+    pub created_at: i64,
+}
+
+/// A recorded attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptRow {
+    /// Row id, also the pagination cursor.
+    pub id: i64,
+    /// See [`NewAttempt`].
+    pub event_id: Option<String>,
+    /// See [`NewAttempt`].
+    pub visitor_id: Option<String>,
+    /// See [`NewAttempt`].
+    pub ip: Option<String>,
+    /// See [`NewAttempt`].
+    pub username: Option<String>,
+    /// See [`NewAttempt`].
+    pub verdict: String,
+    /// See [`NewAttempt`].
+    pub code: String,
+    /// See [`NewAttempt`].
+    pub codes: Vec<String>,
+    /// See [`NewAttempt`].
+    pub signals: Option<serde_json::Value>,
+    /// See [`NewAttempt`].
+    pub policy_hash: Option<String>,
+    /// See [`NewAttempt`].
+    pub shadow: bool,
+    /// The account it created, if any.
+    pub account_id: Option<i64>,
+    /// See [`NewAttempt`].
+    pub created_at: i64,
+}
+
+/// Which attempts to list.
+#[derive(Debug, Clone, Default)]
+pub struct AttemptFilter {
+    /// Only this verdict.
+    pub verdict: Option<String>,
+    /// Only attempts where this code fired or was answered.
+    pub code: Option<String>,
+    /// Only attempts at or after this time.
+    pub since_ms: Option<i64>,
+    /// Only attempts with a smaller id (the pagination cursor).
+    pub before: Option<i64>,
+}
+
+const COLUMNS: &str = "id, event_id, visitor_id, ip, username, verdict, code, codes, signals, \
+                       policy_hash, shadow, account_id, created_at";
+
+impl Store {
+    /// Records an attempt that created nothing.
+    pub async fn record_attempt(&self, attempt: &NewAttempt) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        self.insert_attempt(&mut tx, attempt, None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn insert_attempt(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        attempt: &NewAttempt,
+        account_id: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let codes = serde_json::to_string(&attempt.codes).unwrap_or_else(|_| "[]".into());
+        let signals = attempt.signals.as_ref().map(|s| s.to_string());
+        sqlx::query(
+            "INSERT INTO attempts (event_id, visitor_id, ip, username, verdict, code, codes, \
+               signals, policy_hash, shadow, account_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&attempt.event_id)
+        .bind(&attempt.visitor_id)
+        .bind(&attempt.ip)
+        .bind(&attempt.username)
+        .bind(&attempt.verdict)
+        .bind(&attempt.code)
+        .bind(codes)
+        .bind(signals)
+        .bind(&attempt.policy_hash)
+        .bind(i64::from(attempt.shadow))
+        .bind(account_id)
+        .bind(attempt.created_at)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Attempts matching the filter, newest first.
+    pub async fn list_attempts(
+        &self,
+        filter: &AttemptFilter,
+        limit: i64,
+    ) -> Result<Vec<AttemptRow>, StoreError> {
+        // Empty strings stand for "any": typed NULL parameters differ between the two backends.
+        let sql = format!(
+            "SELECT {COLUMNS} FROM attempts \
+             WHERE id < $1 AND created_at >= $2 AND ($3 = '' OR verdict = $3) \
+               AND ($4 = '' OR code = $4 OR codes LIKE $5) \
+             ORDER BY id DESC LIMIT $6"
+        );
+        let code = filter.code.clone().unwrap_or_default();
+        let rows = sqlx::query(&sql)
+            .bind(filter.before.unwrap_or(i64::MAX))
+            .bind(filter.since_ms.unwrap_or(0))
+            .bind(filter.verdict.clone().unwrap_or_default())
+            .bind(&code)
+            .bind(format!("%\"{}\"%", code.replace(['%', '_'], "")))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(attempt_row).collect()
+    }
+
+    /// Attempts in recording order from `after_id`, a batch at a time (for backtests).
+    pub async fn attempts_after(
+        &self,
+        after_id: i64,
+        since_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<AttemptRow>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM attempts WHERE id > $1 AND created_at >= $2 ORDER BY id LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(after_id)
+            .bind(since_ms)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(attempt_row).collect()
+    }
+}
+
+fn attempt_row(row: &AnyRow) -> Result<AttemptRow, StoreError> {
+    let codes: String = row.try_get("codes")?;
+    let signals: Option<String> = row.try_get("signals")?;
+    Ok(AttemptRow {
+        id: row.try_get("id")?,
+        event_id: row.try_get("event_id")?,
+        visitor_id: row.try_get("visitor_id")?,
+        ip: row.try_get("ip")?,
+        username: row.try_get("username")?,
+        verdict: row.try_get("verdict")?,
+        code: row.try_get("code")?,
+        codes: serde_json::from_str(&codes).unwrap_or_default(),
+        signals: signals.and_then(|s| serde_json::from_str(&s).ok()),
+        policy_hash: row.try_get("policy_hash")?,
+        shadow: row.try_get::<i64, _>("shadow")? != 0,
+        account_id: row.try_get("account_id")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+impl Store {
+    /// The most recent attempt that named this event, for `explain`.
+    pub async fn latest_attempt_for_event(
+        &self,
+        event_id: &str,
+    ) -> Result<Option<AttemptRow>, StoreError> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM attempts WHERE event_id = $1 ORDER BY id DESC LIMIT 1");
+        let row = sqlx::query(&sql)
+            .bind(event_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(attempt_row).transpose()
+    }
+}

@@ -1,0 +1,58 @@
+//! Time formatting shared by the API and the CLI.
+
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// Milliseconds since the epoch as RFC 3339 (UTC, millisecond precision).
+pub fn rfc3339(ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// Reads `--since`: an RFC 3339 time, or an age like `7d`, `12h`, `30m`, `45s`.
+pub fn parse_since(value: &str, now_ms: i64) -> Result<i64, String> {
+    let value = value.trim();
+    if let Ok(t) = OffsetDateTime::parse(value, &Rfc3339) {
+        return Ok((t.unix_timestamp_nanos() / 1_000_000) as i64);
+    }
+    let (number, unit) = value.split_at(value.len().saturating_sub(1));
+    let n: i64 = number
+        .parse()
+        .map_err(|_| format!("--since: expected RFC 3339 or an age like 7d, got {value:?}"))?;
+    let unit_ms = match unit {
+        "d" => 86_400_000,
+        "h" => 3_600_000,
+        "m" => 60_000,
+        "s" => 1_000,
+        _ => {
+            return Err(format!(
+                "--since: unknown unit in {value:?} (use d, h, m or s)"
+            ))
+        }
+    };
+    Ok(now_ms - n * unit_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_and_parses_times() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_708_102_555_327), "2024-02-16T16:55:55.327Z");
+        assert_eq!(
+            parse_since("2024-02-16T16:55:55.327Z", 0),
+            Ok(1_708_102_555_327)
+        );
+        assert_eq!(
+            parse_since("2d", 200_000_000),
+            Ok(200_000_000 - 172_800_000)
+        );
+        assert_eq!(parse_since("30m", 1_800_000), Ok(0));
+        assert!(parse_since("soon", 0).is_err());
+        assert!(parse_since("3w", 0).is_err());
+    }
+}

@@ -1,0 +1,9 @@
+//! Black-box tests over real HTTP: the real application, a fresh SQLite file per test, and the
+//! Fingerprint simulator as the Server API.
+
+mod admin;
+mod failures;
+mod helpers;
+mod policy;
+mod signup;
+mod webhooks;
