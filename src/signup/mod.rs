@@ -147,7 +147,7 @@ async fn run(
         Ok(account_id) => Ok(Created {
             account_id,
             visitor_id,
-            review_codes: review.then(|| record.codes.clone()),
+            review_codes: review.then(|| review_codes(&decision)),
         }),
         Err(StoreError::DeviceLimit) => {
             record.verdict = Action::Block.as_str().to_owned();
@@ -158,6 +158,12 @@ async fn run(
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// The rules that asked for review; allow-level findings stay in the record only.
+fn review_codes(decision: &policy::Decision) -> Vec<String> {
+    let codes = decision.findings.iter().filter(|f| f.action == Action::Review);
+    codes.map(|f| f.code.to_owned()).collect()
 }
 
 /// The policy's device limit as the store enforces it.

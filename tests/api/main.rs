@@ -2,6 +2,7 @@
 //! Fingerprint simulator as the Server API.
 
 mod admin;
+mod demo;
 mod failures;
 mod helpers;
 mod policy;
