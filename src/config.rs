@@ -46,7 +46,7 @@ pub struct Settings {
     #[arg(long, env = "FINGERPRINT_MAX_RETRIES", default_value_t = 2)]
     pub fingerprint_max_retries: u32,
     /// sqlite://path.db, sqlite:///absolute/path.db or postgres://user@host/db.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://signup-guard.db")]
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://signup-guard.db", hide_env_values = true)]
     pub database_url: String,
     /// Most database connections per instance.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]

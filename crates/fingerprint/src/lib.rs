@@ -5,9 +5,11 @@
 //! - [`sealed::unseal`] decrypts Sealed Client Results locally, with key rotation.
 //! - [`webhook::verify_signature`] checks the `fpjs-event-signature` header in constant time.
 //! - With the `simulator` feature, the `simulator` module serves an offline stand-in for the Server API
-//!   over real HTTP (`simulator` module).
+//!   over real HTTP.
 //!
 //! The crate knows nothing about what the caller decides from an event.
+
+#![warn(missing_docs)]
 
 mod client;
 mod error;
