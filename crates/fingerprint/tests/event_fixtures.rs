@@ -6,19 +6,9 @@ use fingerprint::event::{
     BotResult, Event, IdentificationStatus, IpBlocklist, ParseError, Proxy, Tampering,
     VelocityIntervals, Vpn, VpnMethods,
 };
-use std::path::PathBuf;
 
-fn fixtures_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("FINGERPRINT_FIXTURES_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/fingerprint"
-            ))
-        });
-    dir.is_dir().then_some(dir)
-}
+mod common;
+use common::fixtures_dir;
 
 /// Evaluates to the fixture directory, or returns from the test with a notice.
 macro_rules! fixtures_or_skip {

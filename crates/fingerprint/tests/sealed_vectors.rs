@@ -12,21 +12,11 @@ use base64::Engine as _;
 use fingerprint::sealed::{self, DecryptionKey, UnsealError};
 use serde_json::Value;
 
+mod common;
+
+/// The fixtures, when they include the sealed vectors.
 fn fixtures_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("FINGERPRINT_FIXTURES_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/fingerprint"
-            ))
-        });
-    if dir.join("sealed/sealed-vectors.json").is_file() {
-        Some(dir)
-    } else {
-        eprintln!("skipping: ../shared/fingerprint not found");
-        None
-    }
+    common::fixtures_dir().filter(|dir| dir.join("sealed/sealed-vectors.json").is_file())
 }
 
 fn read(dir: &Path, relative: &str) -> Vec<u8> {

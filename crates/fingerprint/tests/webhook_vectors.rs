@@ -1,20 +1,13 @@
 //! Webhook signature vectors from Fingerprint's SDK test suites, read in place from the shared
 //! fixtures directory (never copied into this repo).
 
-use std::path::PathBuf;
+mod common;
 
 use fingerprint::webhook;
 use serde_json::Value;
 
 fn load() -> Option<Value> {
-    let dir = std::env::var_os("FINGERPRINT_FIXTURES_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/fingerprint"
-            ))
-        });
+    let dir = common::fixtures_dir()?;
     let path = dir.join("webhook/webhook-signature-vectors.json");
     match std::fs::read(&path) {
         Ok(bytes) => Some(serde_json::from_slice(&bytes).unwrap()),

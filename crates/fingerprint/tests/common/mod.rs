@@ -1,0 +1,18 @@
+//! Where Fingerprint's own fixtures live. They are read in place, never copied into this
+//! repository, so on a fresh clone without `../shared` the tests that need them skip.
+
+use std::path::PathBuf;
+
+/// `FINGERPRINT_FIXTURES_DIR`, or `../shared/fingerprint` beside the workspace; `None` (after
+/// printing a notice) when it is absent.
+pub fn fixtures_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("FINGERPRINT_FIXTURES_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fingerprint")));
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipping: ../shared/fingerprint not found (set FINGERPRINT_FIXTURES_DIR to run these tests)");
+        None
+    }
+}
