@@ -3,7 +3,7 @@
 use super::load_policy;
 use crate::config::Settings;
 use crate::policy::{self, Context, Decision};
-use crate::store::{now_ms, PoolSettings, Store};
+use crate::store::{now_ms, PoolSettings, Store, StoreError};
 use anyhow::{bail, Context as _};
 use fingerprint::sealed::DecryptionKey;
 use std::net::IpAddr;
@@ -67,9 +67,16 @@ async fn recorded_context(
         now_ms: now,
         device_accounts: 0,
     };
-    let Ok(store) = Store::connect(&settings.database_url, PoolSettings::default()).await else {
-        let note = "database unreachable: evaluated as of now, without the caller's IP, origin or device count";
-        return (fallback, note.into());
+    let store = match Store::connect_existing(&settings.database_url, PoolSettings::default()).await {
+        Ok(store) => store,
+        Err(StoreError::Config(why)) => {
+            let note = format!("no recorded attempt ({why}): evaluated as of now, without the caller's IP or origin");
+            return (fallback, note);
+        }
+        Err(_) => {
+            let note = "database unreachable: evaluated as of now, without the caller's IP, origin or device count";
+            return (fallback, note.into());
+        }
     };
     let recorded = store
         .latest_attempt_for_event(&event.event_id)

@@ -1,4 +1,3 @@
-use super::accounts::Page;
 use super::admin::require_admin;
 use super::{ApiError, AppState, Result};
 use crate::store::AttemptFilter;
@@ -15,8 +14,9 @@ use std::sync::Arc;
 pub struct Filter {
     verdict: Option<String>,
     code: Option<String>,
-    #[serde(flatten)]
-    page: Page,
+    // Not a flattened `Page`: serde cannot read numbers from a query string through `flatten`.
+    limit: Option<i64>,
+    before: Option<i64>,
 }
 
 /// `GET /api/attempts`: the audit trail with its reasons, newest first.
@@ -34,12 +34,12 @@ pub async fn list(
             ));
         }
     }
-    let limit = filter.page.limit().clamp(1, 500);
+    let limit = filter.limit.unwrap_or(50).clamp(1, 500);
     let query = AttemptFilter {
         verdict: filter.verdict,
         code: filter.code.filter(|c| !c.is_empty()),
         since_ms: None,
-        before: filter.page.before(),
+        before: filter.before,
     };
     let rows = state.store.list_attempts(&query, limit).await?;
     let next = (rows.len() as i64 == limit)

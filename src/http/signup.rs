@@ -27,11 +27,18 @@ pub async fn create_account(
         }
         Err(rejection) => return ApiError::InvalidRequest(rejection.body_text()).into_response(),
     };
-    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    // Proxies may append their own header line instead of extending the first one: the hops
+    // count from the right of all of them joined, or a client could plant the trusted entry.
+    let forwarded: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let forwarded = (!forwarded.is_empty()).then(|| forwarded.join(","));
     let caller = Caller {
         ip: crate::policy::client_ip(
             peer.ip(),
-            forwarded,
+            forwarded.as_deref(),
             state.policy.trusted_proxy_hops,
         ),
         origin: headers

@@ -128,10 +128,11 @@ fn freshness(policy: &Policy, event: &Event, now_ms: i64) -> (Judged, Judged) {
         ),
         judge(
             ahead > ms(skew_s),
-            format!(
-                "event is {} in the future, tolerance {skew_s} s",
-                secs(ahead)
-            ),
+            if ahead > 0 {
+                format!("event is {} in the future, tolerance {skew_s} s", secs(ahead))
+            } else {
+                format!("event is not stamped in the future, tolerance {skew_s} s")
+            },
         ),
     )
 }

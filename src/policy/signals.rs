@@ -108,6 +108,15 @@ fn tampering(e: &Event, _: &Policy) -> Reading {
     Ok((t.result, format!("tampering: {}{score}{anti}", t.result)))
 }
 
+/// A flag for a human: `true`, `false`, or `unknown` when the event does not carry it.
+fn shown(flag: Option<bool>) -> &'static str {
+    match flag {
+        Some(true) => "true",
+        Some(false) => "false",
+        None => "unknown",
+    }
+}
+
 /// Either platform's flavour of a compromised OS; unknown only if both are unknown.
 fn rooted(e: &Event, _: &Policy) -> Reading {
     let (root, jail) = (e.root_apps, e.jailbroken);
@@ -115,7 +124,7 @@ fn rooted(e: &Event, _: &Policy) -> Reading {
         return Err(absent("root_apps/jailbroken"));
     }
     let fired = root == Some(true) || jail == Some(true);
-    Ok((fired, format!("root_apps: {root:?}, jailbroken: {jail:?}")))
+    Ok((fired, format!("root_apps: {}, jailbroken: {}", shown(root), shown(jail))))
 }
 
 /// Spam and attack sources only: a Tor exit is also "blocklisted" upstream, but it has its
@@ -129,8 +138,10 @@ fn ip_blocklist(e: &Event, _: &Policy) -> Reading {
     let unexplained = b.result && spam.is_none() && attack.is_none() && b.tor_node != Some(true);
     let listed = spam == Some(true) || attack == Some(true) || unexplained;
     let seen = format!(
-        "ip_blocklist: {}, email_spam: {spam:?}, attack_source: {attack:?}",
-        b.result
+        "ip_blocklist: {}, email_spam: {}, attack_source: {}",
+        b.result,
+        shown(spam),
+        shown(attack)
     );
     Ok((listed, seen))
 }

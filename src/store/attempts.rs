@@ -125,7 +125,7 @@ impl Store {
         let sql = format!(
             "SELECT {COLUMNS} FROM attempts \
              WHERE id < $1 AND created_at >= $2 AND ($3 = '' OR verdict = $3) \
-               AND ($4 = '' OR code = $4 OR codes LIKE $5) \
+               AND ($4 = '' OR code = $4 OR codes LIKE $5 ESCAPE '\\') \
              ORDER BY id DESC LIMIT $6"
         );
         let code = filter.code.clone().unwrap_or_default();
@@ -134,7 +134,7 @@ impl Store {
             .bind(filter.since_ms.unwrap_or(0))
             .bind(filter.verdict.clone().unwrap_or_default())
             .bind(&code)
-            .bind(format!("%\"{}\"%", code.replace(['%', '_'], "")))
+            .bind(format!("%\"{}\"%", escape_like(&code)))
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
@@ -159,6 +159,11 @@ impl Store {
             .await?;
         rows.iter().map(attempt_row).collect()
     }
+}
+
+/// Codes are matched inside the JSON array text; `_` and `%` must match only themselves.
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 fn attempt_row(row: &AnyRow) -> Result<AttemptRow, StoreError> {

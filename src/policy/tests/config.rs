@@ -197,3 +197,39 @@ fn hash_is_stable_and_tracks_every_change() {
         "origin order and spelling do not matter"
     );
 }
+
+#[test]
+fn docs_and_example_name_every_key_rule_and_code() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let docs = std::fs::read_to_string(root.join("docs/policy.md")).unwrap();
+    let example = std::fs::read_to_string(example_path()).unwrap();
+    let policy = serde_json::to_value(Policy::default()).unwrap();
+    let rules = serde_json::to_value(Rules::default()).unwrap();
+    let keys = policy.as_object().unwrap().keys().filter(|k| *k != "rules");
+    for key in keys {
+        assert!(
+            docs.contains(&format!("`{key}`")),
+            "docs/policy.md lacks {key}"
+        );
+        assert!(
+            example.contains(&format!("\n{key} = ")),
+            "example lacks {key}"
+        );
+    }
+    for key in rules.as_object().unwrap().keys() {
+        let quoted = format!("`rules.{key}`");
+        assert!(docs.contains(&quoted), "docs/policy.md lacks {quoted}");
+        assert!(
+            example.contains(&format!("\n{key} = ")),
+            "example lacks {key}"
+        );
+    }
+    let d = run(&Policy::default(), &clean_event(), &ctx());
+    for c in &d.checks {
+        assert!(
+            docs.contains(&format!("`{}`", c.code)),
+            "docs lack code {}",
+            c.code
+        );
+    }
+}

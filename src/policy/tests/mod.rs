@@ -1,6 +1,7 @@
 //! Table-driven tests for the policy. Each case starts from a clean, fully signalled event
 //! that passes every rule, so a case changes exactly the input it is about.
 
+mod binding;
 mod config;
 mod context;
 mod decision;

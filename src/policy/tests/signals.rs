@@ -9,220 +9,36 @@ use Action::{Allow, Block, Review};
 type Mutate = fn(&mut Event);
 
 /// (rule, what triggers it, code, default action, why the default is what it is)
+#[rustfmt::skip] // one case per row
 fn triggers() -> Vec<(&'static str, Mutate, &'static str, Action, &'static str)> {
     vec![
-        (
-            "bot_bad",
-            |e| e.bot = Some(BotResult::Bad),
-            "bot_detected",
-            Block,
-            "automation",
-        ),
-        (
-            "bot_good",
-            |e| e.bot = Some(BotResult::Good),
-            "bot_detected",
-            Block,
-            "crawlers never sign up",
-        ),
-        (
-            "tampering",
-            |e| {
-                e.tampering = Some(Tampering {
-                    result: true,
-                    ..Default::default()
-                })
-            },
-            "tampering_detected",
-            Block,
-            "anti-detect browser",
-        ),
-        (
-            "frida",
-            |e| e.frida = Some(true),
-            "frida_detected",
-            Block,
-            "instrumented app",
-        ),
-        (
-            "mitm_attack",
-            |e| e.mitm_attack = Some(true),
-            "mitm_attack",
-            Block,
-            "intercepted traffic",
-        ),
-        (
-            "cloned_app",
-            |e| e.cloned_app = Some(true),
-            "cloned_app",
-            Block,
-            "multi-accounting tool",
-        ),
-        (
-            "emulator",
-            |e| e.emulator = Some(true),
-            "emulator",
-            Review,
-            "farms, but also developers",
-        ),
-        (
-            "rooted",
-            |e| e.root_apps = Some(true),
-            "rooted_device",
-            Review,
-            "rooted Android",
-        ),
-        (
-            "rooted",
-            |e| e.jailbroken = Some(true),
-            "rooted_device",
-            Review,
-            "jailbroken iOS",
-        ),
-        (
-            "ip_blocklist",
-            |e| e.ip_blocklist.as_mut().unwrap().email_spam = Some(true),
-            "ip_blocklisted",
-            Block,
-            "spam source",
-        ),
-        (
-            "ip_blocklist",
-            |e| e.ip_blocklist.as_mut().unwrap().attack_source = Some(true),
-            "ip_blocklisted",
-            Block,
-            "attack source",
-        ),
-        (
-            "ip_blocklist",
-            |e| {
-                e.ip_blocklist = Some(IpBlocklist {
-                    result: true,
-                    ..Default::default()
-                })
-            },
-            "ip_blocklisted",
-            Block,
-            "listed without details (v3)",
-        ),
-        (
-            "tor",
-            |e| e.tor = Some(true),
-            "tor_detected",
-            Block,
-            "tor exit",
-        ),
-        (
-            "tor",
-            |e| {
-                e.tor = None;
-                e.ip_blocklist.as_mut().unwrap().tor_node = Some(true)
-            },
-            "tor_detected",
-            Block,
-            "tor from the blocklist flag",
-        ),
-        (
-            "vpn",
-            |e| {
-                e.vpn = Some(Vpn {
-                    result: true,
-                    ..Default::default()
-                })
-            },
-            "vpn_detected",
-            Review,
-            "common among real users",
-        ),
-        (
-            "proxy",
-            |e| {
-                e.proxy = Some(Proxy {
-                    result: true,
-                    ..Default::default()
-                })
-            },
-            "proxy_detected",
-            Review,
-            "residential proxies",
-        ),
-        (
-            "location_spoofing",
-            |e| e.location_spoofing = Some(true),
-            "location_spoofing",
-            Review,
-            "mock location",
-        ),
-        (
-            "velocity",
-            |e| e.velocity.as_mut().unwrap().events.as_mut().unwrap().h1 = Some(31),
-            "velocity_exceeded",
-            Review,
-            "31 > 30",
-        ),
-        (
-            "high_activity",
-            |e| e.high_activity = Some(true),
-            "high_activity",
-            Review,
-            "busy device",
-        ),
-        (
-            "remote_control",
-            |e| e.remote_control = Some(true),
-            "remote_control",
-            Review,
-            "remote tools",
-        ),
-        (
-            "virtual_machine",
-            |e| e.virtual_machine = Some(true),
-            "virtual_machine",
-            Allow,
-            "evidence only",
-        ),
-        (
-            "developer_tools",
-            |e| e.developer_tools = Some(true),
-            "developer_tools",
-            Allow,
-            "evidence only",
-        ),
-        (
-            "incognito",
-            |e| e.incognito = Some(true),
-            "incognito",
-            Allow,
-            "evidence only",
-        ),
-        (
-            "privacy_settings",
-            |e| e.privacy_settings = Some(true),
-            "privacy_settings",
-            Allow,
-            "evidence only",
-        ),
-        (
-            "high_suspect_score",
-            |e| e.suspect_score = Some(20),
-            "suspect_score",
-            Review,
-            "at the threshold",
-        ),
-        (
-            "replayed",
-            |e| e.replayed = Some(true),
-            "replayed_event",
-            Block,
-            "reused identification",
-        ),
-        (
-            "low_confidence",
-            |e| e.confidence = Some(0.49),
-            "low_confidence",
-            Review,
-            "below 0.5",
-        ),
+        ("bot_bad", |e| e.bot = Some(BotResult::Bad), "bot_detected", Block, "automation"),
+        ("bot_good", |e| e.bot = Some(BotResult::Good), "bot_detected", Block, "crawlers never sign up"),
+        ("tampering", |e| e.tampering = Some(Tampering { result: true, ..Default::default() }), "tampering_detected", Block, "anti-detect browser"),
+        ("frida", |e| e.frida = Some(true), "frida_detected", Block, "instrumented app"),
+        ("mitm_attack", |e| e.mitm_attack = Some(true), "mitm_attack", Block, "intercepted traffic"),
+        ("cloned_app", |e| e.cloned_app = Some(true), "cloned_app", Block, "multi-accounting tool"),
+        ("emulator", |e| e.emulator = Some(true), "emulator", Review, "farms, but also developers"),
+        ("rooted", |e| e.root_apps = Some(true), "rooted_device", Review, "rooted Android"),
+        ("rooted", |e| e.jailbroken = Some(true), "rooted_device", Review, "jailbroken iOS"),
+        ("ip_blocklist", |e| e.ip_blocklist.as_mut().unwrap().email_spam = Some(true), "ip_blocklisted", Block, "spam source"),
+        ("ip_blocklist", |e| e.ip_blocklist.as_mut().unwrap().attack_source = Some(true), "ip_blocklisted", Block, "attack source"),
+        ("ip_blocklist", |e| e.ip_blocklist = Some(IpBlocklist { result: true, ..Default::default() }), "ip_blocklisted", Block, "listed without details (v3)"),
+        ("tor", |e| e.tor = Some(true), "tor_detected", Block, "tor exit"),
+        ("tor", |e| { e.tor = None; e.ip_blocklist.as_mut().unwrap().tor_node = Some(true) }, "tor_detected", Block, "tor from the blocklist flag"),
+        ("vpn", |e| e.vpn = Some(Vpn { result: true, ..Default::default() }), "vpn_detected", Review, "common among real users"),
+        ("proxy", |e| e.proxy = Some(Proxy { result: true, ..Default::default() }), "proxy_detected", Review, "residential proxies"),
+        ("location_spoofing", |e| e.location_spoofing = Some(true), "location_spoofing", Review, "mock location"),
+        ("velocity", |e| e.velocity.as_mut().unwrap().events.as_mut().unwrap().h1 = Some(31), "velocity_exceeded", Review, "31 > 30"),
+        ("high_activity", |e| e.high_activity = Some(true), "high_activity", Review, "busy device"),
+        ("remote_control", |e| e.remote_control = Some(true), "remote_control", Review, "remote tools"),
+        ("virtual_machine", |e| e.virtual_machine = Some(true), "virtual_machine", Allow, "evidence only"),
+        ("developer_tools", |e| e.developer_tools = Some(true), "developer_tools", Allow, "evidence only"),
+        ("incognito", |e| e.incognito = Some(true), "incognito", Allow, "evidence only"),
+        ("privacy_settings", |e| e.privacy_settings = Some(true), "privacy_settings", Allow, "evidence only"),
+        ("high_suspect_score", |e| e.suspect_score = Some(20), "suspect_score", Review, "at the threshold"),
+        ("replayed", |e| e.replayed = Some(true), "replayed_event", Block, "reused identification"),
+        ("low_confidence", |e| e.confidence = Some(0.49), "low_confidence", Review, "below 0.5"),
     ]
 }
 
@@ -257,43 +73,22 @@ fn custom_actions_change_the_outcome() {
     }
 }
 
+/// Just short of each trigger.
+#[rustfmt::skip] // one case per row
+fn near_misses() -> Vec<(&'static str, Mutate, &'static str)> {
+    vec![
+        ("velocity", |e| e.velocity.as_mut().unwrap().events.as_mut().unwrap().h1 = Some(30), "30 is the limit, not over it"),
+        ("high_suspect_score", |e| e.suspect_score = Some(19), "just under the threshold"),
+        ("low_confidence", |e| e.confidence = Some(0.5), "exactly the minimum is enough"),
+        ("bot_good", |e| e.bot = Some(BotResult::Bad), "a bad bot is not a good bot"),
+        ("ip_blocklist", |e| e.ip_blocklist = Some(IpBlocklist { result: true, tor_node: Some(true), ..Default::default() }), "tor is the tor rule's business"),
+        ("tor", |e| e.tor = Some(false), "explicitly not tor"),
+    ]
+}
+
 #[test]
 fn below_the_trigger_nothing_fires() {
-    let cases: Vec<(&str, Mutate, &str)> = vec![
-        (
-            "velocity",
-            |e| e.velocity.as_mut().unwrap().events.as_mut().unwrap().h1 = Some(30),
-            "30 is the limit, not over it",
-        ),
-        (
-            "high_suspect_score",
-            |e| e.suspect_score = Some(19),
-            "just under the threshold",
-        ),
-        (
-            "low_confidence",
-            |e| e.confidence = Some(0.5),
-            "exactly the minimum is enough",
-        ),
-        (
-            "bot_good",
-            |e| e.bot = Some(BotResult::Bad),
-            "a bad bot is not a good bot",
-        ),
-        (
-            "ip_blocklist",
-            |e| {
-                e.ip_blocklist = Some(IpBlocklist {
-                    result: true,
-                    tor_node: Some(true),
-                    ..Default::default()
-                })
-            },
-            "tor is the tor rule's business",
-        ),
-        ("tor", |e| e.tor = Some(false), "explicitly not tor"),
-    ];
-    for (rule, mutate, why) in cases {
+    for (rule, mutate, why) in near_misses() {
         let mut event = clean_event();
         mutate(&mut event);
         let d = run(&Policy::default(), &event, &ctx());
