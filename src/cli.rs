@@ -8,7 +8,7 @@ use std::path::PathBuf;
 ///
 /// Every setting can be given as a flag or as the environment variable shown; a `.env` file in
 /// the working directory is read first, and real environment variables win over it.
-#[derive(Debug, Parser)]
+#[derive(Parser)]
 #[command(
     name = "signup-guard",
     version,
@@ -26,7 +26,7 @@ pub struct Cli {
 }
 
 /// The subcommands.
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 pub enum Command {
     /// Serve the signup API (the default).
     Serve,

@@ -9,8 +9,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Everything configurable. Secrets are read but never echoed by `--help` or `Debug`.
-#[derive(Debug, Clone, Args)]
+/// Everything configurable. Secrets are read but never echoed by `--help`; this type has no
+/// `Debug` so that it cannot be logged whole.
+#[derive(Clone, Args)]
 pub struct Settings {
     /// Demo mode: the built-in Fingerprint simulator, no key, no network. Not for production.
     #[arg(long, global = true, env = "SIGNUP_GUARD_DEMO")]
@@ -54,9 +55,10 @@ pub struct Settings {
     /// Wait for a free database connection before answering 503 (ms).
     #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT_MS", default_value_t = 3000)]
     pub database_acquire_timeout_ms: u64,
-    /// Address to listen on.
-    #[arg(long, env = "HOST", default_value = "0.0.0.0")]
-    pub host: IpAddr,
+    /// Address to listen on [default: 0.0.0.0, or 127.0.0.1 in demo mode, whose simulator mints
+    /// events for anyone who can reach it].
+    #[arg(long, env = "HOST")]
+    pub host: Option<IpAddr>,
     /// Port to listen on (0 picks a free one).
     #[arg(long, env = "PORT", default_value_t = 3001)]
     pub port: u16,
@@ -98,8 +100,8 @@ pub enum FingerprintSource {
     Demo,
 }
 
-/// Validated settings for `serve`.
-#[derive(Debug, Clone)]
+/// Validated settings for `serve`. No `Debug`: it holds the database URL, which may carry a password.
+#[derive(Clone)]
 pub struct Config {
     /// Where events come from.
     pub fingerprint: FingerprintSource,
@@ -169,6 +171,11 @@ impl Settings {
                 .map_err(|e| anyhow::anyhow!("FINGERPRINT_ENCRYPTION_KEYS: {e} (expected comma-separated base64 32-byte keys)"))?,
             _ => Vec::new(),
         };
+        let admin_token = non_empty(self.admin_token.clone());
+        if admin_token.as_ref().is_some_and(|t| t.len() < MIN_ADMIN_TOKEN_LEN) {
+            bail!("ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_LEN} characters (e.g. openssl rand -hex 24)");
+        }
+        let default_host = if self.demo { IpAddr::from([127, 0, 0, 1]) } else { IpAddr::from([0, 0, 0, 0]) };
         let hash_concurrency = match self.hash_concurrency {
             0 => std::thread::available_parallelism()
                 .map(|n| n.get())
@@ -182,10 +189,10 @@ impl Settings {
             database_url: self.database_url,
             pool: crate::store::PoolSettings {
                 max_connections: self.database_max_connections.max(1),
-                acquire_timeout: Duration::from_millis(self.database_acquire_timeout_ms),
+                acquire_timeout: Duration::from_millis(self.database_acquire_timeout_ms.max(100)),
             },
-            addr: SocketAddr::new(self.host, self.port),
-            admin_token: non_empty(self.admin_token).map(SecretKey::new),
+            addr: SocketAddr::new(self.host.unwrap_or(default_host), self.port),
+            admin_token: admin_token.map(SecretKey::new),
             cors_origins,
             max_body_bytes: self.max_body_bytes,
             request_timeout: Duration::from_millis(self.request_timeout_ms.max(100)),
@@ -226,9 +233,18 @@ impl Settings {
         config.retry.max_retries = self.fingerprint_max_retries.min(10);
         fingerprint::Client::new(config.clone())
             .map_err(|e| anyhow::anyhow!("FINGERPRINT_API_URL: {e}"))?;
+        if let Some(url) = config.base_url.as_deref().and_then(|u| url::Url::parse(u).ok()) {
+            let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+            if url.scheme() == "http" && !local {
+                tracing::warn!(url = %url, "FINGERPRINT_API_URL is plain http to another host: the secret key crosses the network unencrypted");
+            }
+        }
         Ok(config)
     }
 }
+
+/// Short tokens can be guessed; 16 characters is the floor.
+const MIN_ADMIN_TOKEN_LEN: usize = 16;
 
 fn non_empty(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())

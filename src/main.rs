@@ -4,8 +4,15 @@ use signup_guard::{commands, telemetry};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    // Real environment variables win over .env: dotenvy never overwrites a variable that is set.
-    let _ = dotenvy::dotenv();
+    // Only ./.env, and real environment variables win: dotenvy never overwrites a set variable.
+    // A broken file stops startup rather than leaving the service on half its settings.
+    match dotenvy::from_path(".env") {
+        Err(error) if !error.not_found() => {
+            eprintln!("error: cannot read .env: {error}");
+            return ExitCode::FAILURE;
+        }
+        _ => {}
+    }
     let cli = Cli::parse();
     telemetry::init(&cli.settings.log_format);
     let runtime = match tokio::runtime::Runtime::new() {

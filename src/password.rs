@@ -97,9 +97,12 @@ impl Hasher {
 
     /// Hashes into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`).
     pub async fn hash(&self, password: String) -> anyhow::Result<String> {
-        let _permit = self.permits.acquire().await?;
+        // The permit travels into the job: a caller that gives up must not free a slot while
+        // its 19 MiB hash is still running.
+        let permit = self.permits.clone().acquire_owned().await?;
         let argon2 = self.argon2.clone();
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let mut salt = [0u8; 16];
             rand::thread_rng().fill_bytes(&mut salt);
             let salt = SaltString::encode_b64(&salt).map_err(|e| anyhow::anyhow!("salt: {e}"))?;

@@ -15,6 +15,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
+/// How long a graceful shutdown waits for requests in flight.
+pub const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A bound, ready-to-serve application.
 pub struct Application {
     listener: TcpListener,
@@ -56,6 +59,7 @@ impl Application {
             admin_token: config.admin_token.clone(),
             webhook_secret: config.webhook_secret.clone(),
             max_body_bytes: config.max_body_bytes,
+            signup_timeout: config.request_timeout,
             demo,
         });
         let limits = HttpLimits {
@@ -91,18 +95,27 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves until `shutdown` completes, then lets requests in flight finish and closes the pool.
-    pub async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await?;
-        self.state.store.close().await;
+    /// Serves until `shutdown` completes, then lets requests in flight finish (for at most
+    /// [`DRAIN_LIMIT`], so a stuck client cannot hold the process) and closes the pool.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let stopping = Arc::new(tokio::sync::Notify::new());
+        let signal = {
+            let stopping = stopping.clone();
+            async move {
+                shutdown.await;
+                stopping.notify_one();
+            }
+        };
+        let serve = axum::serve(self.listener, service).with_graceful_shutdown(signal);
+        tokio::select! {
+            served = serve => served?,
+            () = async { stopping.notified().await; tokio::time::sleep(DRAIN_LIMIT).await } => {
+                tracing::warn!(?DRAIN_LIMIT, "requests still in flight after the drain limit; stopping anyway");
+            }
+        }
+        // Connections still held by a stuck request must not hold the exit either.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), self.state.store.close()).await;
         Ok(())
     }
 }
@@ -159,10 +172,16 @@ async fn start_demo_simulator() -> anyhow::Result<(
 /// Hides the password in a database URL before it reaches a message.
 pub fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            if parsed.query_pairs().any(|(k, _)| k.eq_ignore_ascii_case("password")) {
+                parsed.set_query(Some("<redacted>"));
+            }
             parsed.to_string()
         }
-        _ => url.to_owned(),
+        // An unparseable URL may still hold a password somewhere.
+        Err(_) => "<unparseable DATABASE_URL>".to_owned(),
     }
 }

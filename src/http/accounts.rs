@@ -15,17 +15,6 @@ pub struct Page {
     before: Option<i64>,
 }
 
-impl Page {
-    /// The page size asked for (default 50).
-    pub fn limit(&self) -> i64 {
-        self.limit.unwrap_or(50)
-    }
-
-    /// The cursor.
-    pub fn before(&self) -> Option<i64> {
-        self.before
-    }
-}
 
 /// `GET /api/accounts`: newest first, never any password material.
 pub async fn list(
@@ -35,7 +24,7 @@ pub async fn list(
 ) -> Result<Json<Value>> {
     require_admin(&state, &headers)?;
     let Query(page) = page.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
-    let limit = page.limit().clamp(1, 500);
+    let limit = page.limit.unwrap_or(50).clamp(1, 500);
     let rows = state.store.list_accounts(limit, page.before).await?;
     let next = (rows.len() as i64 == limit)
         .then(|| rows.last().map(|r| r.id))

@@ -16,7 +16,9 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Wraps the router in every layer, outermost last.
 pub fn apply(app: Router<Arc<AppState>>, limits: &HttpLimits) -> Router<Arc<AppState>> {
-    let timeout = limits.request_timeout;
+    // A margin over the limit: the signup flow enforces the limit itself, so that a timed-out
+    // signup is still recorded; this layer is the backstop for everything else.
+    let timeout = limits.request_timeout + Duration::from_secs(1);
     app.layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(middleware::from_fn(move |req: Request, next: Next| deadline(timeout, req, next)))
         .layer(cors(&limits.cors_origins))

@@ -41,6 +41,8 @@ pub struct AppState {
     pub admin_token: Option<SecretKey>,
     /// Webhook signing secret.
     pub webhook_secret: Option<SecretKey>,
+    /// The time one signup may take, from its body to its answer.
+    pub signup_timeout: Duration,
     /// The body limit, for the 413 message.
     pub max_body_bytes: usize,
     /// The in-process simulator in demo mode.

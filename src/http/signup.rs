@@ -29,12 +29,13 @@ pub async fn create_account(
     };
     // Proxies may append their own header line instead of extending the first one: the hops
     // count from the right of all of them joined, or a client could plant the trusted entry.
-    let forwarded: Vec<&str> = headers
+    // A line that is not text could hide a proxy's entry, so then the peer is used instead.
+    let forwarded: Option<Vec<&str>> = headers
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|v| v.to_str().ok())
+        .map(|v| v.to_str().ok())
         .collect();
-    let forwarded = (!forwarded.is_empty()).then(|| forwarded.join(","));
+    let forwarded = forwarded.filter(|lines| !lines.is_empty()).map(|lines| lines.join(","));
     let caller = Caller {
         ip: crate::policy::client_ip(
             peer.ip(),
@@ -46,7 +47,11 @@ pub async fn create_account(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
     };
-    match signup::signup(&state, &caller, &body).await {
+    // On its own task: if the client disconnects, axum drops this handler, but the signup still
+    // finishes, so nothing is left half-done and the attempt is recorded.
+    let task = tokio::spawn(async move { signup::signup(&state, &caller, &body).await });
+    let outcome = task.await.unwrap_or_else(|e| Err(ApiError::Internal(anyhow::anyhow!("signup task failed: {e}"))));
+    match outcome {
         Ok(created) => {
             let mut body = json!({
                 "status": if created.review_codes.is_some() { "review" } else { "created" },

@@ -14,6 +14,9 @@ use request::{EventRef, SignupRequest};
 use serde_json::json;
 use std::net::IpAddr;
 
+/// Origins are short; a longer header is not one, and would bloat the audit trail.
+const MAX_ORIGIN_BYTES: usize = 2048;
+
 /// What the HTTP layer knows about the caller.
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -44,7 +47,12 @@ pub async fn signup(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Cr
         created_at: now_ms(),
         ..NewAttempt::default()
     };
-    let outcome = run(state, caller, body, &mut record).await;
+    // The deadline lives here rather than only in an outer layer, so a signup that runs out of
+    // time still goes through this one exit and is recorded.
+    let outcome = match tokio::time::timeout(state.signup_timeout, run(state, caller, body, &mut record)).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err(ApiError::Timeout),
+    };
     if let Err(error) = &outcome {
         record.code = error.code().to_owned();
         if let Err(store_error) = state.store.record_attempt(&record).await {
@@ -77,10 +85,19 @@ async fn run(
     if let EventRef::Id(id) = &event {
         record.event_id = Some(id.clone());
     }
+    if caller.origin.as_ref().is_some_and(|o| o.len() > MAX_ORIGIN_BYTES) {
+        return Err(ApiError::InvalidRequest("the Origin header is too long".into()));
+    }
     state
         .password
         .check(&password, &username)
         .map_err(ApiError::InvalidRequest)?;
+    // A used requestId is refused before it costs a Fingerprint API call.
+    if let EventRef::Id(id) = &event {
+        if state.store.event_used(id).await? {
+            return Err(ApiError::RequestIdUsed);
+        }
+    }
 
     let event = match event {
         EventRef::Id(id) => state.events.fetch(&id).await?,
@@ -150,6 +167,11 @@ async fn run(
             review_codes: review.then(|| review_codes(&decision)),
         }),
         Err(StoreError::DeviceLimit) => {
+            // Another signup from this device won the race after our count: record the count the
+            // database saw, so a backtest of the same policy reproduces this refusal.
+            if let Some(signals) = record.signals.as_mut() {
+                signals["context"]["deviceAccounts"] = json!(quota.max_accounts);
+            }
             record.verdict = Action::Block.as_str().to_owned();
             if !record.codes.iter().any(|c| c == "device_limit") {
                 record.codes.push("device_limit".into());

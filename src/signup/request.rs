@@ -61,6 +61,11 @@ pub fn parse(body: &[u8]) -> Result<SignupRequest, ApiError> {
         (Some(id), None) if id.trim().is_empty() => {
             return Err(invalid("requestId must not be empty".into()))
         }
+        (Some(id), None) if !fingerprint::is_valid_event_id(id.trim()) => {
+            return Err(invalid(
+                "requestId is ill-formed: expected an id such as 1708102555327.NLOjmg".into(),
+            ))
+        }
         (Some(id), None) => EventRef::Id(id.trim().to_owned()),
         (None, Some(s)) if s.trim().is_empty() || s.len() > MAX_SEALED_BYTES => {
             return Err(invalid(format!(

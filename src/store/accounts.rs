@@ -132,6 +132,15 @@ impl Store {
         }
     }
 
+    /// Whether this event id already created an account.
+    pub async fn event_used(&self, event_id: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM accounts WHERE event_id = $1")
+            .bind(event_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+
     /// Accounts, newest first, `limit` at a time; pass the last id seen as `before` for the next page.
     pub async fn list_accounts(
         &self,

@@ -17,6 +17,22 @@ async fn accounts_need_the_admin_token() {
     assert_eq!(app.get("/api/accounts", Some("wrong")).await.status().as_u16(), 401);
     assert_eq!(app.get("/api/attempts", Some("wrong")).await.status().as_u16(), 401);
     assert_eq!(app.get("/api/accounts", Some(ADMIN_TOKEN)).await.status().as_u16(), 200);
+    let lower_scheme = app
+        .http
+        .get(format!("{}/api/accounts", app.address))
+        .header("authorization", format!("bearer {ADMIN_TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lower_scheme.status().as_u16(), 200, "auth schemes are case-insensitive");
+    let basic = app
+        .http
+        .get(format!("{}/api/accounts", app.address))
+        .header("authorization", format!("Basic {ADMIN_TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status().as_u16(), 401);
 }
 
 #[tokio::test]

@@ -77,3 +77,75 @@ async fn an_unexpected_database_error_is_500_internal_error_without_details() {
     assert_error(status, &body, 500, "internal_error");
     assert!(!body.to_string().to_lowercase().contains("accounts"), "no internals leak: {body}");
 }
+
+#[tokio::test]
+async fn a_used_request_id_is_refused_without_calling_fingerprint_again() {
+    let app = spawn_app().await;
+    let event = app.identify(Persona::NewDevice);
+    assert_eq!(app.signup(&event.request_id).await.0, 200);
+    // Were the API called, this would turn the answer into 503.
+    app.simulator.set_fault(Some(Fault::Status(500)), None);
+    let (status, body) = app.signup(&event.request_id).await;
+    assert_error(status, &body, 409, "request_id_used");
+}
+
+#[tokio::test]
+async fn a_signup_past_the_request_time_limit_is_503_and_still_recorded() {
+    let app = spawn_app_with(Options {
+        request_timeout: Duration::from_millis(300),
+        deadline: Duration::from_secs(3),
+        ..Options::default()
+    })
+    .await;
+    let event = app.identify(Persona::NewDevice);
+    app.simulator.set_latency(Duration::from_secs(2));
+    let (status, body) = app.signup(&event.request_id).await;
+    assert_error(status, &body, 503, "timeout");
+    let attempts = app.attempts().await;
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].code, "timeout");
+    assert_eq!(attempts[0].event_id.as_deref(), Some(event.event_id.as_str()));
+    assert_eq!(app.accounts().await, 0);
+}
+
+#[tokio::test]
+async fn a_client_that_disconnects_mid_signup_does_not_cut_the_signup_short() {
+    let app = spawn_app().await;
+    let event = app.identify(Persona::NewDevice);
+    app.simulator.set_latency(Duration::from_millis(600));
+    let body = serde_json::json!({"requestId": event.request_id, "username": username(), "password": STRONG_PASSWORD});
+    let gave_up = app
+        .http
+        .post(format!("{}/api/create-account", app.address))
+        .timeout(Duration::from_millis(150))
+        .body(body.to_string())
+        .send()
+        .await;
+    assert!(gave_up.is_err(), "the client hung up before the answer");
+    // The signup finishes on the server: poll for its record rather than guess a delay.
+    let started = Instant::now();
+    while app.attempts().await.is_empty() && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let attempts = app.attempts().await;
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].code, "created");
+    assert_eq!(app.accounts().await, 1);
+}
+
+#[tokio::test]
+async fn an_overlong_origin_header_is_400() {
+    let app = spawn_app().await;
+    let event = app.identify(Persona::NewDevice);
+    let body = serde_json::json!({"requestId": event.request_id, "username": username(), "password": STRONG_PASSWORD});
+    let response = app
+        .http
+        .post(format!("{}/api/create-account", app.address))
+        .header("origin", format!("https://{}.example", "a".repeat(3000)))
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    assert_eq!(app.accounts().await, 0);
+}

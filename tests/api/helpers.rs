@@ -42,6 +42,7 @@ pub struct Options {
     pub webhook_secret: Option<String>,
     pub cors_origins: Vec<String>,
     pub database_url: Option<String>,
+    pub request_timeout: Duration,
 }
 
 impl Default for Options {
@@ -55,6 +56,7 @@ impl Default for Options {
             webhook_secret: Some(WEBHOOK_SECRET.into()),
             cors_origins: Vec::new(),
             database_url: None,
+            request_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -91,7 +93,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         admin_token: options.admin_token.map(SecretKey::new),
         cors_origins: options.cors_origins,
         max_body_bytes: 32 * 1024,
-        request_timeout: Duration::from_secs(10),
+        request_timeout: options.request_timeout,
         password: PasswordPolicy::default(),
         hash_concurrency: 2,
         policy: options.policy,

@@ -170,15 +170,20 @@ impl Client {
             ApiVersion::V4 => request.bearer_auth(key),
             ApiVersion::V3 => request.header("Auth-API-Key", key),
         };
-        let response = request.send().await.map_err(transport_error)?;
+        let mut response = request.send().await.map_err(transport_error)?;
         let status = response.status();
         let retry_after = retry::retry_after(response.headers());
+        let too_large = || FingerprintError::Unavailable("response body too large".into());
         if response.content_length().is_some_and(|len| len > MAX_BODY_BYTES as u64) {
-            return Err(FingerprintError::Unavailable("response body too large".into()));
+            return Err(too_large());
         }
-        let body = response.bytes().await.map_err(transport_error)?;
-        if body.len() > MAX_BODY_BYTES {
-            return Err(FingerprintError::Unavailable("response body too large".into()));
+        // Read chunk by chunk: without a Content-Length the size is only known as it arrives.
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
         }
         if status == StatusCode::OK {
             let parsed = match self.config.api_version {
@@ -234,14 +239,16 @@ fn parse_origin(raw: &str) -> Option<Url> {
         && url.host().is_some()
         && url.path() == "/"
         && url.query().is_none()
-        && url.username().is_empty();
+        && url.username().is_empty()
+        && url.password().is_none();
     is_origin.then_some(url)
 }
 
-/// Real ids look like `1708102555327.NLOjmg`; anything outside this alphabet could change the
-/// URL path, so it never reaches the network.
-pub(crate) fn is_valid_event_id(id: &str) -> bool {
+/// Whether `id` can be an event id. Real ids look like `1708102555327.NLOjmg`; anything outside
+/// this alphabet could change the URL path (`..` included), so it never reaches the network.
+pub fn is_valid_event_id(id: &str) -> bool {
     (1..=128).contains(&id.len())
+        && id.bytes().any(|b| b.is_ascii_alphanumeric())
         && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
 }
 
@@ -272,7 +279,7 @@ mod tests {
 
     #[test]
     fn base_url_must_be_an_origin() {
-        for bad in ["ftp://host", "not a url", "http://host/path", "http://u:p@host", "http://host?x=1"] {
+        for bad in ["ftp://host", "not a url", "http://host/path", "http://u:p@host", "http://:p@host", "http://host?x=1"] {
             let config = ClientConfig { base_url: Some(bad.into()), ..ClientConfig::new(SecretKey::new("k")) };
             assert!(Client::new(config).is_err(), "{bad} should be refused");
         }
@@ -281,7 +288,7 @@ mod tests {
     #[test]
     fn event_ids_outside_the_alphabet_are_refused() {
         assert!(is_valid_event_id("1708102555327.NLOjmg"));
-        for bad in ["", "../admin", "a/b", "a b", "a?x=1", &"x".repeat(129)] {
+        for bad in ["", ".", "..", "-_.", "../admin", "a/b", "a b", "a?x=1", &"x".repeat(129)] {
             assert!(!is_valid_event_id(bad), "{bad:?}");
         }
     }
