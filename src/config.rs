@@ -20,74 +20,74 @@ pub struct Settings {
     #[arg(long, global = true, env = "SIGNUP_GUARD_CONFIG")]
     pub config: Option<PathBuf>,
     /// Fingerprint secret API key. Required except in demo mode.
-    #[arg(long, env = "FINGERPRINT_API_KEY", hide_env_values = true)]
+    #[arg(long, global = true, env = "FINGERPRINT_API_KEY", hide_env_values = true)]
     pub fingerprint_api_key: Option<String>,
     /// Fingerprint region: us, eu or ap.
-    #[arg(long, env = "FINGERPRINT_REGION", default_value = "us")]
+    #[arg(long, global = true, env = "FINGERPRINT_REGION", default_value = "us")]
     pub fingerprint_region: String,
     /// Server API version: 4 (current) or 3 (shuts down 2027-01-07).
-    #[arg(long, env = "FINGERPRINT_API_VERSION", default_value = "4")]
+    #[arg(long, global = true, env = "FINGERPRINT_API_VERSION", default_value = "4")]
     pub fingerprint_api_version: String,
     /// Origin that replaces the region's API host, e.g. http://127.0.0.1:9000 for the simulator.
-    #[arg(long, env = "FINGERPRINT_API_URL")]
+    #[arg(long, global = true, env = "FINGERPRINT_API_URL")]
     pub fingerprint_api_url: Option<String>,
     /// Comma-separated base64 keys for Sealed Client Results, newest first.
-    #[arg(long, env = "FINGERPRINT_ENCRYPTION_KEYS", hide_env_values = true)]
+    #[arg(long, global = true, env = "FINGERPRINT_ENCRYPTION_KEYS", hide_env_values = true)]
     pub fingerprint_encryption_keys: Option<String>,
     /// Secret for the `fpjs-event-signature` of webhooks; without it the webhook endpoint is off.
-    #[arg(long, env = "FINGERPRINT_WEBHOOK_SECRET", hide_env_values = true)]
+    #[arg(long, global = true, env = "FINGERPRINT_WEBHOOK_SECRET", hide_env_values = true)]
     pub fingerprint_webhook_secret: Option<String>,
     /// Total time for one event fetch, retries included (ms).
-    #[arg(long, env = "FINGERPRINT_TIMEOUT_MS", default_value_t = 3000)]
+    #[arg(long, global = true, env = "FINGERPRINT_TIMEOUT_MS", default_value_t = 3000)]
     pub fingerprint_timeout_ms: u64,
     /// Time to connect to the Fingerprint API (ms).
-    #[arg(long, env = "FINGERPRINT_CONNECT_TIMEOUT_MS", default_value_t = 1000)]
+    #[arg(long, global = true, env = "FINGERPRINT_CONNECT_TIMEOUT_MS", default_value_t = 1000)]
     pub fingerprint_connect_timeout_ms: u64,
     /// Retries of a transient Fingerprint failure (5xx, timeout, 429).
-    #[arg(long, env = "FINGERPRINT_MAX_RETRIES", default_value_t = 2)]
+    #[arg(long, global = true, env = "FINGERPRINT_MAX_RETRIES", default_value_t = 2)]
     pub fingerprint_max_retries: u32,
     /// sqlite://path.db, sqlite:///absolute/path.db or postgres://user@host/db.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://signup-guard.db", hide_env_values = true)]
+    #[arg(long, global = true, env = "DATABASE_URL", default_value = "sqlite://signup-guard.db", hide_env_values = true)]
     pub database_url: String,
     /// Most database connections per instance.
-    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
+    #[arg(long, global = true, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
     pub database_max_connections: u32,
     /// Wait for a free database connection before answering 503 (ms).
-    #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT_MS", default_value_t = 3000)]
+    #[arg(long, global = true, env = "DATABASE_ACQUIRE_TIMEOUT_MS", default_value_t = 3000)]
     pub database_acquire_timeout_ms: u64,
     /// Address to listen on [default: 0.0.0.0, or 127.0.0.1 in demo mode, whose simulator mints
     /// events for anyone who can reach it].
-    #[arg(long, env = "HOST")]
+    #[arg(long, global = true, env = "HOST")]
     pub host: Option<IpAddr>,
     /// Port to listen on (0 picks a free one).
-    #[arg(long, env = "PORT", default_value_t = 3001)]
+    #[arg(long, global = true, env = "PORT", default_value_t = 3001)]
     pub port: u16,
     /// Bearer token for the admin endpoints; without it they answer 404 (except in demo mode).
-    #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true)]
+    #[arg(long, global = true, env = "ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
     /// Comma-separated origins allowed by CORS; unset allows any origin without credentials.
-    #[arg(long, env = "CORS_ALLOWED_ORIGINS")]
+    #[arg(long, global = true, env = "CORS_ALLOWED_ORIGINS")]
     pub cors_allowed_origins: Option<String>,
     /// Largest request body (bytes, 1024 to 65536).
-    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 32 * 1024)]
+    #[arg(long, global = true, env = "MAX_BODY_BYTES", default_value_t = 32 * 1024)]
     pub max_body_bytes: usize,
     /// Time limit for a whole request (ms); past it the client gets 503.
-    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    #[arg(long, global = true, env = "REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
     pub request_timeout_ms: u64,
     /// Shortest password (characters).
-    #[arg(long, env = "PASSWORD_MIN_LENGTH", default_value_t = 8)]
+    #[arg(long, global = true, env = "PASSWORD_MIN_LENGTH", default_value_t = 8)]
     pub password_min_length: usize,
     /// Longest password (characters).
-    #[arg(long, env = "PASSWORD_MAX_LENGTH", default_value_t = 128)]
+    #[arg(long, global = true, env = "PASSWORD_MAX_LENGTH", default_value_t = 128)]
     pub password_max_length: usize,
     /// Lowest zxcvbn strength score, 0 to 4.
-    #[arg(long, env = "PASSWORD_MIN_SCORE", default_value_t = 2)]
+    #[arg(long, global = true, env = "PASSWORD_MIN_SCORE", default_value_t = 2)]
     pub password_min_score: u8,
     /// Password hashes computed at once (each takes 19 MiB); 0 = one per CPU.
-    #[arg(long, env = "HASH_CONCURRENCY", default_value_t = 0)]
+    #[arg(long, global = true, env = "HASH_CONCURRENCY", default_value_t = 0)]
     pub hash_concurrency: usize,
     /// Log format: text or json. Filter with RUST_LOG.
-    #[arg(long, env = "LOG_FORMAT", default_value = "text")]
+    #[arg(long, global = true, env = "LOG_FORMAT", default_value = "text")]
     pub log_format: String,
 }
 

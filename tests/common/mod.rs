@@ -1,0 +1,370 @@
+//! Helpers shared by `tests/store.rs` and `tests/instances.rs`: fresh databases on either
+//! backend, and the real application (in process or as the built binary) against the
+//! Fingerprint simulator.
+//!
+//! PostgreSQL tests need `TEST_DATABASE_URL` (an admin URL such as
+//! `postgres://postgres@127.0.0.1:5432/postgres`); each test creates its own database from it
+//! and drops it afterwards, so tests never see each other's rows and may run in parallel.
+
+#![allow(dead_code)]
+
+use fingerprint::simulator::{
+    Identified, IdentifyRequest, Persona, Simulator, SimulatorConfig, SimulatorHandle,
+};
+use fingerprint::SecretKey;
+use rand::Rng;
+use serde_json::{json, Value};
+use signup_guard::config::{Config, FingerprintSource};
+use signup_guard::http::AppState;
+use signup_guard::password::PasswordPolicy;
+use signup_guard::policy::Policy;
+use signup_guard::startup::Application;
+use signup_guard::store::{PoolSettings, Store};
+use sqlx::{AnyPool, Row};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub const API_KEY: &str = "instances-test-secret-key";
+pub const STRONG_PASSWORD: &str = "correct horse battery staple";
+
+/// The admin URL PostgreSQL tests create their databases from, or `None` (with the notice
+/// `.ci/run` logs show) when the variable is unset.
+pub fn postgres_admin_url() -> Option<String> {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url.trim().to_owned()),
+        _ => {
+            eprintln!("skipping: TEST_DATABASE_URL not set");
+            None
+        }
+    }
+}
+
+/// A database that lives as long as the test: a SQLite file in a temporary directory, or a
+/// PostgreSQL database created for this test alone.
+pub struct TestDb {
+    pub url: String,
+    postgres: Option<PgDatabase>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl TestDb {
+    pub fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("store.db").display());
+        TestDb {
+            url,
+            postgres: None,
+            _dir: Some(dir),
+        }
+    }
+
+    /// A fresh PostgreSQL database, or `None` when `TEST_DATABASE_URL` is unset.
+    pub async fn postgres() -> Option<TestDb> {
+        let admin_url = postgres_admin_url()?;
+        let name = format!(
+            "sg_test_{}_{:016x}",
+            std::process::id(),
+            rand::thread_rng().gen::<u64>()
+        );
+        let admin = admin_pool(&admin_url).await;
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("cannot create the test database {name}: {e}"));
+        admin.close().await;
+        let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
+        url.set_path(&name);
+        Some(TestDb {
+            url: url.to_string(),
+            postgres: Some(PgDatabase { admin_url, name }),
+            _dir: None,
+        })
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+
+    /// The PostgreSQL database name (tests that cut connections need it).
+    pub fn pg_name(&self) -> &str {
+        &self
+            .postgres
+            .as_ref()
+            .expect("a PostgreSQL test database")
+            .name
+    }
+
+    pub async fn admin(&self) -> AnyPool {
+        let pg = self.postgres.as_ref().expect("a PostgreSQL test database");
+        admin_pool(&pg.admin_url).await
+    }
+
+    /// A migrated store, as the service opens it.
+    pub async fn store(&self) -> Store {
+        Store::open(&self.url, PoolSettings::default())
+            .await
+            .expect("the store opens and migrates")
+    }
+
+    /// A plain connection pool for checks the store has no query for.
+    pub async fn raw(&self) -> AnyPool {
+        sqlx::any::install_default_drivers();
+        sqlx::pool::PoolOptions::new()
+            .max_connections(2)
+            .connect(&self.url)
+            .await
+            .expect("a raw connection to the test database")
+    }
+}
+
+async fn admin_pool(admin_url: &str) -> AnyPool {
+    sqlx::any::install_default_drivers();
+    sqlx::pool::PoolOptions::new()
+        .max_connections(1)
+        .connect(admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to TEST_DATABASE_URL: {e}"))
+}
+
+impl Drop for TestDb {
+    /// Best effort: a database left behind by a crashed run is harmless, just untidy. The
+    /// drop runs on its own thread and runtime because `Drop` cannot await on the test's.
+    fn drop(&mut self) {
+        let Some(pg) = self.postgres.take() else {
+            return;
+        };
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                sqlx::any::install_default_drivers();
+                let Ok(admin) = sqlx::pool::PoolOptions::<sqlx::Any>::new()
+                    .max_connections(1)
+                    .connect(&pg.admin_url)
+                    .await
+                else {
+                    return;
+                };
+                // FORCE ends the connections of pools the test did not close.
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", pg.name))
+                    .execute(&admin)
+                    .await;
+                admin.close().await;
+            });
+        })
+        .join();
+    }
+}
+
+/// Counts rows with a query returning one `n` column.
+pub async fn count(pool: &AnyPool, sql: &str) -> i64 {
+    sqlx::query(sql)
+        .fetch_one(pool)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .get::<i64, _>("n")
+}
+
+/// Asserts the invariant every refused, failed or cut-off signup must keep: no account without
+/// the attempt that created it, and no attempt naming an account that does not exist.
+pub async fn assert_no_half_written_rows(pool: &AnyPool) {
+    let orphan_accounts = count(
+        pool,
+        "SELECT COUNT(*) AS n FROM accounts a \
+         WHERE NOT EXISTS (SELECT 1 FROM attempts t WHERE t.account_id = a.id)",
+    )
+    .await;
+    let dangling_attempts = count(
+        pool,
+        "SELECT COUNT(*) AS n FROM attempts t WHERE t.account_id IS NOT NULL \
+         AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = t.account_id)",
+    )
+    .await;
+    assert_eq!(orphan_accounts, 0, "accounts without their attempt");
+    assert_eq!(dangling_attempts, 0, "attempts naming a missing account");
+}
+
+/// One Fingerprint simulator, over HTTP, that several instances can share.
+pub struct Fingerprint {
+    pub simulator: Simulator,
+    pub base_url: String,
+    _handle: SimulatorHandle,
+}
+
+impl Fingerprint {
+    pub async fn start() -> Fingerprint {
+        let simulator = Simulator::new(SimulatorConfig {
+            secret_key: SecretKey::new(API_KEY),
+            latency: Duration::ZERO,
+            encryption_key: None,
+        });
+        let handle = simulator
+            .spawn(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .expect("the simulator starts");
+        Fingerprint {
+            simulator,
+            base_url: handle.base_url(),
+            _handle: handle,
+        }
+    }
+
+    pub fn new_device(&self) -> Identified {
+        self.simulator.identify(IdentifyRequest::default())
+    }
+
+    /// An event from one fixed device, as a visitor coming back would produce.
+    pub fn device(&self, visitor_id: &str) -> Identified {
+        self.simulator.identify(IdentifyRequest {
+            persona: Persona::ReturningDevice,
+            visitor_id: Some(visitor_id.to_owned()),
+            ..IdentifyRequest::default()
+        })
+    }
+}
+
+/// A running in-process instance.
+pub struct Instance {
+    pub address: String,
+    pub state: Arc<AppState>,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+pub fn config(database_url: &str, fingerprint: &Fingerprint, policy: Policy) -> Config {
+    let mut client = fingerprint::ClientConfig::new(SecretKey::new(API_KEY));
+    client.base_url = Some(fingerprint.base_url.clone());
+    client.deadline = Duration::from_secs(5);
+    Config {
+        fingerprint: FingerprintSource::Api(client),
+        encryption_keys: Vec::new(),
+        webhook_secret: None,
+        database_url: database_url.to_owned(),
+        pool: PoolSettings::default(),
+        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        admin_token: None,
+        cors_origins: Vec::new(),
+        max_body_bytes: 32 * 1024,
+        // Long enough that a slow shared CI box answers from the store, not the timeout layer.
+        request_timeout: Duration::from_secs(30),
+        password: PasswordPolicy::default(),
+        hash_concurrency: 2,
+        policy,
+        demo: false,
+    }
+}
+
+impl Instance {
+    pub async fn start(config: Config) -> Instance {
+        let app = Application::build(config)
+            .await
+            .expect("the application builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let state = app.state();
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until_stopped(async move {
+            let _ = stopped.await;
+        }));
+        Instance {
+            address,
+            state,
+            _shutdown: shutdown,
+        }
+    }
+}
+
+/// A unique, valid username.
+pub fn username() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    format!(
+        "load{}-{}@example.com",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// What a signup got back: the status (`None` when no answer came), the body and `Retry-After`.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: Option<u16>,
+    pub body: Value,
+    pub retry_after: Option<String>,
+}
+
+impl Answer {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or_default()
+    }
+
+    pub fn account_id(&self) -> Option<i64> {
+        self.body["accountId"].as_i64()
+    }
+}
+
+pub async fn signup(
+    http: &reqwest::Client,
+    address: &str,
+    request_id: &str,
+    username: &str,
+) -> Answer {
+    let body =
+        json!({ "requestId": request_id, "username": username, "password": STRONG_PASSWORD });
+    let sent = http
+        .post(format!("{address}/api/create-account"))
+        .json(&body)
+        .send()
+        .await;
+    match sent {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let body = response.json().await.unwrap_or(Value::Null);
+            Answer {
+                status: Some(status),
+                body,
+                retry_after,
+            }
+        }
+        Err(_) => Answer {
+            status: None,
+            body: Value::Null,
+            retry_after: None,
+        },
+    }
+}
+
+/// Polls `/health` until it answers `want`, failing the test after `within`.
+pub async fn wait_for_health(http: &reqwest::Client, address: &str, want: u16, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let status = http
+            .get(format!("{address}/health"))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .ok();
+        if status == Some(want) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{address}/health did not answer {want} within {within:?} (last: {status:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

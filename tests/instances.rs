@@ -1,0 +1,463 @@
+//! Several instances on one database, and instances that fail: the guarantees that matter once
+//! signup-guard runs behind a load balancer.
+//!
+//! Every test here needs PostgreSQL (`TEST_DATABASE_URL`) except the SQLite variant of the
+//! killed-instance test; without the variable they print a notice and pass.
+
+mod common;
+
+use common::*;
+use futures_util::future::join_all;
+use signup_guard::policy::Policy;
+use signup_guard::store::{now_ms, DeviceQuota, NewAccount, NewAttempt, PoolSettings};
+use sqlx::Row;
+use std::collections::HashSet;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// Sends every `(instance address, request id, username)` at once and returns the answers in
+/// the same order.
+async fn burst(http: &reqwest::Client, signups: Vec<(String, String, String)>) -> Vec<Answer> {
+    join_all(signups.into_iter().map(|(address, request_id, username)| {
+        let http = http.clone();
+        async move { signup(&http, &address, &request_id, &username).await }
+    }))
+    .await
+}
+
+fn statuses(answers: &[Answer]) -> Vec<Option<u16>> {
+    answers.iter().map(|a| a.status).collect()
+}
+
+async fn two_instances(db: &TestDb, fingerprint: &Fingerprint, policy: Policy) -> [Instance; 2] {
+    // Started together: both run the migrations at once, as a rolling deploy would.
+    let (a, b) = tokio::join!(
+        Instance::start(config(&db.url, fingerprint, policy.clone())),
+        Instance::start(config(&db.url, fingerprint, policy)),
+    );
+    [a, b]
+}
+
+async fn fifty_signups_from_one_device(
+    fingerprint: &Fingerprint,
+    instances: &[Instance; 2],
+    visitor_id: &str,
+) -> Vec<Answer> {
+    let signups = (0..50)
+        .map(|i| {
+            let event = fingerprint.device(visitor_id);
+            (
+                instances[i % 2].address.clone(),
+                event.request_id,
+                username(),
+            )
+        })
+        .collect();
+    burst(&reqwest::Client::new(), signups).await
+}
+
+fn assert_only_created_or_device_limit(answers: &[Answer], created: usize) {
+    let ok = answers.iter().filter(|a| a.status == Some(200)).count();
+    let limited = answers
+        .iter()
+        .filter(|a| a.status == Some(429) && a.code() == "device_limit")
+        .count();
+    assert_eq!(
+        (ok, limited),
+        (created, answers.len() - created),
+        "statuses: {:?}",
+        statuses(answers)
+    );
+}
+
+#[tokio::test]
+async fn one_device_gets_exactly_one_account_across_two_instances() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let fingerprint = Fingerprint::start().await;
+    let instances = two_instances(&db, &fingerprint, Policy::default()).await;
+    let answers = fifty_signups_from_one_device(&fingerprint, &instances, "device-one").await;
+    assert_only_created_or_device_limit(&answers, 1);
+    let store = &instances[0].state.store;
+    assert_eq!(store.device_accounts("device-one", 0).await.unwrap(), 1);
+    assert_eq!(store.count_accounts().await.unwrap(), 1);
+    assert_no_half_written_rows(&db.raw().await).await;
+}
+
+#[tokio::test]
+async fn one_device_gets_exactly_three_accounts_in_its_window_across_two_instances() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let fingerprint = Fingerprint::start().await;
+    let policy = Policy {
+        accounts_per_device: 3,
+        device_window_days: 7,
+        ..Policy::default()
+    };
+    let instances = two_instances(&db, &fingerprint, policy).await;
+    let store = &instances[0].state.store;
+    // An account from before the window must leave the device its full quota.
+    let old_at = now_ms() - 8 * 86_400_000;
+    let old = NewAccount {
+        username: "old@example.com".into(),
+        username_key: "old@example.com".into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        visitor_id: "device-three".into(),
+        event_id: "old-event".into(),
+        review: false,
+        created_at: old_at,
+    };
+    let no_limit = DeviceQuota {
+        max_accounts: i64::MAX,
+        since_ms: 0,
+    };
+    let attempt = NewAttempt {
+        verdict: "allow".into(),
+        code: "created".into(),
+        created_at: old_at,
+        ..NewAttempt::default()
+    };
+    store
+        .create_account(&old, no_limit, &attempt)
+        .await
+        .unwrap();
+
+    let answers = fifty_signups_from_one_device(&fingerprint, &instances, "device-three").await;
+    assert_only_created_or_device_limit(&answers, 3);
+    let week_ago = now_ms() - 7 * 86_400_000;
+    assert_eq!(
+        store
+            .device_accounts("device-three", week_ago)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(store.device_accounts("device-three", 0).await.unwrap(), 4);
+    assert_no_half_written_rows(&db.raw().await).await;
+}
+
+#[tokio::test]
+async fn a_username_is_taken_once_across_two_instances() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let fingerprint = Fingerprint::start().await;
+    let instances = two_instances(&db, &fingerprint, Policy::default()).await;
+    let spellings = ["Same@Example.com", "same@example.com", " SAME@example.com "];
+    let signups = (0..24)
+        .map(|i| {
+            (
+                instances[i % 2].address.clone(),
+                fingerprint.new_device().request_id,
+                spellings[i % spellings.len()].to_owned(),
+            )
+        })
+        .collect();
+    let answers = burst(&reqwest::Client::new(), signups).await;
+    let ok = answers.iter().filter(|a| a.status == Some(200)).count();
+    let taken = answers
+        .iter()
+        .filter(|a| a.status == Some(409) && a.code() == "username_taken")
+        .count();
+    assert_eq!((ok, taken), (1, 23), "statuses: {:?}", statuses(&answers));
+    assert_eq!(instances[1].state.store.count_accounts().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn a_database_outage_is_503_and_recovery_loses_nothing() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let fingerprint = std::sync::Arc::new(Fingerprint::start().await);
+    let mut settings = config(&db.url, &fingerprint, Policy::default());
+    // A short wait for a connection keeps the outage answers prompt.
+    settings.pool = PoolSettings {
+        max_connections: 5,
+        acquire_timeout: Duration::from_millis(1000),
+    };
+    let (a, b) = tokio::join!(Instance::start(settings.clone()), Instance::start(settings));
+    let addresses = [a.address.clone(), b.address.clone()];
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+
+    // Steady load from distinct devices, running through the whole outage.
+    let (answers_tx, mut answers_rx) = tokio::sync::mpsc::unbounded_channel::<Answer>();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let workers: Vec<_> = (0..6)
+        .map(|w| {
+            let (http, fingerprint, stop, tx) = (
+                http.clone(),
+                fingerprint.clone(),
+                stop.clone(),
+                answers_tx.clone(),
+            );
+            let address = addresses[w % 2].clone();
+            tokio::spawn(async move {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let event = fingerprint.new_device();
+                    let answer = signup(&http, &address, &event.request_id, &username()).await;
+                    if tx.send(answer).is_err() {
+                        break;
+                    }
+                }
+            })
+        })
+        .collect();
+    drop(answers_tx);
+
+    let mut answers = Vec::new();
+    while answers
+        .iter()
+        .filter(|a: &&Answer| a.status == Some(200))
+        .count()
+        < 4
+    {
+        answers.push(answers_rx.recv().await.expect("the load runs"));
+    }
+
+    let admin = db.admin().await;
+    let name = db.pg_name().to_owned();
+    let terminate_all = || {
+        sqlx::query(
+            "SELECT pg_terminate_backend(pid) AS n FROM pg_stat_activity \
+             WHERE datname = $1 AND pid <> pg_backend_pid()",
+        )
+        .bind(&name)
+        .fetch_all(&admin)
+    };
+    // First, connections cut under load (mid-query, mid-transaction or idle in the pool),
+    // each followed by an immediate reconnect. The pause only spreads the cuts over the load.
+    for _ in 0..8 {
+        terminate_all().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(120)).await;
+    }
+    // Then a real outage: no connection at all for a while.
+    sqlx::query(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    terminate_all().await.unwrap();
+
+    // While the database refuses every connection, both instances must say so plainly.
+    for address in &addresses {
+        let event = fingerprint.new_device();
+        let probe = signup(&http, address, &event.request_id, &username()).await;
+        assert_eq!(probe.status, Some(503), "{:?}", probe.body);
+        assert_eq!(probe.code(), "database_unavailable", "{:?}", probe.body);
+        assert!(probe.retry_after.is_some(), "503 carries Retry-After");
+        answers.push(probe);
+        wait_for_health(&http, address, 503, Duration::from_secs(10)).await;
+    }
+    // Let the load run into the outage for a moment: the outage has a length, not an event.
+    let outage_until = tokio::time::Instant::now() + Duration::from_millis(1500);
+    while let Ok(Some(answer)) = tokio::time::timeout_at(outage_until, answers_rx.recv()).await {
+        answers.push(answer);
+    }
+
+    sqlx::query(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    for address in &addresses {
+        wait_for_health(&http, address, 200, Duration::from_secs(30)).await;
+    }
+    let ok_before_recovery = answers.iter().filter(|a| a.status == Some(200)).count();
+    // Recovery means the load succeeds again, not only /health.
+    while answers.iter().filter(|a| a.status == Some(200)).count() < ok_before_recovery + 4 {
+        answers.push(answers_rx.recv().await.expect("the load runs"));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    while let Some(answer) = answers_rx.recv().await {
+        answers.push(answer);
+    }
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    for address in &addresses {
+        let event = fingerprint.new_device();
+        let after = signup(&http, address, &event.request_id, &username()).await;
+        assert_eq!(after.status, Some(200), "{:?}", after.body);
+        answers.push(after);
+    }
+
+    for answer in &answers {
+        match answer.status {
+            Some(200) => {}
+            Some(503) => {
+                assert_eq!(answer.code(), "database_unavailable", "{:?}", answer.body);
+                assert!(answer.retry_after.is_some(), "503 carries Retry-After");
+            }
+            other => panic!(
+                "only 200 or 503 during an outage, got {other:?}: {:?}",
+                answer.body
+            ),
+        }
+    }
+    let raw = db.raw().await;
+    assert_every_answered_account_is_stored(&raw, &answers).await;
+    assert_no_half_written_rows(&raw).await;
+    eprintln!(
+        "outage: {} answers, {} created, {} answered 503",
+        answers.len(),
+        answers.iter().filter(|a| a.status == Some(200)).count(),
+        answers.iter().filter(|a| a.status == Some(503)).count()
+    );
+}
+
+async fn assert_every_answered_account_is_stored(raw: &sqlx::AnyPool, answers: &[Answer]) {
+    let stored: HashSet<i64> = sqlx::query("SELECT id FROM accounts")
+        .fetch_all(raw)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get::<i64, _>("id"))
+        .collect();
+    let answered: Vec<i64> = answers
+        .iter()
+        .filter(|a| a.status == Some(200))
+        .map(|a| a.account_id().expect("a 200 names its account"))
+        .collect();
+    let missing: Vec<i64> = answered
+        .iter()
+        .copied()
+        .filter(|id| !stored.contains(id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "answered 200 but not stored: {missing:?}"
+    );
+}
+
+/// The built binary as a child process, killed with SIGKILL when dropped.
+struct Server {
+    child: Child,
+    address: String,
+    _cwd: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start(database_url: &str, fingerprint: &Fingerprint) -> Server {
+        let port = {
+            // The listener closes at the end of the block; the child binds the port right after.
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+            probe.local_addr().unwrap().port()
+        };
+        // An empty working directory: no stray .env or signup-guard.toml changes the policy.
+        let cwd = tempfile::tempdir().unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_signup-guard"))
+            .current_dir(cwd.path())
+            .env_clear()
+            .env("FINGERPRINT_API_KEY", API_KEY)
+            .env("FINGERPRINT_API_URL", &fingerprint.base_url)
+            .env("DATABASE_URL", database_url)
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("HASH_CONCURRENCY", "2")
+            .env("REQUEST_TIMEOUT_MS", "60000")
+            .env("RUST_LOG", "error")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the signup-guard binary starts");
+        let server = Server {
+            child,
+            address: format!("http://127.0.0.1:{port}"),
+            _cwd: cwd,
+        };
+        wait_for_health(
+            &reqwest::Client::new(),
+            &server.address,
+            200,
+            Duration::from_secs(60),
+        )
+        .await;
+        server
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Fires signups from distinct devices at one instance, SIGKILLs it once a few have been
+/// answered 200, and checks that every one of those 200s is in the database.
+async fn every_answered_signup_survives_a_killed_instance(db: &TestDb) {
+    let fingerprint = Fingerprint::start().await;
+    let mut server = Server::start(&db.url, &fingerprint).await;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let (answers_tx, mut answers_rx) = tokio::sync::mpsc::unbounded_channel::<Answer>();
+    let total = 60;
+    for _ in 0..total {
+        let (http, tx, address) = (http.clone(), answers_tx.clone(), server.address.clone());
+        let request_id = fingerprint.new_device().request_id;
+        tokio::spawn(async move {
+            let _ = tx.send(signup(&http, &address, &request_id, &username()).await);
+        });
+    }
+    drop(answers_tx);
+    let mut answers = Vec::new();
+    while answers
+        .iter()
+        .filter(|a: &&Answer| a.status == Some(200))
+        .count()
+        < 3
+    {
+        answers.push(answers_rx.recv().await.expect("signups are answered"));
+    }
+    server.kill();
+    while let Some(answer) = answers_rx.recv().await {
+        answers.push(answer);
+    }
+    assert_eq!(answers.len(), total);
+    let ok = answers.iter().filter(|a| a.status == Some(200)).count();
+    let cut_off = answers.iter().filter(|a| a.status.is_none()).count();
+    assert!(
+        answers.iter().all(|a| matches!(a.status, Some(200) | None)),
+        "only 200 or no answer: {:?}",
+        statuses(&answers)
+    );
+    assert!(
+        cut_off > 0,
+        "the kill landed after the load ended: nothing tested"
+    );
+    eprintln!("killed mid-load: {ok} answered 200, {cut_off} cut off");
+
+    let raw = db.raw().await;
+    assert_every_answered_account_is_stored(&raw, &answers).await;
+    assert_no_half_written_rows(&raw).await;
+    raw.close().await;
+
+    // The database a killed instance leaves behind serves the next one.
+    let restarted = Server::start(&db.url, &fingerprint).await;
+    let event = fingerprint.new_device();
+    let answer = signup(&http, &restarted.address, &event.request_id, &username()).await;
+    assert_eq!(answer.status, Some(200), "{:?}", answer.body);
+}
+
+#[tokio::test]
+async fn every_answered_signup_survives_a_killed_instance_on_postgres() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    every_answered_signup_survives_a_killed_instance(&db).await;
+}
+
+#[tokio::test]
+async fn every_answered_signup_survives_a_killed_instance_on_sqlite() {
+    every_answered_signup_survives_a_killed_instance(&TestDb::sqlite()).await;
+}

@@ -1,0 +1,580 @@
+//! The store's contract, written once and run on both backends: every test below is an async
+//! fn over a fresh database, and `both_backends!` runs it on a SQLite file and on a PostgreSQL
+//! database of its own (skipped with a notice when `TEST_DATABASE_URL` is unset).
+
+mod common;
+
+use common::{assert_no_half_written_rows, count, TestDb};
+use signup_guard::signup::request::username_key;
+use signup_guard::store::{
+    now_ms, AttemptFilter, DeviceQuota, NewAccount, NewAttempt, Store, StoreError,
+};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let db = crate::TestDb::sqlite();
+                    super::$name(&db).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let Some(db) = crate::TestDb::postgres().await else { return };
+                    super::$name(&db).await;
+                }
+            )*
+        }
+    };
+}
+
+both_backends!(
+    migrations_run_and_running_them_again_changes_nothing,
+    accounts_are_listed_newest_first_a_page_at_a_time,
+    usernames_are_unique_whatever_their_case_and_spacing,
+    an_event_creates_at_most_one_account,
+    a_device_limit_of_one_refuses_the_second_account,
+    a_device_limit_of_three_counts_only_accounts_inside_the_window,
+    concurrent_creates_from_one_device_never_exceed_the_limit,
+    concurrent_creates_of_one_username_leave_exactly_one_account,
+    an_account_and_its_attempt_are_written_together_and_listed_by_verdict_and_code,
+    a_webhook_event_is_stored_once,
+    refused_inserts_leave_no_half_written_rows,
+    a_failed_attempt_insert_takes_the_account_back_with_it,
+);
+
+const NO_LIMIT: DeviceQuota = DeviceQuota {
+    max_accounts: i64::MAX,
+    since_ms: 0,
+};
+
+fn unique(prefix: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    format!("{prefix}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+fn account(username: &str, visitor_id: &str, created_at: i64) -> NewAccount {
+    NewAccount {
+        username: username.trim().to_owned(),
+        username_key: username_key(username),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        visitor_id: visitor_id.to_owned(),
+        event_id: unique("event"),
+        review: false,
+        created_at,
+    }
+}
+
+fn attempt_for(account: &NewAccount, verdict: &str, code: &str, codes: &[&str]) -> NewAttempt {
+    NewAttempt {
+        event_id: Some(account.event_id.clone()),
+        visitor_id: Some(account.visitor_id.clone()),
+        ip: Some("203.0.113.7".into()),
+        username: Some(account.username.clone()),
+        verdict: verdict.into(),
+        code: code.into(),
+        codes: codes.iter().map(|c| c.to_string()).collect(),
+        signals: Some(serde_json::json!({ "vpn": false })),
+        policy_hash: Some("0123abcd4567".into()),
+        shadow: false,
+        created_at: account.created_at,
+    }
+}
+
+/// Creates an allowed account with no device limit.
+async fn create(store: &Store, username: &str, visitor_id: &str) -> i64 {
+    let new = account(username, visitor_id, now_ms());
+    store
+        .create_account(&new, NO_LIMIT, &attempt_for(&new, "allow", "created", &[]))
+        .await
+        .expect("the account is created")
+}
+
+async fn all_attempts(store: &Store) -> Vec<signup_guard::store::AttemptRow> {
+    store
+        .list_attempts(&AttemptFilter::default(), 10_000)
+        .await
+        .unwrap()
+}
+
+async fn migrations_run_and_running_them_again_changes_nothing(db: &TestDb) {
+    let store = db.store().await;
+    let id = create(&store, "kept@example.com", "visitor-a").await;
+    store.migrate().await.expect("a second run is accepted");
+    let reopened = Store::open(&db.url, Default::default())
+        .await
+        .expect("reopening migrates again");
+    assert_eq!(reopened.count_accounts().await.unwrap(), 1);
+    assert_eq!(reopened.list_accounts(10, None).await.unwrap()[0].id, id);
+    let raw = db.raw().await;
+    let migration_files = std::fs::read_dir(if db.is_postgres() {
+        "migrations/postgres"
+    } else {
+        "migrations/sqlite"
+    })
+    .unwrap()
+    .count() as i64;
+    assert_eq!(
+        count(&raw, "SELECT COUNT(*) AS n FROM _sqlx_migrations").await,
+        migration_files,
+        "each migration is recorded once"
+    );
+}
+
+async fn accounts_are_listed_newest_first_a_page_at_a_time(db: &TestDb) {
+    let store = db.store().await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(
+            create(
+                &store,
+                &format!("page{i}@example.com"),
+                &format!("visitor-{i}"),
+            )
+            .await,
+        );
+    }
+    let first = store.list_accounts(2, None).await.unwrap();
+    let second = store.list_accounts(2, Some(first[1].id)).await.unwrap();
+    let third = store.list_accounts(2, Some(second[1].id)).await.unwrap();
+    let listed: Vec<i64> = [first, second, third.clone()]
+        .concat()
+        .iter()
+        .map(|a| a.id)
+        .collect();
+    ids.reverse();
+    assert_eq!(listed, ids, "newest first, no gaps, no repeats");
+    assert_eq!(third.len(), 1);
+    assert_eq!(third[0].username, "page0@example.com");
+    assert_eq!(third[0].visitor_id, "visitor-0");
+    assert!(!third[0].review);
+    assert!(store
+        .list_accounts(2, Some(third[0].id))
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn usernames_are_unique_whatever_their_case_and_spacing(db: &TestDb) {
+    let store = db.store().await;
+    create(&store, "Ann@Example.com", "visitor-1").await;
+    for taken in ["ann@example.com", "  ANN@EXAMPLE.COM "] {
+        let new = account(taken, &unique("visitor"), now_ms());
+        let result = store
+            .create_account(&new, NO_LIMIT, &attempt_for(&new, "allow", "created", &[]))
+            .await;
+        assert!(
+            matches!(result, Err(StoreError::UsernameTaken)),
+            "{taken:?}: {result:?}"
+        );
+        assert!(matches!(
+            store.conflict(&new.username_key, &new.event_id).await,
+            Ok(Some(StoreError::UsernameTaken))
+        ));
+    }
+    assert_eq!(store.count_accounts().await.unwrap(), 1);
+    assert_eq!(all_attempts(&store).await.len(), 1);
+}
+
+async fn an_event_creates_at_most_one_account(db: &TestDb) {
+    let store = db.store().await;
+    let first = account("first@example.com", "visitor-1", now_ms());
+    store
+        .create_account(
+            &first,
+            NO_LIMIT,
+            &attempt_for(&first, "allow", "created", &[]),
+        )
+        .await
+        .unwrap();
+    let reused = NewAccount {
+        event_id: first.event_id.clone(),
+        ..account("second@example.com", "visitor-2", now_ms())
+    };
+    assert!(matches!(
+        store.conflict(&reused.username_key, &reused.event_id).await,
+        Ok(Some(StoreError::EventAlreadyUsed))
+    ));
+    let result = store
+        .create_account(
+            &reused,
+            NO_LIMIT,
+            &attempt_for(&reused, "allow", "created", &[]),
+        )
+        .await;
+    assert!(
+        matches!(result, Err(StoreError::EventAlreadyUsed)),
+        "{result:?}"
+    );
+    assert_eq!(store.count_accounts().await.unwrap(), 1);
+}
+
+async fn a_device_limit_of_one_refuses_the_second_account(db: &TestDb) {
+    let store = db.store().await;
+    let quota = DeviceQuota {
+        max_accounts: 1,
+        since_ms: 0,
+    };
+    let first = account("one@example.com", "device-x", now_ms());
+    store
+        .create_account(&first, quota, &attempt_for(&first, "allow", "created", &[]))
+        .await
+        .expect("the first account fits the limit");
+    let second = account("two@example.com", "device-x", now_ms());
+    let result = store
+        .create_account(
+            &second,
+            quota,
+            &attempt_for(&second, "allow", "created", &[]),
+        )
+        .await;
+    assert!(matches!(result, Err(StoreError::DeviceLimit)), "{result:?}");
+    let other_device = account("three@example.com", "device-y", now_ms());
+    store
+        .create_account(
+            &other_device,
+            quota,
+            &attempt_for(&other_device, "allow", "created", &[]),
+        )
+        .await
+        .expect("another device has its own quota");
+    assert_eq!(store.device_accounts("device-x", 0).await.unwrap(), 1);
+    assert_eq!(store.count_accounts().await.unwrap(), 2);
+}
+
+async fn a_device_limit_of_three_counts_only_accounts_inside_the_window(db: &TestDb) {
+    let store = db.store().await;
+    let now = now_ms();
+    let week_ms = 7 * 86_400_000;
+    let quota = DeviceQuota {
+        max_accounts: 3,
+        since_ms: now - week_ms,
+    };
+    // Two accounts from before the window must not use up the quota.
+    for age_days in [8, 30] {
+        let old = account(&unique("old"), "device-w", now - age_days * 86_400_000);
+        store
+            .create_account(&old, NO_LIMIT, &attempt_for(&old, "allow", "created", &[]))
+            .await
+            .unwrap();
+    }
+    let mut created = 0;
+    for _ in 0..5 {
+        let new = account(&unique("new"), "device-w", now);
+        match store
+            .create_account(&new, quota, &attempt_for(&new, "allow", "created", &[]))
+            .await
+        {
+            Ok(_) => created += 1,
+            Err(StoreError::DeviceLimit) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(created, 3);
+    assert_eq!(
+        store
+            .device_accounts("device-w", quota.since_ms)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(store.device_accounts("device-w", 0).await.unwrap(), 5);
+    // An account exactly at the window's start counts: the bound is inclusive.
+    let edge_quota = DeviceQuota {
+        max_accounts: 4,
+        since_ms: now - 8 * 86_400_000,
+    };
+    let edge = account(&unique("edge"), "device-w", now);
+    let result = store
+        .create_account(
+            &edge,
+            edge_quota,
+            &attempt_for(&edge, "allow", "created", &[]),
+        )
+        .await;
+    assert!(matches!(result, Err(StoreError::DeviceLimit)), "{result:?}");
+}
+
+async fn concurrent_creates_from_one_device_never_exceed_the_limit(db: &TestDb) {
+    // Enough connections that every insert can be in flight at once, released together, so
+    // that a missing lock shows up as a fourth account rather than hiding behind the pool.
+    let settings = signup_guard::store::PoolSettings {
+        max_connections: 40,
+        acquire_timeout: std::time::Duration::from_secs(30),
+    };
+    let store = Store::open(&db.url, settings).await.unwrap();
+    let quota = DeviceQuota {
+        max_accounts: 3,
+        since_ms: 0,
+    };
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(40));
+    let tasks: Vec<_> = (0..40)
+        .map(|_| {
+            let (store, start) = (store.clone(), start.clone());
+            tokio::spawn(async move {
+                let new = account(&unique("race"), "device-race", now_ms());
+                start.wait().await;
+                store
+                    .create_account(&new, quota, &attempt_for(&new, "allow", "created", &[]))
+                    .await
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => created += 1,
+            Err(StoreError::DeviceLimit) => {}
+            Err(other) => panic!("only the device limit may refuse: {other:?}"),
+        }
+    }
+    assert_eq!(created, 3);
+    assert_eq!(store.device_accounts("device-race", 0).await.unwrap(), 3);
+}
+
+async fn concurrent_creates_of_one_username_leave_exactly_one_account(db: &TestDb) {
+    let store = db.store().await;
+    let tasks: Vec<_> = (0..12)
+        .map(|i| {
+            let store = store.clone();
+            // Different spellings of one name, from different devices.
+            let name = if i % 2 == 0 {
+                "Race@Example.com"
+            } else {
+                " race@example.COM"
+            };
+            tokio::spawn(async move {
+                let new = account(name, &unique("device"), now_ms());
+                store
+                    .create_account(&new, NO_LIMIT, &attempt_for(&new, "allow", "created", &[]))
+                    .await
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => created += 1,
+            Err(StoreError::UsernameTaken) => {}
+            Err(other) => panic!("only the unique username may refuse: {other:?}"),
+        }
+    }
+    assert_eq!(created, 1);
+    assert_eq!(store.count_accounts().await.unwrap(), 1);
+}
+
+async fn an_account_and_its_attempt_are_written_together_and_listed_by_verdict_and_code(
+    db: &TestDb,
+) {
+    let store = db.store().await;
+    let allowed = account("allowed@example.com", "visitor-1", now_ms());
+    let allowed_id = store
+        .create_account(
+            &allowed,
+            NO_LIMIT,
+            &attempt_for(&allowed, "allow", "created", &[]),
+        )
+        .await
+        .unwrap();
+    let reviewed = NewAccount {
+        review: true,
+        ..account("reviewed@example.com", "visitor-2", now_ms())
+    };
+    let reviewed_id = store
+        .create_account(
+            &reviewed,
+            NO_LIMIT,
+            &attempt_for(&reviewed, "review", "review", &["vpn_detected", "velocity"]),
+        )
+        .await
+        .unwrap();
+    let blocked = account("blocked@example.com", "visitor-3", now_ms());
+    store
+        .record_attempt(&attempt_for(
+            &blocked,
+            "block",
+            "bot_detected",
+            &["bot_detected"],
+        ))
+        .await
+        .unwrap();
+
+    let attempts = all_attempts(&store).await;
+    assert_eq!(attempts.len(), 3);
+    assert_eq!(attempts[0].verdict, "block", "newest first");
+    assert_eq!(attempts[0].account_id, None);
+    assert_eq!(attempts[1].account_id, Some(reviewed_id));
+    assert_eq!(attempts[1].codes, vec!["vpn_detected", "velocity"]);
+    assert_eq!(
+        attempts[1].signals,
+        Some(serde_json::json!({ "vpn": false }))
+    );
+    assert_eq!(attempts[1].ip.as_deref(), Some("203.0.113.7"));
+    assert_eq!(attempts[1].policy_hash.as_deref(), Some("0123abcd4567"));
+    assert_eq!(attempts[2].account_id, Some(allowed_id));
+    assert_eq!(
+        attempts[2].event_id.as_deref(),
+        Some(allowed.event_id.as_str())
+    );
+    let accounts = store.list_accounts(10, None).await.unwrap();
+    assert!(accounts[0].review && !accounts[1].review);
+
+    let by = |verdict: Option<&str>, code: Option<&str>| AttemptFilter {
+        verdict: verdict.map(str::to_owned),
+        code: code.map(str::to_owned),
+        ..AttemptFilter::default()
+    };
+    let ids = |rows: Vec<signup_guard::store::AttemptRow>| -> Vec<Option<i64>> {
+        rows.iter().map(|r| r.account_id).collect()
+    };
+    let reviews = store
+        .list_attempts(&by(Some("review"), None), 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(reviews), vec![Some(reviewed_id)]);
+    // A code matches the answered code or any rule that fired.
+    let velocity = store
+        .list_attempts(&by(None, Some("velocity")), 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(velocity), vec![Some(reviewed_id)]);
+    let created = store
+        .list_attempts(&by(None, Some("created")), 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(created), vec![Some(allowed_id)]);
+    let bots = store
+        .list_attempts(&by(Some("block"), Some("bot_detected")), 10)
+        .await
+        .unwrap();
+    assert_eq!(bots.len(), 1);
+    assert!(store
+        .list_attempts(&by(Some("allow"), Some("bot_detected")), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // A LIKE wildcard in the filter must not match every code.
+    assert!(store
+        .list_attempts(&by(None, Some("%")), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let page = store
+        .list_attempts(
+            &AttemptFilter {
+                before: Some(attempts[0].id),
+                ..AttemptFilter::default()
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(page[0].id, attempts[1].id);
+    let recent = store
+        .list_attempts(
+            &AttemptFilter {
+                since_ms: Some(now_ms() + 60_000),
+                ..AttemptFilter::default()
+            },
+            10,
+        )
+        .await
+        .unwrap();
+    assert!(recent.is_empty());
+}
+
+async fn a_webhook_event_is_stored_once(db: &TestDb) {
+    let store = db.store().await;
+    assert!(store
+        .store_webhook("evt-1", r#"{"a":1}"#, now_ms())
+        .await
+        .unwrap());
+    assert!(!store
+        .store_webhook("evt-1", r#"{"a":2}"#, now_ms())
+        .await
+        .unwrap());
+    assert!(store.store_webhook("evt-2", "{}", now_ms()).await.unwrap());
+    assert_eq!(store.count_webhooks().await.unwrap(), 2);
+}
+
+async fn refused_inserts_leave_no_half_written_rows(db: &TestDb) {
+    let store = db.store().await;
+    let quota = DeviceQuota {
+        max_accounts: 1,
+        since_ms: 0,
+    };
+    let first = account("taken@example.com", "device-h", now_ms());
+    store
+        .create_account(&first, quota, &attempt_for(&first, "allow", "created", &[]))
+        .await
+        .unwrap();
+    let refusals = [
+        (
+            account("TAKEN@example.com", "device-other", now_ms()),
+            "username",
+        ),
+        (
+            NewAccount {
+                event_id: first.event_id.clone(),
+                ..account("fresh1@example.com", "device-other2", now_ms())
+            },
+            "event",
+        ),
+        (
+            account("fresh2@example.com", "device-h", now_ms()),
+            "device",
+        ),
+    ];
+    for (new, why) in &refusals {
+        let result = store
+            .create_account(new, quota, &attempt_for(new, "allow", "created", &[]))
+            .await;
+        let expected = match *why {
+            "username" => matches!(result, Err(StoreError::UsernameTaken)),
+            "event" => matches!(result, Err(StoreError::EventAlreadyUsed)),
+            _ => matches!(result, Err(StoreError::DeviceLimit)),
+        };
+        assert!(expected, "{why}: {result:?}");
+    }
+    assert_eq!(store.count_accounts().await.unwrap(), 1);
+    assert_eq!(
+        all_attempts(&store).await.len(),
+        1,
+        "refusals wrote no attempt"
+    );
+    assert_no_half_written_rows(&db.raw().await).await;
+}
+
+async fn a_failed_attempt_insert_takes_the_account_back_with_it(db: &TestDb) {
+    let store = db.store().await;
+    let raw = db.raw().await;
+    // With the attempts table out of the way, the account insert succeeds and the attempt
+    // insert after it fails: the transaction must undo the account.
+    sqlx::query("ALTER TABLE attempts RENAME TO attempts_away")
+        .execute(&raw)
+        .await
+        .unwrap();
+    let new = account("lonely@example.com", "device-l", now_ms());
+    let result = store
+        .create_account(&new, NO_LIMIT, &attempt_for(&new, "allow", "created", &[]))
+        .await;
+    sqlx::query("ALTER TABLE attempts_away RENAME TO attempts")
+        .execute(&raw)
+        .await
+        .unwrap();
+    assert!(matches!(result, Err(StoreError::Other(_))), "{result:?}");
+    assert_eq!(store.count_accounts().await.unwrap(), 0);
+    assert_no_half_written_rows(&raw).await;
+    // The same signup succeeds once the table is back: nothing of the failed one remains.
+    store
+        .create_account(&new, NO_LIMIT, &attempt_for(&new, "allow", "created", &[]))
+        .await
+        .expect("the retried signup succeeds");
+    assert_no_half_written_rows(&raw).await;
+}
