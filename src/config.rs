@@ -20,40 +20,91 @@ pub struct Settings {
     #[arg(long, global = true, env = "SIGNUP_GUARD_CONFIG")]
     pub config: Option<PathBuf>,
     /// Fingerprint secret API key. Required except in demo mode.
-    #[arg(long, global = true, env = "FINGERPRINT_API_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "FINGERPRINT_API_KEY",
+        hide_env_values = true
+    )]
     pub fingerprint_api_key: Option<String>,
     /// Fingerprint region: us, eu or ap.
     #[arg(long, global = true, env = "FINGERPRINT_REGION", default_value = "us")]
     pub fingerprint_region: String,
     /// Server API version: 4 (current) or 3 (shuts down 2027-01-07).
-    #[arg(long, global = true, env = "FINGERPRINT_API_VERSION", default_value = "4")]
+    #[arg(
+        long,
+        global = true,
+        env = "FINGERPRINT_API_VERSION",
+        default_value = "4"
+    )]
     pub fingerprint_api_version: String,
     /// Origin that replaces the region's API host, e.g. http://127.0.0.1:9000 for the simulator.
     #[arg(long, global = true, env = "FINGERPRINT_API_URL")]
     pub fingerprint_api_url: Option<String>,
     /// Comma-separated base64 keys for Sealed Client Results, newest first.
-    #[arg(long, global = true, env = "FINGERPRINT_ENCRYPTION_KEYS", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "FINGERPRINT_ENCRYPTION_KEYS",
+        hide_env_values = true
+    )]
     pub fingerprint_encryption_keys: Option<String>,
     /// Secret for the `fpjs-event-signature` of webhooks; without it the webhook endpoint is off.
-    #[arg(long, global = true, env = "FINGERPRINT_WEBHOOK_SECRET", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "FINGERPRINT_WEBHOOK_SECRET",
+        hide_env_values = true
+    )]
     pub fingerprint_webhook_secret: Option<String>,
     /// Total time for one event fetch, retries included (ms).
-    #[arg(long, global = true, env = "FINGERPRINT_TIMEOUT_MS", default_value_t = 3000)]
+    #[arg(
+        long,
+        global = true,
+        env = "FINGERPRINT_TIMEOUT_MS",
+        default_value_t = 3000
+    )]
     pub fingerprint_timeout_ms: u64,
     /// Time to connect to the Fingerprint API (ms).
-    #[arg(long, global = true, env = "FINGERPRINT_CONNECT_TIMEOUT_MS", default_value_t = 1000)]
+    #[arg(
+        long,
+        global = true,
+        env = "FINGERPRINT_CONNECT_TIMEOUT_MS",
+        default_value_t = 1000
+    )]
     pub fingerprint_connect_timeout_ms: u64,
     /// Retries of a transient Fingerprint failure (5xx, timeout, 429).
-    #[arg(long, global = true, env = "FINGERPRINT_MAX_RETRIES", default_value_t = 2)]
+    #[arg(
+        long,
+        global = true,
+        env = "FINGERPRINT_MAX_RETRIES",
+        default_value_t = 2
+    )]
     pub fingerprint_max_retries: u32,
     /// sqlite://path.db, sqlite:///absolute/path.db or postgres://user@host/db.
-    #[arg(long, global = true, env = "DATABASE_URL", default_value = "sqlite://signup-guard.db", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        default_value = "sqlite://signup-guard.db",
+        hide_env_values = true
+    )]
     pub database_url: String,
     /// Most database connections per instance.
-    #[arg(long, global = true, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_MAX_CONNECTIONS",
+        default_value_t = 10
+    )]
     pub database_max_connections: u32,
     /// Wait for a free database connection before answering 503 (ms).
-    #[arg(long, global = true, env = "DATABASE_ACQUIRE_TIMEOUT_MS", default_value_t = 3000)]
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_ACQUIRE_TIMEOUT_MS",
+        default_value_t = 3000
+    )]
     pub database_acquire_timeout_ms: u64,
     /// Address to listen on [default: 0.0.0.0, or 127.0.0.1 in demo mode, whose simulator mints
     /// events for anyone who can reach it].
@@ -72,13 +123,23 @@ pub struct Settings {
     #[arg(long, global = true, env = "MAX_BODY_BYTES", default_value_t = 32 * 1024)]
     pub max_body_bytes: usize,
     /// Time limit for a whole request (ms); past it the client gets 503.
-    #[arg(long, global = true, env = "REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    #[arg(
+        long,
+        global = true,
+        env = "REQUEST_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
     pub request_timeout_ms: u64,
     /// Shortest password (characters).
     #[arg(long, global = true, env = "PASSWORD_MIN_LENGTH", default_value_t = 8)]
     pub password_min_length: usize,
     /// Longest password (characters).
-    #[arg(long, global = true, env = "PASSWORD_MAX_LENGTH", default_value_t = 128)]
+    #[arg(
+        long,
+        global = true,
+        env = "PASSWORD_MAX_LENGTH",
+        default_value_t = 128
+    )]
     pub password_max_length: usize,
     /// Lowest zxcvbn strength score, 0 to 4.
     #[arg(long, global = true, env = "PASSWORD_MIN_SCORE", default_value_t = 2)]
@@ -172,10 +233,17 @@ impl Settings {
             _ => Vec::new(),
         };
         let admin_token = non_empty(self.admin_token.clone());
-        if admin_token.as_ref().is_some_and(|t| t.len() < MIN_ADMIN_TOKEN_LEN) {
+        if admin_token
+            .as_ref()
+            .is_some_and(|t| t.len() < MIN_ADMIN_TOKEN_LEN)
+        {
             bail!("ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_LEN} characters (e.g. openssl rand -hex 24)");
         }
-        let default_host = if self.demo { IpAddr::from([127, 0, 0, 1]) } else { IpAddr::from([0, 0, 0, 0]) };
+        let default_host = if self.demo {
+            IpAddr::from([127, 0, 0, 1])
+        } else {
+            IpAddr::from([0, 0, 0, 0])
+        };
         let hash_concurrency = match self.hash_concurrency {
             0 => std::thread::available_parallelism()
                 .map(|n| n.get())
@@ -233,7 +301,11 @@ impl Settings {
         config.retry.max_retries = self.fingerprint_max_retries.min(10);
         fingerprint::Client::new(config.clone())
             .map_err(|e| anyhow::anyhow!("FINGERPRINT_API_URL: {e}"))?;
-        if let Some(url) = config.base_url.as_deref().and_then(|u| url::Url::parse(u).ok()) {
+        if let Some(url) = config
+            .base_url
+            .as_deref()
+            .and_then(|u| url::Url::parse(u).ok())
+        {
             let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
             if url.scheme() == "http" && !local {
                 tracing::warn!(url = %url, "FINGERPRINT_API_URL is plain http to another host: the secret key crosses the network unencrypted");

@@ -27,12 +27,18 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => commands::serve(settings).await,
             Command::Migrate => commands::migrate(settings).await,
-            Command::Simulator { host, port, secret_key, latency_ms, encryption_key } => {
-                commands::simulator(&host, port, secret_key, latency_ms, encryption_key).await
-            }
-            Command::Explain { request_id, sealed, json } => {
-                commands::explain(settings, request_id, sealed, json).await
-            }
+            Command::Simulator {
+                host,
+                port,
+                secret_key,
+                latency_ms,
+                encryption_key,
+            } => commands::simulator(&host, port, secret_key, latency_ms, encryption_key).await,
+            Command::Explain {
+                request_id,
+                sealed,
+                json,
+            } => commands::explain(settings, request_id, sealed, json).await,
             Command::Backtest { since, json } => commands::backtest(settings, since, json).await,
         }
     });

@@ -97,8 +97,13 @@ impl Application {
 
     /// Serves until `shutdown` completes, then lets requests in flight finish (for at most
     /// [`DRAIN_LIMIT`], so a stuck client cannot hold the process) and closes the pool.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
         let stopping = Arc::new(tokio::sync::Notify::new());
         let signal = {
             let stopping = stopping.clone();
@@ -115,7 +120,8 @@ impl Application {
             }
         }
         // Connections still held by a stuck request must not hold the exit either.
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), self.state.store.close()).await;
+        let _ =
+            tokio::time::timeout(std::time::Duration::from_secs(5), self.state.store.close()).await;
         Ok(())
     }
 }
@@ -176,7 +182,10 @@ pub fn redact_url(url: &str) -> String {
             if parsed.password().is_some() {
                 let _ = parsed.set_password(Some("***"));
             }
-            if parsed.query_pairs().any(|(k, _)| k.eq_ignore_ascii_case("password")) {
+            if parsed
+                .query_pairs()
+                .any(|(k, _)| k.eq_ignore_ascii_case("password"))
+            {
                 parsed.set_query(Some("<redacted>"));
             }
             parsed.to_string()

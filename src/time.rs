@@ -20,15 +20,25 @@ pub fn parse_since(value: &str, now_ms: i64) -> Result<i64, String> {
     let expected = || format!("--since: expected RFC 3339 or an age like 7d, got {value:?}");
     let split = value.char_indices().last().map(|(i, _)| i).unwrap_or(0);
     let (number, unit) = value.split_at(split);
-    let n: i64 = number.parse().ok().filter(|n| *n >= 0).ok_or_else(expected)?;
+    let n: i64 = number
+        .parse()
+        .ok()
+        .filter(|n| *n >= 0)
+        .ok_or_else(expected)?;
     let unit_ms: i64 = match unit {
         "d" => 86_400_000,
         "h" => 3_600_000,
         "m" => 60_000,
         "s" => 1_000,
-        _ => return Err(format!("--since: unknown unit in {value:?} (use d, h, m or s)")),
+        _ => {
+            return Err(format!(
+                "--since: unknown unit in {value:?} (use d, h, m or s)"
+            ))
+        }
     };
-    n.checked_mul(unit_ms).map(|age| now_ms - age).ok_or_else(expected)
+    n.checked_mul(unit_ms)
+        .map(|age| now_ms - age)
+        .ok_or_else(expected)
 }
 
 #[cfg(test)]
@@ -50,7 +60,10 @@ mod tests {
         assert_eq!(parse_since("30m", 1_800_000), Ok(0));
         assert!(parse_since("soon", 0).is_err());
         assert!(parse_since("3w", 0).is_err());
-        assert!(parse_since("3é", 0).is_err(), "a multi-byte unit must not panic");
+        assert!(
+            parse_since("3é", 0).is_err(),
+            "a multi-byte unit must not panic"
+        );
         assert!(parse_since("-2d", 0).is_err());
         assert!(parse_since("99999999999999999d", 0).is_err());
     }

@@ -15,7 +15,6 @@ pub struct Page {
     before: Option<i64>,
 }
 
-
 /// `GET /api/accounts`: newest first, never any password material.
 pub async fn list(
     State(state): State<Arc<AppState>>,

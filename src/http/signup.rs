@@ -35,7 +35,9 @@ pub async fn create_account(
         .iter()
         .map(|v| v.to_str().ok())
         .collect();
-    let forwarded = forwarded.filter(|lines| !lines.is_empty()).map(|lines| lines.join(","));
+    let forwarded = forwarded
+        .filter(|lines| !lines.is_empty())
+        .map(|lines| lines.join(","));
     let caller = Caller {
         ip: crate::policy::client_ip(
             peer.ip(),
@@ -50,7 +52,11 @@ pub async fn create_account(
     // On its own task: if the client disconnects, axum drops this handler, but the signup still
     // finishes, so nothing is left half-done and the attempt is recorded.
     let task = tokio::spawn(async move { signup::signup(&state, &caller, &body).await });
-    let outcome = task.await.unwrap_or_else(|e| Err(ApiError::Internal(anyhow::anyhow!("signup task failed: {e}"))));
+    let outcome = task.await.unwrap_or_else(|e| {
+        Err(ApiError::Internal(anyhow::anyhow!(
+            "signup task failed: {e}"
+        )))
+    });
     match outcome {
         Ok(created) => {
             let mut body = json!({

@@ -129,7 +129,10 @@ fn freshness(policy: &Policy, event: &Event, now_ms: i64) -> (Judged, Judged) {
         judge(
             ahead > ms(skew_s),
             if ahead > 0 {
-                format!("event is {} in the future, tolerance {skew_s} s", secs(ahead))
+                format!(
+                    "event is {} in the future, tolerance {skew_s} s",
+                    secs(ahead)
+                )
             } else {
                 format!("event is not stamped in the future, tolerance {skew_s} s")
             },

@@ -124,7 +124,10 @@ fn rooted(e: &Event, _: &Policy) -> Reading {
         return Err(absent("root_apps/jailbroken"));
     }
     let fired = root == Some(true) || jail == Some(true);
-    Ok((fired, format!("root_apps: {}, jailbroken: {}", shown(root), shown(jail))))
+    Ok((
+        fired,
+        format!("root_apps: {}, jailbroken: {}", shown(root), shown(jail)),
+    ))
 }
 
 /// Spam and attack sources only: a Tor exit is also "blocklisted" upstream, but it has its

@@ -49,10 +49,13 @@ pub async fn signup(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Cr
     };
     // The deadline lives here rather than only in an outer layer, so a signup that runs out of
     // time still goes through this one exit and is recorded.
-    let outcome = match tokio::time::timeout(state.signup_timeout, run(state, caller, body, &mut record)).await {
-        Ok(outcome) => outcome,
-        Err(_) => Err(ApiError::Timeout),
-    };
+    let outcome =
+        match tokio::time::timeout(state.signup_timeout, run(state, caller, body, &mut record))
+            .await
+        {
+            Ok(outcome) => outcome,
+            Err(_) => Err(ApiError::Timeout),
+        };
     if let Err(error) = &outcome {
         record.code = error.code().to_owned();
         if let Err(store_error) = state.store.record_attempt(&record).await {
@@ -85,8 +88,14 @@ async fn run(
     if let EventRef::Id(id) = &event {
         record.event_id = Some(id.clone());
     }
-    if caller.origin.as_ref().is_some_and(|o| o.len() > MAX_ORIGIN_BYTES) {
-        return Err(ApiError::InvalidRequest("the Origin header is too long".into()));
+    if caller
+        .origin
+        .as_ref()
+        .is_some_and(|o| o.len() > MAX_ORIGIN_BYTES)
+    {
+        return Err(ApiError::InvalidRequest(
+            "the Origin header is too long".into(),
+        ));
     }
     state
         .password
@@ -184,7 +193,10 @@ async fn run(
 
 /// The rules that asked for review; allow-level findings stay in the record only.
 fn review_codes(decision: &policy::Decision) -> Vec<String> {
-    let codes = decision.findings.iter().filter(|f| f.action == Action::Review);
+    let codes = decision
+        .findings
+        .iter()
+        .filter(|f| f.action == Action::Review);
     codes.map(|f| f.code.to_owned()).collect()
 }
 

@@ -163,7 +163,9 @@ impl Store {
 
 /// Codes are matched inside the JSON array text; `_` and `%` must match only themselves.
 fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 fn attempt_row(row: &AnyRow) -> Result<AttemptRow, StoreError> {

@@ -164,7 +164,10 @@ fn sqlite_url(url: &str) -> String {
 /// The file path of a `sqlite:` URL (`sqlite://a.db` and `sqlite:a.db` are relative,
 /// `sqlite:///a.db` absolute).
 fn sqlite_path(url: &str) -> String {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
     rest.split('?').next().unwrap_or_default().to_owned()
 }
 
@@ -181,18 +184,30 @@ mod tests {
     #[test]
     fn sqlite_urls_name_relative_and_absolute_files() {
         assert_eq!(sqlite_path("sqlite://signup-guard.db"), "signup-guard.db");
-        assert_eq!(sqlite_path("sqlite:///var/lib/sg.db?mode=rwc"), "/var/lib/sg.db");
+        assert_eq!(
+            sqlite_path("sqlite:///var/lib/sg.db?mode=rwc"),
+            "/var/lib/sg.db"
+        );
         assert_eq!(sqlite_path("sqlite:data/sg.db"), "data/sg.db");
         assert_eq!(sqlite_url("sqlite://a.db"), "sqlite://a.db?mode=rwc");
-        assert_eq!(sqlite_url("sqlite://a.db?cache=shared"), "sqlite://a.db?cache=shared&mode=rwc");
+        assert_eq!(
+            sqlite_url("sqlite://a.db?cache=shared"),
+            "sqlite://a.db?cache=shared&mode=rwc"
+        );
         assert_eq!(sqlite_url("sqlite://a.db?mode=ro"), "sqlite://a.db?mode=ro");
     }
 
     #[test]
     fn the_url_scheme_picks_the_backend() {
         assert_eq!(Backend::from_url("sqlite://x.db").unwrap(), Backend::Sqlite);
-        assert_eq!(Backend::from_url("postgres://u@h/db").unwrap(), Backend::Postgres);
-        assert_eq!(Backend::from_url("postgresql://u@h/db").unwrap(), Backend::Postgres);
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://u@h/db").unwrap(),
+            Backend::Postgres
+        );
         assert!(Backend::from_url("mysql://u@h/db").is_err());
     }
 }

@@ -7,16 +7,37 @@ async fn health_is_ok_when_the_database_answers() {
     let app = spawn_app().await;
     let response = app.get("/health", None).await;
     assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(response.json::<Value>().await.unwrap(), serde_json::json!({"status": "ok"}));
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        serde_json::json!({"status": "ok"})
+    );
 }
 
 #[tokio::test]
 async fn accounts_need_the_admin_token() {
     let app = spawn_app().await;
     assert_eq!(app.get("/api/accounts", None).await.status().as_u16(), 401);
-    assert_eq!(app.get("/api/accounts", Some("wrong")).await.status().as_u16(), 401);
-    assert_eq!(app.get("/api/attempts", Some("wrong")).await.status().as_u16(), 401);
-    assert_eq!(app.get("/api/accounts", Some(ADMIN_TOKEN)).await.status().as_u16(), 200);
+    assert_eq!(
+        app.get("/api/accounts", Some("wrong"))
+            .await
+            .status()
+            .as_u16(),
+        401
+    );
+    assert_eq!(
+        app.get("/api/attempts", Some("wrong"))
+            .await
+            .status()
+            .as_u16(),
+        401
+    );
+    assert_eq!(
+        app.get("/api/accounts", Some(ADMIN_TOKEN))
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
     let lower_scheme = app
         .http
         .get(format!("{}/api/accounts", app.address))
@@ -24,7 +45,11 @@ async fn accounts_need_the_admin_token() {
         .send()
         .await
         .unwrap();
-    assert_eq!(lower_scheme.status().as_u16(), 200, "auth schemes are case-insensitive");
+    assert_eq!(
+        lower_scheme.status().as_u16(),
+        200,
+        "auth schemes are case-insensitive"
+    );
     let basic = app
         .http
         .get(format!("{}/api/accounts", app.address))
@@ -37,8 +62,18 @@ async fn accounts_need_the_admin_token() {
 
 #[tokio::test]
 async fn admin_endpoints_do_not_exist_without_a_configured_token() {
-    let app = spawn_app_with(Options { admin_token: None, ..Options::default() }).await;
-    assert_eq!(app.get("/api/accounts", Some("anything")).await.status().as_u16(), 404);
+    let app = spawn_app_with(Options {
+        admin_token: None,
+        ..Options::default()
+    })
+    .await;
+    assert_eq!(
+        app.get("/api/accounts", Some("anything"))
+            .await
+            .status()
+            .as_u16(),
+        404
+    );
     assert_eq!(app.get("/api/attempts", None).await.status().as_u16(), 404);
 }
 
@@ -52,7 +87,12 @@ async fn accounts_are_listed_newest_first_paginated_and_without_password_materia
         assert_eq!(app.signup_as(&event.request_id, &name).await.0, 200);
         created.push((name, event.visitor_id));
     }
-    let page: Value = app.get("/api/accounts?limit=2", Some(ADMIN_TOKEN)).await.json().await.unwrap();
+    let page: Value = app
+        .get("/api/accounts?limit=2", Some(ADMIN_TOKEN))
+        .await
+        .json()
+        .await
+        .unwrap();
     let accounts = page["accounts"].as_array().unwrap();
     assert_eq!(accounts.len(), 2);
     assert_eq!(accounts[0]["username"], created[2].0);
@@ -60,13 +100,30 @@ async fn accounts_are_listed_newest_first_paginated_and_without_password_materia
     assert_eq!(accounts[1]["username"], created[1].0);
     assert!(accounts[0]["createdAt"].as_str().unwrap().ends_with('Z'));
     let text = page.to_string();
-    assert!(!text.contains("argon2") && !text.contains("password"), "{text}");
+    assert!(
+        !text.contains("argon2") && !text.contains("password"),
+        "{text}"
+    );
     let next = page["nextBefore"].as_i64().unwrap();
-    let rest: Value = app.get(&format!("/api/accounts?limit=2&before={next}"), Some(ADMIN_TOKEN)).await.json().await.unwrap();
+    let rest: Value = app
+        .get(
+            &format!("/api/accounts?limit=2&before={next}"),
+            Some(ADMIN_TOKEN),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(rest["accounts"].as_array().unwrap().len(), 1);
     assert_eq!(rest["accounts"][0]["username"], created[0].0);
     assert_eq!(rest["nextBefore"], Value::Null);
-    assert_eq!(app.get("/api/accounts?limit=abc", Some(ADMIN_TOKEN)).await.status().as_u16(), 400);
+    assert_eq!(
+        app.get("/api/accounts?limit=abc", Some(ADMIN_TOKEN))
+            .await
+            .status()
+            .as_u16(),
+        400
+    );
 }
 
 #[tokio::test]
@@ -74,28 +131,44 @@ async fn cors_allows_any_origin_without_credentials_by_default() {
     let app = spawn_app().await;
     let response = app
         .http
-        .request(reqwest::Method::OPTIONS, format!("{}/api/create-account", app.address))
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/api/create-account", app.address),
+        )
         .header("origin", "https://shop.example")
         .header("access-control-request-method", "POST")
         .send()
         .await
         .unwrap();
     assert_eq!(response.headers()["access-control-allow-origin"], "*");
-    assert!(response.headers().get("access-control-allow-credentials").is_none());
+    assert!(response
+        .headers()
+        .get("access-control-allow-credentials")
+        .is_none());
 }
 
 #[tokio::test]
 async fn cors_can_be_locked_to_listed_origins() {
-    let app = spawn_app_with(Options { cors_origins: vec!["https://shop.example".into()], ..Options::default() }).await;
+    let app = spawn_app_with(Options {
+        cors_origins: vec!["https://shop.example".into()],
+        ..Options::default()
+    })
+    .await;
     let preflight = |origin: &'static str| {
         app.http
-            .request(reqwest::Method::OPTIONS, format!("{}/api/create-account", app.address))
+            .request(
+                reqwest::Method::OPTIONS,
+                format!("{}/api/create-account", app.address),
+            )
             .header("origin", origin)
             .header("access-control-request-method", "POST")
             .send()
     };
     let allowed = preflight("https://shop.example").await.unwrap();
-    assert_eq!(allowed.headers()["access-control-allow-origin"], "https://shop.example");
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://shop.example"
+    );
     let other = preflight("https://evil.example").await.unwrap();
     assert!(other.headers().get("access-control-allow-origin").is_none());
 }

@@ -38,9 +38,23 @@ async fn spawn_demo() -> (String, tempfile::TempDir) {
 async fn demo_mode_serves_the_page_and_signs_up_with_simulated_devices() {
     let (address, _dir) = spawn_demo().await;
     let http = reqwest::Client::new();
-    let page = http.get(format!("{address}/")).send().await.unwrap().text().await.unwrap();
+    let page = http
+        .get(format!("{address}/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("DEMO MODE") && page.contains("/api/create-account"));
-    let personas: Value = http.get(format!("{address}/demo/personas")).send().await.unwrap().json().await.unwrap();
+    let personas: Value = http
+        .get(format!("{address}/demo/personas"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(personas["personas"].as_array().unwrap().len(), 14);
 
     let identify = |persona: &'static str, sealed: bool| {
@@ -48,26 +62,67 @@ async fn demo_mode_serves_the_page_and_signs_up_with_simulated_devices() {
             .json(&serde_json::json!({ "persona": persona, "sealed": sealed }))
             .send()
     };
-    let event: Value = identify("new_device", false).await.unwrap().json().await.unwrap();
+    let event: Value = identify("new_device", false)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let signup = serde_json::json!({ "requestId": event["requestId"], "username": "demo@example.com", "password": "correct horse battery staple" });
-    let created = http.post(format!("{address}/api/create-account")).json(&signup).send().await.unwrap();
+    let created = http
+        .post(format!("{address}/api/create-account"))
+        .json(&signup)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(created.status().as_u16(), 200);
 
-    let sealed: Value = identify("new_device", true).await.unwrap().json().await.unwrap();
-    let payload = sealed["sealedResult"].as_str().expect("demo mode seals results");
+    let sealed: Value = identify("new_device", true)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let payload = sealed["sealedResult"]
+        .as_str()
+        .expect("demo mode seals results");
     let signup = serde_json::json!({ "sealedResult": payload, "username": "sealed@example.com", "password": "correct horse battery staple" });
-    let created = http.post(format!("{address}/api/create-account")).json(&signup).send().await.unwrap();
+    let created = http
+        .post(format!("{address}/api/create-account"))
+        .json(&signup)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(created.status().as_u16(), 200, "{:?}", created.text().await);
 
-    let accounts: Value = http.get(format!("{address}/api/accounts")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(accounts["accounts"].as_array().unwrap().len(), 2, "admin views are open in demo mode");
+    let accounts: Value = http
+        .get(format!("{address}/api/accounts"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        accounts["accounts"].as_array().unwrap().len(),
+        2,
+        "admin views are open in demo mode"
+    );
     let unknown = identify("alien", false).await.unwrap();
     assert_eq!(unknown.status().as_u16(), 400);
 }
 
 fn chromium() -> Option<PathBuf> {
-    let candidates = [std::env::var("CHROMIUM").ok(), Some("/usr/bin/chromium".into()), Some("/usr/bin/chromium-browser".into())];
-    candidates.into_iter().flatten().map(PathBuf::from).find(|p| p.exists())
+    let candidates = [
+        std::env::var("CHROMIUM").ok(),
+        Some("/usr/bin/chromium".into()),
+        Some("/usr/bin/chromium-browser".into()),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
 }
 
 /// Loads a scenario link in headless Chromium and returns the page's DOM after its scripts ran.
@@ -109,7 +164,12 @@ async fn a_person_can_pick_a_persona_sign_up_and_see_the_answer_in_a_browser() {
     for (persona, expected) in cases {
         let url = format!("{address}/#persona={persona}&submit");
         let browser = browser.clone();
-        let dom = tokio::task::spawn_blocking(move || render(&browser, &url)).await.unwrap();
-        assert!(dom.contains(&format!(">{expected}</p>")), "{persona}: expected {expected:?} in the page:\n{dom}");
+        let dom = tokio::task::spawn_blocking(move || render(&browser, &url))
+            .await
+            .unwrap();
+        assert!(
+            dom.contains(&format!(">{expected}</p>")),
+            "{persona}: expected {expected:?} in the page:\n{dom}"
+        );
     }
 }

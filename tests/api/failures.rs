@@ -37,7 +37,11 @@ async fn rate_limiting_by_fingerprint_is_503_fingerprint_unavailable() {
 
 #[tokio::test]
 async fn a_hung_fingerprint_api_is_answered_503_within_the_deadline() {
-    let app = spawn_app_with(Options { deadline: Duration::from_millis(800), ..Options::default() }).await;
+    let app = spawn_app_with(Options {
+        deadline: Duration::from_millis(800),
+        ..Options::default()
+    })
+    .await;
     let event = app.identify(Persona::NewDevice);
     app.simulator.set_fault(Some(Fault::Hang), None);
     let started = Instant::now();
@@ -60,7 +64,11 @@ async fn a_garbage_body_from_fingerprint_is_503_not_a_crash() {
 
 #[tokio::test]
 async fn a_refused_secret_key_is_500_fingerprint_misconfigured() {
-    let app = spawn_app_with(Options { client_key: "wrong-key".into(), ..Options::default() }).await;
+    let app = spawn_app_with(Options {
+        client_key: "wrong-key".into(),
+        ..Options::default()
+    })
+    .await;
     let event = app.identify(Persona::NewDevice);
     let (status, body) = app.signup(&event.request_id).await;
     assert_error(status, &body, 500, "fingerprint_misconfigured");
@@ -71,11 +79,17 @@ async fn a_refused_secret_key_is_500_fingerprint_misconfigured() {
 async fn an_unexpected_database_error_is_500_internal_error_without_details() {
     let app = spawn_app().await;
     let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
-    sqlx::query("DROP TABLE accounts").execute(&pool).await.unwrap();
+    sqlx::query("DROP TABLE accounts")
+        .execute(&pool)
+        .await
+        .unwrap();
     let event = app.identify(Persona::NewDevice);
     let (status, body) = app.signup(&event.request_id).await;
     assert_error(status, &body, 500, "internal_error");
-    assert!(!body.to_string().to_lowercase().contains("accounts"), "no internals leak: {body}");
+    assert!(
+        !body.to_string().to_lowercase().contains("accounts"),
+        "no internals leak: {body}"
+    );
 }
 
 #[tokio::test]
@@ -104,7 +118,10 @@ async fn a_signup_past_the_request_time_limit_is_503_and_still_recorded() {
     let attempts = app.attempts().await;
     assert_eq!(attempts.len(), 1);
     assert_eq!(attempts[0].code, "timeout");
-    assert_eq!(attempts[0].event_id.as_deref(), Some(event.event_id.as_str()));
+    assert_eq!(
+        attempts[0].event_id.as_deref(),
+        Some(event.event_id.as_str())
+    );
     assert_eq!(app.accounts().await, 0);
 }
 

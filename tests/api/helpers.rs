@@ -2,7 +2,9 @@
 //! simulator over real HTTP.
 
 use fingerprint::sealed::DecryptionKey;
-use fingerprint::simulator::{IdentifyRequest, Identified, Persona, Simulator, SimulatorConfig, SimulatorHandle};
+use fingerprint::simulator::{
+    Identified, IdentifyRequest, Persona, Simulator, SimulatorConfig, SimulatorHandle,
+};
 use fingerprint::{ApiVersion, SecretKey};
 use serde_json::{json, Value};
 use signup_guard::config::{Config, FingerprintSource};
@@ -72,7 +74,10 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         latency: Duration::ZERO,
         encryption_key: Some(encryption_key.clone()),
     });
-    let simulator_handle = simulator.spawn(SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
+    let simulator_handle = simulator
+        .spawn(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let database_url = options
         .database_url
@@ -99,7 +104,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         policy: options.policy,
         demo: false,
     };
-    let app = Application::build(config).await.expect("the application builds");
+    let app = Application::build(config)
+        .await
+        .expect("the application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state();
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -122,12 +129,19 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
 pub fn username() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(1);
-    format!("user{}-{}@example.com", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "user{}-{}@example.com",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 impl TestApp {
     pub fn identify(&self, persona: Persona) -> Identified {
-        self.simulator.identify(IdentifyRequest { persona, ..IdentifyRequest::default() })
+        self.simulator.identify(IdentifyRequest {
+            persona,
+            ..IdentifyRequest::default()
+        })
     }
 
     pub fn identify_with(&self, request: IdentifyRequest) -> Identified {
@@ -151,9 +165,13 @@ impl TestApp {
     }
 
     pub async fn signup_as(&self, request_id: &str, username: &str) -> (u16, Value) {
-        let body = json!({ "requestId": request_id, "username": username, "password": STRONG_PASSWORD });
+        let body =
+            json!({ "requestId": request_id, "username": username, "password": STRONG_PASSWORD });
         let response = self.post_signup(body.to_string()).await;
-        (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+        (
+            response.status().as_u16(),
+            response.json().await.unwrap_or(Value::Null),
+        )
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
@@ -179,5 +197,8 @@ impl TestApp {
 pub fn assert_error(status: u16, body: &Value, expected_status: u16, code: &str) {
     assert_eq!(status, expected_status, "body: {body}");
     assert_eq!(body["code"], code, "body: {body}");
-    assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()), "a human message: {body}");
+    assert!(
+        body["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "a human message: {body}"
+    );
 }

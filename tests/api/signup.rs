@@ -22,31 +22,46 @@ async fn passwords_are_stored_as_argon2id_hashes_never_plaintext() {
     let event = app.identify(Persona::NewDevice);
     assert_eq!(app.signup(&event.request_id).await.0, 200);
     let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
-    let row = sqlx::query("SELECT password_hash FROM accounts").fetch_one(&pool).await.unwrap();
-    let hash: String = row.get("password_hash");
-    assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
-    assert!(!hash.contains(STRONG_PASSWORD));
-    let dump: Vec<String> = sqlx::query("SELECT COALESCE(username,'') || COALESCE(signals,'') AS t FROM attempts")
-        .fetch_all(&pool)
+    let row = sqlx::query("SELECT password_hash FROM accounts")
+        .fetch_one(&pool)
         .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get("t"))
-        .collect();
-    assert!(!dump.concat().contains(STRONG_PASSWORD), "the audit trail holds no password");
+        .unwrap();
+    let hash: String = row.get("password_hash");
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
+    assert!(!hash.contains(STRONG_PASSWORD));
+    let dump: Vec<String> =
+        sqlx::query("SELECT COALESCE(username,'') || COALESCE(signals,'') AS t FROM attempts")
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get("t"))
+            .collect();
+    assert!(
+        !dump.concat().contains(STRONG_PASSWORD),
+        "the audit trail holds no password"
+    );
 }
 
 #[tokio::test]
 async fn event_id_is_accepted_as_an_alias_of_request_id() {
     let app = spawn_app().await;
     let event = app.identify(Persona::NewDevice);
-    let body = json!({ "eventId": event.event_id, "username": username(), "password": STRONG_PASSWORD });
+    let body =
+        json!({ "eventId": event.event_id, "username": username(), "password": STRONG_PASSWORD });
     assert_eq!(app.post_signup(body.to_string()).await.status(), 200);
 }
 
 #[tokio::test]
 async fn signup_works_against_server_api_v3() {
-    let app = spawn_app_with(Options { api_version: ApiVersion::V3, ..Options::default() }).await;
+    let app = spawn_app_with(Options {
+        api_version: ApiVersion::V3,
+        ..Options::default()
+    })
+    .await;
     let event = app.identify(Persona::NewDevice);
     let (status, body) = app.signup(&event.request_id).await;
     assert_eq!(status, 200, "{body}");
@@ -61,10 +76,15 @@ async fn signup_works_against_server_api_v3() {
 async fn a_sealed_result_is_unsealed_locally_without_an_api_call() {
     let app = spawn_app().await;
     let event = app.identify(Persona::NewDevice);
-    let sealed = event.sealed_result.clone().expect("the simulator seals with the test key");
+    let sealed = event
+        .sealed_result
+        .clone()
+        .expect("the simulator seals with the test key");
     // Any API call would now fail: only local unsealing can succeed.
-    app.simulator.set_fault(Some(fingerprint::simulator::Fault::Status(500)), None);
-    let body = json!({ "sealedResult": sealed, "username": username(), "password": STRONG_PASSWORD });
+    app.simulator
+        .set_fault(Some(fingerprint::simulator::Fault::Status(500)), None);
+    let body =
+        json!({ "sealedResult": sealed, "username": username(), "password": STRONG_PASSWORD });
     let response = app.post_signup(body.to_string()).await;
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
@@ -77,10 +97,16 @@ async fn a_sealed_result_that_cannot_be_unsealed_is_400_invalid_sealed_result() 
     let other_key = fingerprint::sealed::DecryptionKey::from_bytes([7; 32]);
     let foreign = fingerprint::sealed::seal(br#"{"event_id":"1.a"}"#, &other_key);
     for payload in ["bm90IHNlYWxlZA==", "%%%not-base64%%%", foreign.as_str()] {
-        let body = json!({ "sealedResult": payload, "username": username(), "password": STRONG_PASSWORD });
+        let body =
+            json!({ "sealedResult": payload, "username": username(), "password": STRONG_PASSWORD });
         let response = app.post_signup(body.to_string()).await;
         let status = response.status().as_u16();
-        assert_error(status, &response.json().await.unwrap(), 400, "invalid_sealed_result");
+        assert_error(
+            status,
+            &response.json().await.unwrap(),
+            400,
+            "invalid_sealed_result",
+        );
     }
     assert_eq!(app.accounts().await, 0);
 }
@@ -92,20 +118,47 @@ async fn malformed_bodies_are_400_invalid_request_naming_the_problem() {
     let cases = vec![
         ("{not json".to_string(), "not valid JSON"),
         ("[1,2]".to_string(), "JSON object"),
-        (json!({"username": "a@b.c", "password": STRONG_PASSWORD}).to_string(), "requestId"),
-        (json!({"requestId": event.request_id, "password": STRONG_PASSWORD}).to_string(), "username"),
-        (json!({"requestId": event.request_id, "username": "a@b.c"}).to_string(), "password"),
-        (json!({"requestId": 12, "username": "a@b.c", "password": STRONG_PASSWORD}).to_string(), "requestId"),
-        (json!({"requestId": "../../admin", "username": "a@b.c", "password": STRONG_PASSWORD}).to_string(), "requestId"),
-        (json!({"requestId": event.request_id, "username": "a@b.c", "password": "password123"}).to_string(), "password"),
-        (json!({"requestId": event.request_id, "username": "a@b.c", "password": "short"}).to_string(), "at least 8"),
+        (
+            json!({"username": "a@b.c", "password": STRONG_PASSWORD}).to_string(),
+            "requestId",
+        ),
+        (
+            json!({"requestId": event.request_id, "password": STRONG_PASSWORD}).to_string(),
+            "username",
+        ),
+        (
+            json!({"requestId": event.request_id, "username": "a@b.c"}).to_string(),
+            "password",
+        ),
+        (
+            json!({"requestId": 12, "username": "a@b.c", "password": STRONG_PASSWORD}).to_string(),
+            "requestId",
+        ),
+        (
+            json!({"requestId": "../../admin", "username": "a@b.c", "password": STRONG_PASSWORD})
+                .to_string(),
+            "requestId",
+        ),
+        (
+            json!({"requestId": event.request_id, "username": "a@b.c", "password": "password123"})
+                .to_string(),
+            "password",
+        ),
+        (
+            json!({"requestId": event.request_id, "username": "a@b.c", "password": "short"})
+                .to_string(),
+            "at least 8",
+        ),
     ];
     for (body, mention) in cases {
         let response = app.post_signup(body.clone()).await;
         let status = response.status().as_u16();
         let json: serde_json::Value = response.json().await.unwrap();
         assert_error(status, &json, 400, "invalid_request");
-        assert!(json["error"].as_str().unwrap().contains(mention), "{body}: {json}");
+        assert!(
+            json["error"].as_str().unwrap().contains(mention),
+            "{body}: {json}"
+        );
     }
     assert_eq!(app.accounts().await, 0);
 }
@@ -133,17 +186,29 @@ async fn bad_and_good_bots_are_refused_with_their_bot_result() {
 async fn usernames_are_unique_after_trimming_and_ignoring_case() {
     let app = spawn_app().await;
     let first = app.identify(Persona::NewDevice);
-    assert_eq!(app.signup_as(&first.request_id, "Ann@Example.com").await.0, 200);
+    assert_eq!(
+        app.signup_as(&first.request_id, "Ann@Example.com").await.0,
+        200
+    );
     let second = app.identify(Persona::NewDevice);
-    let (status, body) = app.signup_as(&second.request_id, "  ann@example.COM ").await;
+    let (status, body) = app
+        .signup_as(&second.request_id, "  ann@example.COM ")
+        .await;
     assert_error(status, &body, 409, "username_taken");
     assert_eq!(app.accounts().await, 1);
 }
 
 #[tokio::test]
 async fn a_request_id_that_created_an_account_cannot_create_another() {
-    let policy = signup_guard::policy::Policy { accounts_per_device: 5, ..Default::default() };
-    let app = spawn_app_with(Options { policy, ..Options::default() }).await;
+    let policy = signup_guard::policy::Policy {
+        accounts_per_device: 5,
+        ..Default::default()
+    };
+    let app = spawn_app_with(Options {
+        policy,
+        ..Options::default()
+    })
+    .await;
     let event = app.identify(Persona::NewDevice);
     assert_eq!(app.signup(&event.request_id).await.0, 200);
     let (status, body) = app.signup(&event.request_id).await;
@@ -193,7 +258,10 @@ async fn thirty_concurrent_signups_from_one_device_create_exactly_one_account() 
     let attempts = events.iter().map(|e| app.signup(&e.request_id));
     let results = futures_util::future::join_all(attempts).await;
     let created = results.iter().filter(|(s, _)| *s == 200).count();
-    let limited = results.iter().filter(|(s, b)| *s == 429 && b["code"] == "device_limit").count();
+    let limited = results
+        .iter()
+        .filter(|(s, b)| *s == 429 && b["code"] == "device_limit")
+        .count();
     assert_eq!(created, 1, "{results:?}");
     assert_eq!(limited, 29, "{results:?}");
     assert_eq!(app.accounts().await, 1);
@@ -210,10 +278,18 @@ async fn every_attempt_is_recorded_with_its_decision() {
     app.post_signup("{").await;
     let attempts = app.attempts().await;
     assert_eq!(attempts.len(), 4);
-    let by_code = |code: &str| attempts.iter().find(|a| a.code == code).unwrap_or_else(|| panic!("{code}: {attempts:?}"));
+    let by_code = |code: &str| {
+        attempts
+            .iter()
+            .find(|a| a.code == code)
+            .unwrap_or_else(|| panic!("{code}: {attempts:?}"))
+    };
     let created = by_code("created");
     assert_eq!(created.event_id.as_deref(), Some(good.event_id.as_str()));
-    assert_eq!(created.visitor_id.as_deref(), Some(good.visitor_id.as_str()));
+    assert_eq!(
+        created.visitor_id.as_deref(),
+        Some(good.visitor_id.as_str())
+    );
     assert_eq!(created.ip.as_deref(), Some("127.0.0.1"));
     assert_eq!(created.verdict, "allow");
     assert!(created.account_id.is_some());

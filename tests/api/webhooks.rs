@@ -2,7 +2,10 @@ use crate::helpers::*;
 use serde_json::json;
 
 async fn post_webhook(app: &TestApp, body: &str, signature: Option<&str>) -> u16 {
-    let mut request = app.http.post(format!("{}/api/webhooks/fingerprint", app.address)).body(body.to_owned());
+    let mut request = app
+        .http
+        .post(format!("{}/api/webhooks/fingerprint", app.address))
+        .body(body.to_owned());
     if let Some(signature) = signature {
         request = request.header("fpjs-event-signature", signature);
     }
@@ -12,10 +15,16 @@ async fn post_webhook(app: &TestApp, body: &str, signature: Option<&str>) -> u16
 #[tokio::test]
 async fn a_correctly_signed_webhook_is_stored_once_per_event() {
     let app = spawn_app().await;
-    let body = json!({ "event_id": "1708102555327.NLOjmg", "identification": { "visitor_id": "v1" } }).to_string();
+    let body =
+        json!({ "event_id": "1708102555327.NLOjmg", "identification": { "visitor_id": "v1" } })
+            .to_string();
     let signature = fingerprint::webhook::sign(body.as_bytes(), WEBHOOK_SECRET.as_bytes());
     assert_eq!(post_webhook(&app, &body, Some(&signature)).await, 200);
-    assert_eq!(post_webhook(&app, &body, Some(&signature)).await, 200, "a redelivery is fine");
+    assert_eq!(
+        post_webhook(&app, &body, Some(&signature)).await,
+        200,
+        "a redelivery is fine"
+    );
     assert_eq!(app.state.store.count_webhooks().await.unwrap(), 1);
 }
 
@@ -41,6 +50,10 @@ async fn a_signed_webhook_without_an_event_id_is_400() {
 
 #[tokio::test]
 async fn the_webhook_endpoint_is_404_without_a_secret() {
-    let app = spawn_app_with(Options { webhook_secret: None, ..Options::default() }).await;
+    let app = spawn_app_with(Options {
+        webhook_secret: None,
+        ..Options::default()
+    })
+    .await;
     assert_eq!(post_webhook(&app, "{}", Some("v1=00")).await, 404);
 }

@@ -81,7 +81,9 @@ impl ClientConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ClientBuildError {
     /// The base URL override is not an `http(s)://host[:port]` origin.
-    #[error("invalid Fingerprint API base URL {0:?}: expected an origin such as http://127.0.0.1:9000")]
+    #[error(
+        "invalid Fingerprint API base URL {0:?}: expected an origin such as http://127.0.0.1:9000"
+    )]
     InvalidBaseUrl(String),
     /// The HTTP client could not be created (TLS backend failure).
     #[error("cannot create the HTTP client: {0}")]
@@ -104,7 +106,10 @@ impl Client {
     pub fn new(config: ClientConfig) -> Result<Self, ClientBuildError> {
         let http = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
-            .user_agent(concat!("signup-guard-fingerprint/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!(
+                "signup-guard-fingerprint/",
+                env!("CARGO_PKG_VERSION")
+            ))
             .build()?;
         Self::with_http_client(config, http)
     }
@@ -114,9 +119,17 @@ impl Client {
         config: ClientConfig,
         http: reqwest::Client,
     ) -> Result<Self, ClientBuildError> {
-        let raw = config.base_url.as_deref().unwrap_or(config.region.base_url());
-        let origin = parse_origin(raw).ok_or_else(|| ClientBuildError::InvalidBaseUrl(raw.into()))?;
-        Ok(Self { http, origin, config })
+        let raw = config
+            .base_url
+            .as_deref()
+            .unwrap_or(config.region.base_url());
+        let origin =
+            parse_origin(raw).ok_or_else(|| ClientBuildError::InvalidBaseUrl(raw.into()))?;
+        Ok(Self {
+            http,
+            origin,
+            config,
+        })
     }
 
     /// The settings this client was built with.
@@ -174,7 +187,10 @@ impl Client {
         let status = response.status();
         let retry_after = retry::retry_after(response.headers());
         let too_large = || FingerprintError::Unavailable("response body too large".into());
-        if response.content_length().is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+        if response
+            .content_length()
+            .is_some_and(|len| len > MAX_BODY_BYTES as u64)
+        {
             return Err(too_large());
         }
         // Read chunk by chunk: without a Content-Length the size is only known as it arrives.
@@ -190,7 +206,8 @@ impl Client {
                 ApiVersion::V4 => Event::from_v4_json(&body),
                 ApiVersion::V3 => Event::from_v3_json_with_request_id(&body, event_id),
             };
-            return parsed.map_err(|e| FingerprintError::Unavailable(format!("unreadable event: {e}")));
+            return parsed
+                .map_err(|e| FingerprintError::Unavailable(format!("unreadable event: {e}")));
         }
         Err(classify(status, &body, retry_after))
     }
@@ -249,7 +266,9 @@ fn parse_origin(raw: &str) -> Option<Url> {
 pub fn is_valid_event_id(id: &str) -> bool {
     (1..=128).contains(&id.len())
         && id.bytes().any(|b| b.is_ascii_alphanumeric())
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
 }
 
 #[cfg(test)]
@@ -258,9 +277,18 @@ mod tests {
 
     #[test]
     fn regions_map_to_their_hosts() {
-        assert_eq!(Region::parse("EU").unwrap().base_url(), "https://eu.api.fpjs.io");
-        assert_eq!(Region::parse("ap").unwrap().base_url(), "https://ap.api.fpjs.io");
-        assert_eq!(Region::parse("us").unwrap().base_url(), "https://api.fpjs.io");
+        assert_eq!(
+            Region::parse("EU").unwrap().base_url(),
+            "https://eu.api.fpjs.io"
+        );
+        assert_eq!(
+            Region::parse("ap").unwrap().base_url(),
+            "https://ap.api.fpjs.io"
+        );
+        assert_eq!(
+            Region::parse("us").unwrap().base_url(),
+            "https://api.fpjs.io"
+        );
         assert_eq!(Region::parse("mars"), None);
     }
 
@@ -273,14 +301,30 @@ mod tests {
         config.api_version = ApiVersion::V3;
         let v3 = Client::new(config).unwrap();
         assert_eq!(v3.event_url("a.b"), "http://127.0.0.1:9000/events/a.b");
-        let eu = ClientConfig { region: Region::Eu, ..ClientConfig::new(SecretKey::new("k")) };
-        assert_eq!(Client::new(eu).unwrap().event_url("x"), "https://eu.api.fpjs.io/v4/events/x");
+        let eu = ClientConfig {
+            region: Region::Eu,
+            ..ClientConfig::new(SecretKey::new("k"))
+        };
+        assert_eq!(
+            Client::new(eu).unwrap().event_url("x"),
+            "https://eu.api.fpjs.io/v4/events/x"
+        );
     }
 
     #[test]
     fn base_url_must_be_an_origin() {
-        for bad in ["ftp://host", "not a url", "http://host/path", "http://u:p@host", "http://:p@host", "http://host?x=1"] {
-            let config = ClientConfig { base_url: Some(bad.into()), ..ClientConfig::new(SecretKey::new("k")) };
+        for bad in [
+            "ftp://host",
+            "not a url",
+            "http://host/path",
+            "http://u:p@host",
+            "http://:p@host",
+            "http://host?x=1",
+        ] {
+            let config = ClientConfig {
+                base_url: Some(bad.into()),
+                ..ClientConfig::new(SecretKey::new("k"))
+            };
             assert!(Client::new(config).is_err(), "{bad} should be refused");
         }
     }
@@ -288,7 +332,17 @@ mod tests {
     #[test]
     fn event_ids_outside_the_alphabet_are_refused() {
         assert!(is_valid_event_id("1708102555327.NLOjmg"));
-        for bad in ["", ".", "..", "-_.", "../admin", "a/b", "a b", "a?x=1", &"x".repeat(129)] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "-_.",
+            "../admin",
+            "a/b",
+            "a b",
+            "a?x=1",
+            &"x".repeat(129),
+        ] {
             assert!(!is_valid_event_id(bad), "{bad:?}");
         }
     }
@@ -296,8 +350,14 @@ mod tests {
     #[test]
     fn errors_are_classified_by_status_not_body() {
         let html = b"<html>bad gateway</html>";
-        assert!(matches!(classify(StatusCode::NOT_FOUND, html, None), FingerprintError::NotFound));
-        assert!(matches!(classify(StatusCode::BAD_GATEWAY, html, None), FingerprintError::Unavailable(_)));
+        assert!(matches!(
+            classify(StatusCode::NOT_FOUND, html, None),
+            FingerprintError::NotFound
+        ));
+        assert!(matches!(
+            classify(StatusCode::BAD_GATEWAY, html, None),
+            FingerprintError::Unavailable(_)
+        ));
         let body = br#"{"error":{"code":"WrongRegion","message":"wrong region"}}"#;
         match classify(StatusCode::FORBIDDEN, body, None) {
             FingerprintError::Forbidden { code, message } => {

@@ -14,8 +14,8 @@
 mod client;
 mod error;
 pub mod event;
-mod secret;
 pub mod sealed;
+mod secret;
 pub mod webhook;
 
 #[cfg(feature = "simulator")]

@@ -31,18 +31,31 @@ const EVENT_V4: &str = r#"{"event_id":"1.abc","timestamp":1,"identification":{"v
 const EVENT_V3: &str = r#"{"products":{"identification":{"data":{"requestId":"1.abc","visitorId":"V1","timestamp":1}},"botd":{"data":{"bot":{"result":"notDetected"}}}}}"#;
 
 async fn answer(stub: Arc<Stub>, path: String, headers: HeaderMap) -> Response {
-    stub.seen.lock().unwrap().push((path, headers, Instant::now()));
+    stub.seen
+        .lock()
+        .unwrap()
+        .push((path, headers, Instant::now()));
     let next = {
         let mut script = stub.script.lock().unwrap();
-        if script.len() > 1 { script.pop_front() } else { script.front().cloned() }
+        if script.len() > 1 {
+            script.pop_front()
+        } else {
+            script.front().cloned()
+        }
     };
     match next.expect("a scripted answer") {
-        Answer::Json(status, body) => {
-            (StatusCode::from_u16(status).unwrap(), [("content-type", "application/json")], body).into_response()
-        }
-        Answer::RetryAfter(status, seconds) => {
-            (StatusCode::from_u16(status).unwrap(), [("retry-after", seconds)], "{}").into_response()
-        }
+        Answer::Json(status, body) => (
+            StatusCode::from_u16(status).unwrap(),
+            [("content-type", "application/json")],
+            body,
+        )
+            .into_response(),
+        Answer::RetryAfter(status, seconds) => (
+            StatusCode::from_u16(status).unwrap(),
+            [("retry-after", seconds)],
+            "{}",
+        )
+            .into_response(),
         Answer::Text(status, body) => (StatusCode::from_u16(status).unwrap(), body).into_response(),
         Answer::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
@@ -52,10 +65,17 @@ async fn answer(stub: Arc<Stub>, path: String, headers: HeaderMap) -> Response {
 }
 
 async fn stub(script: Vec<Answer>) -> (Arc<Stub>, String) {
-    let stub = Arc::new(Stub { script: Mutex::new(script.into()), ..Stub::default() });
+    let stub = Arc::new(Stub {
+        script: Mutex::new(script.into()),
+        ..Stub::default()
+    });
     let state = stub.clone();
-    let handler = move |uri: axum::http::Uri, headers: HeaderMap| answer(state.clone(), uri.path().to_owned(), headers);
-    let app = Router::new().route("/v4/events/{id}", get(handler.clone())).route("/events/{id}", get(handler));
+    let handler = move |uri: axum::http::Uri, headers: HeaderMap| {
+        answer(state.clone(), uri.path().to_owned(), headers)
+    };
+    let app = Router::new()
+        .route("/v4/events/{id}", get(handler.clone()))
+        .route("/events/{id}", get(handler));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -79,7 +99,10 @@ fn requests(stub: &Stub) -> usize {
 #[tokio::test]
 async fn v4_sends_a_bearer_key_to_the_v4_path_and_parses_the_event() {
     let (stub, url) = stub(vec![Answer::Json(200, EVENT_V4)]).await;
-    let event = client(&url, ApiVersion::V4, 2000).get_event("1.abc").await.unwrap();
+    let event = client(&url, ApiVersion::V4, 2000)
+        .get_event("1.abc")
+        .await
+        .unwrap();
     assert_eq!(event.visitor_id.as_deref(), Some("V1"));
     assert_eq!(event.bot, Some(fingerprint::BotResult::Bad));
     let seen = stub.seen.lock().unwrap();
@@ -91,7 +114,10 @@ async fn v4_sends_a_bearer_key_to_the_v4_path_and_parses_the_event() {
 #[tokio::test]
 async fn v3_sends_the_auth_api_key_header_to_the_v3_path() {
     let (stub, url) = stub(vec![Answer::Json(200, EVENT_V3)]).await;
-    let event = client(&url, ApiVersion::V3, 2000).get_event("1.abc").await.unwrap();
+    let event = client(&url, ApiVersion::V3, 2000)
+        .get_event("1.abc")
+        .await
+        .unwrap();
     assert_eq!(event.event_id, "1.abc");
     assert_eq!(event.bot, Some(fingerprint::BotResult::NotDetected));
     let seen = stub.seen.lock().unwrap();
@@ -102,8 +128,15 @@ async fn v3_sends_the_auth_api_key_header_to_the_v3_path() {
 
 #[tokio::test]
 async fn a_404_is_retried_once_after_a_pause_then_reported_not_found() {
-    let (stub, url) = stub(vec![Answer::Json(404, r#"{"error":{"code":"RequestNotFound","message":"x"}}"#)]).await;
-    let error = client(&url, ApiVersion::V4, 2000).get_event("1.abc").await.unwrap_err();
+    let (stub, url) = stub(vec![Answer::Json(
+        404,
+        r#"{"error":{"code":"RequestNotFound","message":"x"}}"#,
+    )])
+    .await;
+    let error = client(&url, ApiVersion::V4, 2000)
+        .get_event("1.abc")
+        .await
+        .unwrap_err();
     assert!(matches!(error, FingerprintError::NotFound), "{error:?}");
     let seen = stub.seen.lock().unwrap();
     assert_eq!(seen.len(), 2);
@@ -113,22 +146,45 @@ async fn a_404_is_retried_once_after_a_pause_then_reported_not_found() {
 #[tokio::test]
 async fn an_event_that_lags_behind_identification_is_found_on_the_retry() {
     let (_, url) = stub(vec![Answer::Json(404, "{}"), Answer::Json(200, EVENT_V4)]).await;
-    assert!(client(&url, ApiVersion::V4, 2000).get_event("1.abc").await.is_ok());
+    assert!(client(&url, ApiVersion::V4, 2000)
+        .get_event("1.abc")
+        .await
+        .is_ok());
 }
 
 #[tokio::test]
 async fn a_400_is_a_bad_request_and_not_retried() {
-    let (stub, url) = stub(vec![Answer::Json(400, r#"{"error":{"code":"RequestBodyInvalid","message":"bad id"}}"#)]).await;
-    let error = client(&url, ApiVersion::V4, 2000).get_event("1.abc").await.unwrap_err();
-    assert!(matches!(&error, FingerprintError::BadRequest { code: Some(c), .. } if c == "RequestBodyInvalid"), "{error:?}");
+    let (stub, url) = stub(vec![Answer::Json(
+        400,
+        r#"{"error":{"code":"RequestBodyInvalid","message":"bad id"}}"#,
+    )])
+    .await;
+    let error = client(&url, ApiVersion::V4, 2000)
+        .get_event("1.abc")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, FingerprintError::BadRequest { code: Some(c), .. } if c == "RequestBodyInvalid"),
+        "{error:?}"
+    );
     assert_eq!(requests(&stub), 1);
 }
 
 #[tokio::test]
 async fn a_403_keeps_the_api_code_and_is_not_retried() {
-    let (stub, url) = stub(vec![Answer::Json(403, r#"{"error":{"code":"WrongRegion","message":"wrong region"}}"#)]).await;
-    let error = client(&url, ApiVersion::V4, 2000).get_event("1.abc").await.unwrap_err();
-    assert!(matches!(&error, FingerprintError::Forbidden { code: Some(c), .. } if c == "WrongRegion"), "{error:?}");
+    let (stub, url) = stub(vec![Answer::Json(
+        403,
+        r#"{"error":{"code":"WrongRegion","message":"wrong region"}}"#,
+    )])
+    .await;
+    let error = client(&url, ApiVersion::V4, 2000)
+        .get_event("1.abc")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, FingerprintError::Forbidden { code: Some(c), .. } if c == "WrongRegion"),
+        "{error:?}"
+    );
     assert!(!error.is_transient());
     assert_eq!(requests(&stub), 1);
 }
@@ -136,32 +192,58 @@ async fn a_403_keeps_the_api_code_and_is_not_retried() {
 #[tokio::test]
 async fn server_errors_are_retried_up_to_the_limit_then_unavailable() {
     let (stub, url) = stub(vec![Answer::Text(503, "busy")]).await;
-    let error = client(&url, ApiVersion::V4, 2000).get_event("1.abc").await.unwrap_err();
-    assert!(matches!(error, FingerprintError::Unavailable(_)), "{error:?}");
+    let error = client(&url, ApiVersion::V4, 2000)
+        .get_event("1.abc")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, FingerprintError::Unavailable(_)),
+        "{error:?}"
+    );
     assert_eq!(requests(&stub), 3, "one try and two retries");
 }
 
 #[tokio::test]
 async fn a_transient_failure_followed_by_success_succeeds() {
     let (stub, url) = stub(vec![Answer::Text(502, "x"), Answer::Json(200, EVENT_V4)]).await;
-    assert!(client(&url, ApiVersion::V4, 2000).get_event("1.abc").await.is_ok());
+    assert!(client(&url, ApiVersion::V4, 2000)
+        .get_event("1.abc")
+        .await
+        .is_ok());
     assert_eq!(requests(&stub), 2);
 }
 
 #[tokio::test]
 async fn retry_after_is_waited_for_when_it_fits_the_deadline() {
-    let (stub, url) = stub(vec![Answer::RetryAfter(429, "1"), Answer::Json(200, EVENT_V4)]).await;
-    assert!(client(&url, ApiVersion::V4, 3000).get_event("1.abc").await.is_ok());
+    let (stub, url) = stub(vec![
+        Answer::RetryAfter(429, "1"),
+        Answer::Json(200, EVENT_V4),
+    ])
+    .await;
+    assert!(client(&url, ApiVersion::V4, 3000)
+        .get_event("1.abc")
+        .await
+        .is_ok());
     let seen = stub.seen.lock().unwrap();
-    assert!(seen[1].2 - seen[0].2 >= Duration::from_secs(1), "waited {:?}", seen[1].2 - seen[0].2);
+    assert!(
+        seen[1].2 - seen[0].2 >= Duration::from_secs(1),
+        "waited {:?}",
+        seen[1].2 - seen[0].2
+    );
 }
 
 #[tokio::test]
 async fn a_retry_after_beyond_the_deadline_is_reported_at_once() {
     let (stub, url) = stub(vec![Answer::RetryAfter(429, "30")]).await;
     let started = Instant::now();
-    let error = client(&url, ApiVersion::V4, 2000).get_event("1.abc").await.unwrap_err();
-    assert!(matches!(error, FingerprintError::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(30)), "{error:?}");
+    let error = client(&url, ApiVersion::V4, 2000)
+        .get_event("1.abc")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, FingerprintError::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(30)),
+        "{error:?}"
+    );
     assert!(started.elapsed() < Duration::from_secs(1));
     assert_eq!(requests(&stub), 1);
 }
@@ -170,10 +252,19 @@ async fn a_retry_after_beyond_the_deadline_is_reported_at_once() {
 async fn a_hung_api_is_abandoned_at_the_deadline() {
     let (_, url) = stub(vec![Answer::Hang]).await;
     let started = Instant::now();
-    let error = client(&url, ApiVersion::V4, 500).get_event("1.abc").await.unwrap_err();
+    let error = client(&url, ApiVersion::V4, 500)
+        .get_event("1.abc")
+        .await
+        .unwrap_err();
     let took = started.elapsed();
-    assert!(matches!(error, FingerprintError::Unavailable(_)), "{error:?}");
-    assert!(took >= Duration::from_millis(500) && took < Duration::from_millis(900), "took {took:?}");
+    assert!(
+        matches!(error, FingerprintError::Unavailable(_)),
+        "{error:?}"
+    );
+    assert!(
+        took >= Duration::from_millis(500) && took < Duration::from_millis(900),
+        "took {took:?}"
+    );
 }
 
 #[tokio::test]
@@ -181,21 +272,36 @@ async fn a_refused_connection_is_unavailable() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
-    let error = client(&url, ApiVersion::V4, 1000).get_event("1.abc").await.unwrap_err();
-    assert!(matches!(error, FingerprintError::Unavailable(_)), "{error:?}");
+    let error = client(&url, ApiVersion::V4, 1000)
+        .get_event("1.abc")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, FingerprintError::Unavailable(_)),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
 async fn a_non_json_200_is_unavailable_not_a_panic() {
     let (_, url) = stub(vec![Answer::Text(200, "<html>proxy error</html>")]).await;
-    let error = client(&url, ApiVersion::V4, 1000).get_event("1.abc").await.unwrap_err();
-    assert!(matches!(error, FingerprintError::Unavailable(_)), "{error:?}");
+    let error = client(&url, ApiVersion::V4, 1000)
+        .get_event("1.abc")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, FingerprintError::Unavailable(_)),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
 async fn an_unsafe_event_id_never_reaches_the_network() {
     let (stub, url) = stub(vec![Answer::Json(200, EVENT_V4)]).await;
-    let error = client(&url, ApiVersion::V4, 1000).get_event("../admin").await.unwrap_err();
+    let error = client(&url, ApiVersion::V4, 1000)
+        .get_event("../admin")
+        .await
+        .unwrap_err();
     assert!(matches!(error, FingerprintError::InvalidEventId));
     assert_eq!(requests(&stub), 0);
 }
@@ -205,7 +311,13 @@ fn the_secret_key_never_appears_in_debug_or_display_output() {
     let key = SecretKey::new(KEY);
     let config = ClientConfig::new(key.clone());
     let client = Client::new(config.clone()).unwrap();
-    for text in [format!("{key:?}"), format!("{key}"), format!("{config:?}"), format!("{client:?}"), format!("{client:#?}")] {
+    for text in [
+        format!("{key:?}"),
+        format!("{key}"),
+        format!("{config:?}"),
+        format!("{client:?}"),
+        format!("{client:#?}"),
+    ] {
         assert!(!text.contains(KEY), "{text}");
     }
     assert_eq!(key.expose(), KEY);

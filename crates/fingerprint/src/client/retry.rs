@@ -39,7 +39,11 @@ pub(super) struct Attempts {
 
 impl Attempts {
     pub(super) fn new(policy: &RetryPolicy) -> Self {
-        Self { policy: *policy, retries: 0, retried_not_found: false }
+        Self {
+            policy: *policy,
+            retries: 0,
+            retried_not_found: false,
+        }
     }
 
     /// How long to wait before the next try, or `None` to return `outcome` as it is.
@@ -56,7 +60,9 @@ impl Attempts {
                 self.retried_not_found = true;
                 self.policy.not_found_delay
             }
-            Err(FingerprintError::RateLimited { retry_after }) if self.retries < self.policy.max_retries => {
+            Err(FingerprintError::RateLimited { retry_after })
+                if self.retries < self.policy.max_retries =>
+            {
                 self.retries += 1;
                 retry_after.unwrap_or_else(|| self.backoff())
             }
@@ -72,7 +78,10 @@ impl Attempts {
     /// "Full jitter": a random wait up to the exponential cap, so many clients that failed together
     /// do not retry together.
     fn backoff(&self) -> Duration {
-        let exp = self.policy.base_delay.saturating_mul(1 << self.retries.saturating_sub(1).min(16));
+        let exp = self
+            .policy
+            .base_delay
+            .saturating_mul(1 << self.retries.saturating_sub(1).min(16));
         let cap = exp.min(self.policy.max_delay);
         let millis = cap.as_millis().max(1) as u64;
         Duration::from_millis(rand::thread_rng().gen_range(millis / 2..=millis))
@@ -97,7 +106,10 @@ mod tests {
     fn a_not_found_is_retried_once() {
         let mut attempts = Attempts::new(&RetryPolicy::default());
         let outcome: Result<(), _> = Err(FingerprintError::NotFound);
-        assert_eq!(attempts.next_wait(&outcome, far()), Some(Duration::from_millis(300)));
+        assert_eq!(
+            attempts.next_wait(&outcome, far()),
+            Some(Duration::from_millis(300))
+        );
         assert_eq!(attempts.next_wait(&outcome, far()), None);
     }
 
@@ -106,18 +118,28 @@ mod tests {
         let mut attempts = Attempts::new(&RetryPolicy::default());
         let outcome: Result<(), _> = Err(FingerprintError::Unavailable("503".into()));
         let first = attempts.next_wait(&outcome, far()).unwrap();
-        assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100), "{first:?}");
+        assert!(
+            first >= Duration::from_millis(50) && first <= Duration::from_millis(100),
+            "{first:?}"
+        );
         let second = attempts.next_wait(&outcome, far()).unwrap();
-        assert!(second >= Duration::from_millis(100) && second <= Duration::from_millis(200), "{second:?}");
+        assert!(
+            second >= Duration::from_millis(100) && second <= Duration::from_millis(200),
+            "{second:?}"
+        );
         assert_eq!(attempts.next_wait(&outcome, far()), None);
     }
 
     #[test]
     fn retry_after_is_honoured_only_inside_the_deadline() {
         let mut attempts = Attempts::new(&RetryPolicy::default());
-        let outcome: Result<(), _> =
-            Err(FingerprintError::RateLimited { retry_after: Some(Duration::from_secs(2)) });
-        assert_eq!(attempts.next_wait(&outcome, far()), Some(Duration::from_secs(2)));
+        let outcome: Result<(), _> = Err(FingerprintError::RateLimited {
+            retry_after: Some(Duration::from_secs(2)),
+        });
+        assert_eq!(
+            attempts.next_wait(&outcome, far()),
+            Some(Duration::from_secs(2))
+        );
         let soon = Instant::now() + Duration::from_secs(1);
         assert_eq!(attempts.next_wait(&outcome, soon), None);
     }
@@ -125,9 +147,15 @@ mod tests {
     #[test]
     fn refusals_are_never_retried() {
         let mut attempts = Attempts::new(&RetryPolicy::default());
-        let outcome: Result<(), _> = Err(FingerprintError::Forbidden { code: None, message: String::new() });
+        let outcome: Result<(), _> = Err(FingerprintError::Forbidden {
+            code: None,
+            message: String::new(),
+        });
         assert_eq!(attempts.next_wait(&outcome, far()), None);
-        let outcome: Result<(), _> = Err(FingerprintError::BadRequest { code: None, message: String::new() });
+        let outcome: Result<(), _> = Err(FingerprintError::BadRequest {
+            code: None,
+            message: String::new(),
+        });
         assert_eq!(attempts.next_wait(&outcome, far()), None);
     }
 

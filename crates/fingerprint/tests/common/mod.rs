@@ -8,7 +8,12 @@ use std::path::PathBuf;
 pub fn fixtures_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("FINGERPRINT_FIXTURES_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fingerprint")));
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../../shared/fingerprint"
+            ))
+        });
     if dir.is_dir() {
         Some(dir)
     } else {
