@@ -61,8 +61,12 @@ SIM_PORT=$(free_port)
 "$BIN" simulator --host 127.0.0.1 --port "$SIM_PORT" --secret-key "$SECRET" \
   --latency-ms "$SIM_LATENCY_MS" >"$WORK/simulator.log" 2>&1 &
 PIDS+=($!)
+deadline=$((SECONDS + 30))
 until curl -fsS -o /dev/null -X POST -H 'content-type: application/json' -d '{}' \
-  "http://127.0.0.1:$SIM_PORT/identify" 2>/dev/null; do sleep 0.2; done
+  "http://127.0.0.1:$SIM_PORT/identify" 2>/dev/null; do
+  (( SECONDS < deadline )) || { echo "the simulator did not start:" >&2; cat "$WORK/simulator.log" >&2; exit 1; }
+  sleep 0.2
+done
 
 # Writes $2 requestIds for mix $1 to $3, one per line, from the simulator's POST /identify.
 make_ids() {

@@ -81,15 +81,10 @@ pub struct Settings {
         default_value_t = 2
     )]
     pub fingerprint_max_retries: u32,
-    /// sqlite://path.db, sqlite:///absolute/path.db or postgres://user@host/db.
-    #[arg(
-        long,
-        global = true,
-        env = "DATABASE_URL",
-        default_value = "sqlite://signup-guard.db",
-        hide_env_values = true
-    )]
-    pub database_url: String,
+    /// sqlite://path.db, sqlite:///absolute/path.db or postgres://user@host/db [default:
+    /// sqlite://signup-guard.db, or sqlite://signup-guard-demo.db in demo mode].
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
     /// Most database connections per instance.
     #[arg(
         long,
@@ -108,10 +103,10 @@ pub struct Settings {
     pub database_acquire_timeout_ms: u64,
     /// Address to listen on [default: 0.0.0.0, or 127.0.0.1 in demo mode, whose simulator mints
     /// events for anyone who can reach it].
-    #[arg(long, global = true, env = "HOST")]
+    #[arg(long, env = "HOST")]
     pub host: Option<IpAddr>,
     /// Port to listen on (0 picks a free one).
-    #[arg(long, global = true, env = "PORT", default_value_t = 3001)]
+    #[arg(long, env = "PORT", default_value_t = 3001)]
     pub port: u16,
     /// Bearer token for the admin endpoints; without it they answer 404 (except in demo mode).
     #[arg(long, global = true, env = "ADMIN_TOKEN", hide_env_values = true)]
@@ -220,7 +215,8 @@ impl Settings {
                 self.password_min_score
             );
         }
-        crate::store::Backend::from_url(&self.database_url).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let database_url = self.database_url();
+        crate::store::Backend::from_url(&database_url).map_err(|e| anyhow::anyhow!("{e}"))?;
         let cors_origins: Vec<String> = split_list(self.cors_allowed_origins.as_deref());
         for origin in &cors_origins {
             origin
@@ -254,7 +250,7 @@ impl Settings {
             fingerprint,
             encryption_keys,
             webhook_secret: non_empty(self.fingerprint_webhook_secret).map(SecretKey::new),
-            database_url: self.database_url,
+            database_url,
             pool: crate::store::PoolSettings {
                 max_connections: self.database_max_connections.max(1),
                 acquire_timeout: Duration::from_millis(self.database_acquire_timeout_ms.max(100)),
@@ -273,6 +269,16 @@ impl Settings {
             policy,
             demo: self.demo,
         })
+    }
+
+    /// The database URL. Demo mode keeps its own file by default, so demo accounts never mix
+    /// with real ones.
+    pub fn database_url(&self) -> String {
+        match non_empty(self.database_url.clone()) {
+            Some(url) => url,
+            None if self.demo => "sqlite://signup-guard-demo.db".into(),
+            None => "sqlite://signup-guard.db".into(),
+        }
     }
 
     /// The Fingerprint client settings (for `serve` and `explain`).

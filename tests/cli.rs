@@ -761,3 +761,136 @@ async fn secrets_never_appear_in_json_logs() {
         );
     }
 }
+
+/// Kills the child when the test ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Polls until `check` passes, or fails the test after 30 s.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !check().await {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not happen within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_simulator_command_serves_the_server_api_on_its_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port().to_string();
+    let args = [
+        "simulator",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--secret-key",
+        "cli-sim-key",
+    ];
+    let _child = Running(
+        command(dir.path(), &args, &[])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let identify = || {
+        http.post(format!("{base}/identify"))
+            .json(&json!({"persona": "tor"}))
+            .send()
+    };
+    eventually("the simulator answering", || async {
+        identify().await.is_ok()
+    })
+    .await;
+    let issued: Value = identify().await.unwrap().json().await.unwrap();
+    let id = issued["requestId"].as_str().unwrap();
+    let event = http
+        .get(format!("{base}/v4/events/{id}"))
+        .bearer_auth("cli-sim-key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(event.status().as_u16(), 200);
+    let event: Value = event.json().await.unwrap();
+    assert_eq!(event["ip_blocklist"]["tor_node"], true);
+    let refused = http
+        .get(format!("{base}/v4/events/{id}"))
+        .bearer_auth("other")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+}
+
+#[tokio::test]
+async fn demo_mode_runs_with_no_key_and_no_network_and_says_it_is_not_for_production() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port().to_string();
+    let mut child = command(dir.path(), &["--demo", "--port", &port], &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let _child = Running(child);
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    eventually("demo mode answering /health", || async {
+        http.get(format!("{base}/health"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    })
+    .await;
+    let page = http
+        .get(format!("{base}/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("DEMO MODE"));
+    let issued: Value = http
+        .post(format!("{base}/demo/identify"))
+        .json(&json!({"persona": "bad_bot"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let signup = json!({"requestId": issued["requestId"], "username": "bot@example.com", "password": "correct horse battery staple"});
+    let refused = http
+        .post(format!("{base}/api/create-account"))
+        .json(&signup)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+    assert!(
+        dir.path().join("signup-guard-demo.db").exists(),
+        "demo mode keeps its own database file"
+    );
+    drop(_child);
+    let mut banner = String::new();
+    let _ = { stderr }.read_to_string(&mut banner);
+    assert!(banner.contains("DEMO MODE: NOT FOR PRODUCTION"), "{banner}");
+}

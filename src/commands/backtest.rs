@@ -50,12 +50,12 @@ pub async fn backtest(settings: Settings, since: Option<String>, json: bool) -> 
         Some(value) => crate::time::parse_since(value, now_ms()).map_err(|e| anyhow::anyhow!(e))?,
         None => 0,
     };
-    let store = Store::connect_existing(&settings.database_url, PoolSettings::default())
+    let store = Store::connect_existing(&settings.database_url(), PoolSettings::default())
         .await
         .with_context(|| {
             format!(
                 "cannot open {}",
-                crate::startup::redact_url(&settings.database_url)
+                crate::startup::redact_url(&settings.database_url())
             )
         })?;
     let report = run(&store, &candidate, since_ms).await?;

@@ -67,7 +67,8 @@ async fn recorded_context(
         now_ms: now,
         device_accounts: 0,
     };
-    let store = match Store::connect_existing(&settings.database_url, PoolSettings::default()).await
+    let store = match Store::connect_existing(&settings.database_url(), PoolSettings::default())
+        .await
     {
         Ok(store) => store,
         Err(StoreError::Config(why)) => {
