@@ -894,3 +894,72 @@ async fn demo_mode_runs_with_no_key_and_no_network_and_says_it_is_not_for_produc
     let _ = { stderr }.read_to_string(&mut banner);
     assert!(banner.contains("DEMO MODE: NOT FOR PRODUCTION"), "{banner}");
 }
+
+#[test]
+fn serve_refuses_wrong_settings_with_a_message_that_says_what_to_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path(), "serve.db");
+    let base = [
+        ("FINGERPRINT_API_KEY", "k"),
+        ("HOST", "127.0.0.1"),
+        ("PORT", "0"),
+    ];
+    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (
+            vec![("FINGERPRINT_API_URL", "not a url"), ("DATABASE_URL", &url)],
+            "FINGERPRINT_API_URL",
+        ),
+        (
+            vec![
+                ("FINGERPRINT_API_URL", "http://host/with/path"),
+                ("DATABASE_URL", &url),
+            ],
+            "FINGERPRINT_API_URL",
+        ),
+        (
+            vec![("FINGERPRINT_REGION", "mars"), ("DATABASE_URL", &url)],
+            "FINGERPRINT_REGION",
+        ),
+        (
+            vec![("FINGERPRINT_API_VERSION", "5"), ("DATABASE_URL", &url)],
+            "FINGERPRINT_API_VERSION",
+        ),
+        (
+            vec![("ADMIN_TOKEN", "short"), ("DATABASE_URL", &url)],
+            "ADMIN_TOKEN",
+        ),
+        (
+            vec![
+                ("FINGERPRINT_ENCRYPTION_KEYS", "not-a-key"),
+                ("DATABASE_URL", &url),
+            ],
+            "FINGERPRINT_ENCRYPTION_KEYS",
+        ),
+        (
+            vec![
+                (
+                    "DATABASE_URL",
+                    "postgres://signup:hunter2-db-password@127.0.0.1:1/none",
+                ),
+                ("DATABASE_ACQUIRE_TIMEOUT_MS", "500"),
+            ],
+            "cannot open the database",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let env: Vec<(&str, &str)> = base.iter().copied().chain(extra.iter().copied()).collect();
+        let started = Instant::now();
+        let output = run(dir.path(), &["serve"], &env);
+        let stderr = text(&output.stderr);
+        assert!(!output.status.success(), "{extra:?} must fail: {stderr}");
+        assert!(stderr.contains(expected), "{extra:?}: {stderr}");
+        assert!(
+            !stderr.contains("hunter2-db-password"),
+            "the database password is never echoed: {stderr}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{extra:?} fails fast"
+        );
+    }
+}

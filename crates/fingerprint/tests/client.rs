@@ -322,3 +322,57 @@ fn the_secret_key_never_appears_in_debug_or_display_output() {
     }
     assert_eq!(key.expose(), KEY);
 }
+
+mod common;
+
+/// Every error body Fingerprint documents, served with the status its file name gives, is
+/// classified by that status and keeps the API's code.
+#[tokio::test]
+async fn every_documented_error_body_is_classified_by_its_status() {
+    let Some(dir) = common::fixtures_dir() else {
+        return;
+    };
+    let mut files: Vec<_> = std::fs::read_dir(dir.join("v3/mocks/errors"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.push(dir.join("v3/mocks/get_visitors_400_bad_request.json"));
+    files.push(dir.join("v3/mocks/get_visitors_403_forbidden.json"));
+    files.push(dir.join("v3/mocks/get_visitors_429_too_many_requests.json"));
+    files.sort();
+    assert!(files.len() >= 23, "{files:?}");
+    for path in files {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let status: u16 = name.trim_start_matches("get_visitors_")[..3]
+            .parse()
+            .unwrap();
+        let body: &'static str =
+            Box::leak(std::fs::read_to_string(&path).unwrap().into_boxed_str());
+        let json: serde_json::Value = serde_json::from_str(body).unwrap();
+        let code = json["error"]["code"].as_str().map(str::to_owned);
+        let (_, url) = stub(vec![Answer::Json(status, body)]).await;
+        let mut config = ClientConfig::new(SecretKey::new(KEY));
+        config.base_url = Some(url);
+        config.api_version = ApiVersion::V3;
+        config.retry.max_retries = 0;
+        config.retry.not_found_delay = Duration::from_millis(1);
+        let error = Client::new(config)
+            .unwrap()
+            .get_event("1.abc")
+            .await
+            .unwrap_err();
+        match (status, &error) {
+            (404, FingerprintError::NotFound) => {}
+            (400 | 409, FingerprintError::BadRequest { code: got, message }) => {
+                assert_eq!(got, &code, "{name}");
+                assert!(!message.is_empty(), "{name}");
+            }
+            (403, FingerprintError::Forbidden { code: got, message }) => {
+                assert_eq!(got, &code, "{name}");
+                assert!(!message.is_empty(), "{name}");
+            }
+            (429, FingerprintError::RateLimited { .. }) => {}
+            _ => panic!("{name}: HTTP {status} gave {error:?}"),
+        }
+    }
+}
