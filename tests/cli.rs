@@ -963,3 +963,39 @@ fn serve_refuses_wrong_settings_with_a_message_that_says_what_to_fix() {
         );
     }
 }
+
+#[tokio::test]
+async fn sigterm_stops_the_service_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port().to_string();
+    let child = command(dir.path(), &["--demo", "--port", &port], &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut running = Running(child);
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    eventually("the service answering /health", || async {
+        http.get(format!("{base}/health"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    })
+    .await;
+    let pid = running.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = running.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "no exit within 20 s of SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "a graceful stop exits 0: {status:?}");
+}
