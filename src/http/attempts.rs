@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-/// Filters: `?verdict=block&code=vpn_detected&limit=50&before=<id>`.
+/// Filters: `?verdict=block&code=vpn_detected&visitorId=<id>&since=24h&limit=50&before=<id>`.
 #[derive(Debug, Deserialize)]
 pub struct Filter {
     verdict: Option<String>,
@@ -17,6 +17,10 @@ pub struct Filter {
     // Not a flattened `Page`: serde cannot read numbers from a query string through `flatten`.
     limit: Option<i64>,
     before: Option<i64>,
+    #[serde(rename = "visitorId")]
+    visitor_id: Option<String>,
+    /// RFC 3339 time or an age such as `24h`.
+    since: Option<String>,
 }
 
 /// `GET /api/attempts`: the audit trail with its reasons, newest first.
@@ -35,11 +39,19 @@ pub async fn list(
         }
     }
     let limit = filter.limit.unwrap_or(50).clamp(1, 500);
+    let since_ms = match filter.since.as_deref() {
+        Some(since) => Some(
+            crate::time::parse_since(since, crate::store::now_ms())
+                .map_err(ApiError::InvalidRequest)?,
+        ),
+        None => None,
+    };
     let query = AttemptFilter {
         verdict: filter.verdict,
         code: filter.code.filter(|c| !c.is_empty()),
-        since_ms: None,
+        since_ms,
         before: filter.before,
+        visitor_id: filter.visitor_id.filter(|v| !v.is_empty()),
     };
     let rows = state.store.list_attempts(&query, limit).await?;
     let next = (rows.len() as i64 == limit)

@@ -71,6 +71,8 @@ pub struct AttemptFilter {
     pub since_ms: Option<i64>,
     /// Only attempts with a smaller id (the pagination cursor).
     pub before: Option<i64>,
+    /// Only attempts from this device.
+    pub visitor_id: Option<String>,
 }
 
 const COLUMNS: &str = "id, event_id, visitor_id, ip, username, verdict, code, codes, signals, \
@@ -126,7 +128,8 @@ impl Store {
             "SELECT {COLUMNS} FROM attempts \
              WHERE id < $1 AND created_at >= $2 AND ($3 = '' OR verdict = $3) \
                AND ($4 = '' OR code = $4 OR codes LIKE $5 ESCAPE '\\') \
-             ORDER BY id DESC LIMIT $6"
+               AND ($6 = '' OR visitor_id = $6) \
+             ORDER BY id DESC LIMIT $7"
         );
         let code = filter.code.clone().unwrap_or_default();
         let rows = sqlx::query(&sql)
@@ -135,6 +138,7 @@ impl Store {
             .bind(filter.verdict.clone().unwrap_or_default())
             .bind(&code)
             .bind(format!("%\"{}\"%", escape_like(&code)))
+            .bind(filter.visitor_id.clone().unwrap_or_default())
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;

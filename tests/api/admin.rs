@@ -182,3 +182,45 @@ async fn every_response_carries_a_request_id() {
     assert_eq!(missing.status().as_u16(), 404);
     assert_eq!(missing.json::<Value>().await.unwrap()["code"], "not_found");
 }
+
+#[tokio::test]
+async fn attempts_can_be_narrowed_to_one_device_and_a_time_window() {
+    let app = spawn_app().await;
+    let first = app.identify(Persona::NewDevice);
+    let bot = app.identify(Persona::BadBot);
+    app.signup(&first.request_id).await;
+    app.signup(&bot.request_id).await;
+    let path = format!("/api/attempts?visitorId={}", bot.visitor_id);
+    let page: Value = app
+        .get(&path, Some(ADMIN_TOKEN))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let attempts = page["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 1, "{page}");
+    assert_eq!(attempts[0]["visitorId"], bot.visitor_id);
+    assert_eq!(attempts[0]["code"], "bot_detected");
+    let recent: Value = app
+        .get("/api/attempts?since=1h", Some(ADMIN_TOKEN))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(recent["attempts"].as_array().unwrap().len(), 2);
+    let future = format!("/api/attempts?since={}", "2999-01-01T00:00:00Z");
+    let none: Value = app
+        .get(&future, Some(ADMIN_TOKEN))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(none["attempts"].as_array().unwrap().is_empty());
+    assert_eq!(
+        app.get("/api/attempts?since=soon", Some(ADMIN_TOKEN))
+            .await
+            .status()
+            .as_u16(),
+        400
+    );
+}
