@@ -189,6 +189,32 @@ pub struct Config {
     pub demo: bool,
 }
 
+impl Config {
+    /// The defaults `serve` uses, for an application built in code (tests, embedding): listen on
+    /// 127.0.0.1 with a free port, no admin token, webhooks or sealed-result keys, the default
+    /// policy. Adjust the public fields.
+    pub fn new(fingerprint: FingerprintSource, database_url: impl Into<String>) -> Self {
+        Self {
+            demo: matches!(fingerprint, FingerprintSource::Demo),
+            fingerprint,
+            encryption_keys: Vec::new(),
+            webhook_secret: None,
+            database_url: database_url.into(),
+            pool: crate::store::PoolSettings::default(),
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            admin_token: None,
+            cors_origins: Vec::new(),
+            max_body_bytes: 32 * 1024,
+            request_timeout: Duration::from_secs(10),
+            password: PasswordPolicy::default(),
+            hash_concurrency: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            policy: crate::policy::Policy::default(),
+        }
+    }
+}
+
 impl Settings {
     /// Validates everything `serve` needs, with messages that say what to fix.
     pub fn into_config(self, policy: crate::policy::Policy) -> anyhow::Result<Config> {

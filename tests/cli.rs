@@ -11,7 +11,6 @@ use fingerprint::simulator::{
 use fingerprint::SecretKey;
 use serde_json::{json, Value};
 use signup_guard::config::{Config, FingerprintSource};
-use signup_guard::password::PasswordPolicy;
 use signup_guard::policy::Policy;
 use signup_guard::startup::Application;
 use signup_guard::store::PoolSettings;
@@ -169,22 +168,11 @@ async fn spawn_app(
     let mut client = fingerprint::ClientConfig::new(SecretKey::new(SIM_KEY));
     client.base_url = Some(base_url);
     let config = Config {
-        fingerprint: FingerprintSource::Api(client),
         encryption_keys: vec![DecryptionKey::from_bytes(
             *b"signup-guard-cli-test-key-32byte",
         )],
-        webhook_secret: None,
-        database_url: database_url.to_owned(),
-        pool: PoolSettings::default(),
-        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        admin_token: None,
-        cors_origins: Vec::new(),
-        max_body_bytes: 32 * 1024,
-        request_timeout: Duration::from_secs(10),
-        password: PasswordPolicy::default(),
         hash_concurrency: 2,
-        policy: Policy::default(),
-        demo: false,
+        ..Config::new(FingerprintSource::Api(client), database_url)
     };
     let app = Application::build(config)
         .await

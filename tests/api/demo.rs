@@ -2,31 +2,16 @@
 
 use serde_json::Value;
 use signup_guard::config::{Config, FingerprintSource};
-use signup_guard::password::PasswordPolicy;
 use signup_guard::startup::Application;
-use signup_guard::store::PoolSettings;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::Duration;
 
 async fn spawn_demo() -> (String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite://{}", dir.path().join("demo.db").display());
     let config = Config {
-        fingerprint: FingerprintSource::Demo,
-        encryption_keys: Vec::new(),
-        webhook_secret: None,
-        database_url: format!("sqlite://{}", dir.path().join("demo.db").display()),
-        pool: PoolSettings::default(),
-        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        admin_token: None,
-        cors_origins: Vec::new(),
-        max_body_bytes: 32 * 1024,
-        request_timeout: Duration::from_secs(10),
-        password: PasswordPolicy::default(),
         hash_concurrency: 2,
-        policy: Default::default(),
-        demo: true,
+        ..Config::new(FingerprintSource::Demo, database_url)
     };
     let app = Application::build(config).await.unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());

@@ -9,10 +9,8 @@ use fingerprint::{ApiVersion, SecretKey};
 use serde_json::{json, Value};
 use signup_guard::config::{Config, FingerprintSource};
 use signup_guard::http::AppState;
-use signup_guard::password::PasswordPolicy;
 use signup_guard::policy::Policy;
 use signup_guard::startup::Application;
-use signup_guard::store::PoolSettings;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -89,20 +87,14 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     client.retry.base_delay = Duration::from_millis(20);
     client.retry.not_found_delay = Duration::from_millis(20);
     let config = Config {
-        fingerprint: FingerprintSource::Api(client),
         encryption_keys: vec![encryption_key.clone()],
         webhook_secret: options.webhook_secret.map(SecretKey::new),
-        database_url: database_url.clone(),
-        pool: PoolSettings::default(),
-        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         admin_token: options.admin_token.map(SecretKey::new),
         cors_origins: options.cors_origins,
-        max_body_bytes: 32 * 1024,
         request_timeout: options.request_timeout,
-        password: PasswordPolicy::default(),
         hash_concurrency: 2,
         policy: options.policy,
-        demo: false,
+        ..Config::new(FingerprintSource::Api(client), database_url.clone())
     };
     let app = Application::build(config)
         .await

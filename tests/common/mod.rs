@@ -16,7 +16,6 @@ use rand::Rng;
 use serde_json::{json, Value};
 use signup_guard::config::{Config, FingerprintSource};
 use signup_guard::http::AppState;
-use signup_guard::password::PasswordPolicy;
 use signup_guard::policy::Policy;
 use signup_guard::startup::Application;
 use signup_guard::store::{PoolSettings, Store};
@@ -245,21 +244,11 @@ pub fn config(database_url: &str, fingerprint: &Fingerprint, policy: Policy) -> 
     client.base_url = Some(fingerprint.base_url.clone());
     client.deadline = Duration::from_secs(5);
     Config {
-        fingerprint: FingerprintSource::Api(client),
-        encryption_keys: Vec::new(),
-        webhook_secret: None,
-        database_url: database_url.to_owned(),
-        pool: PoolSettings::default(),
-        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        admin_token: None,
-        cors_origins: Vec::new(),
-        max_body_bytes: 32 * 1024,
         // Long enough that a slow shared CI box answers from the store, not the timeout layer.
         request_timeout: Duration::from_secs(30),
-        password: PasswordPolicy::default(),
         hash_concurrency: 2,
         policy,
-        demo: false,
+        ..Config::new(FingerprintSource::Api(client), database_url)
     }
 }
 
