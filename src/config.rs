@@ -125,6 +125,15 @@ pub struct Settings {
         default_value_t = 10_000
     )]
     pub request_timeout_ms: u64,
+    /// Signups per minute from one client IP, per instance; 0 turns the limit off. Set
+    /// `trusted_proxy_hops` first when behind a proxy, or every client shares the proxy's budget.
+    #[arg(
+        long,
+        global = true,
+        env = "SIGNUP_RATE_LIMIT_PER_MINUTE",
+        default_value_t = 0
+    )]
+    pub signup_rate_limit_per_minute: u32,
     /// Shortest password (characters).
     #[arg(long, global = true, env = "PASSWORD_MIN_LENGTH", default_value_t = 8)]
     pub password_min_length: usize,
@@ -179,6 +188,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Whole-request time limit.
     pub request_timeout: Duration,
+    /// Signups per minute per client IP (0 = off).
+    pub signup_rate_limit_per_minute: u32,
     /// Password rules.
     pub password: PasswordPolicy,
     /// Concurrent hashes.
@@ -206,6 +217,7 @@ impl Config {
             cors_origins: Vec::new(),
             max_body_bytes: 32 * 1024,
             request_timeout: Duration::from_secs(10),
+            signup_rate_limit_per_minute: 0,
             password: PasswordPolicy::default(),
             hash_concurrency: std::thread::available_parallelism()
                 .map(|n| n.get())
@@ -286,6 +298,7 @@ impl Settings {
             cors_origins,
             max_body_bytes: self.max_body_bytes,
             request_timeout: Duration::from_millis(self.request_timeout_ms.max(100)),
+            signup_rate_limit_per_minute: self.signup_rate_limit_per_minute,
             password: PasswordPolicy {
                 min_length: self.password_min_length,
                 max_length: self.password_max_length,

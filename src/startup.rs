@@ -2,7 +2,7 @@
 
 use crate::config::{Config, FingerprintSource};
 use crate::events::EventSource;
-use crate::http::{self, AppState, HttpLimits};
+use crate::http::{self, AppState, HttpLimits, SignupLimiter};
 use crate::password::Hasher;
 use crate::store::Store;
 use anyhow::Context as _;
@@ -60,6 +60,7 @@ impl Application {
             webhook_secret: config.webhook_secret.clone(),
             max_body_bytes: config.max_body_bytes,
             signup_timeout: config.request_timeout,
+            signup_limiter: SignupLimiter::new(config.signup_rate_limit_per_minute),
             demo,
         });
         let limits = HttpLimits {

@@ -30,6 +30,8 @@ pub enum ApiError {
     UsernameTaken,
     /// 409 `request_id_used`: this event already created an account.
     RequestIdUsed,
+    /// 429 `rate_limited` with `Retry-After` seconds: this client IP sent too many signups.
+    RateLimited(u64),
     /// 413 `payload_too_large`.
     PayloadTooLarge(usize),
     /// 503 `fingerprint_unavailable` with `Retry-After` seconds.
@@ -62,6 +64,7 @@ impl ApiError {
             Self::UsernameTaken => "username_taken",
             Self::RequestIdUsed => "request_id_used",
             Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::RateLimited(_) => "rate_limited",
             Self::FingerprintUnavailable(_) => "fingerprint_unavailable",
             Self::FingerprintMisconfigured => "fingerprint_misconfigured",
             Self::DatabaseUnavailable => "database_unavailable",
@@ -80,6 +83,7 @@ impl ApiError {
             Self::Refused { status, .. } => *status,
             Self::UsernameTaken | Self::RequestIdUsed => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::FingerprintUnavailable(_) | Self::DatabaseUnavailable | Self::Timeout => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -97,6 +101,7 @@ impl ApiError {
             Self::Refused { message, .. } => message.clone(),
             Self::UsernameTaken => "This username is already taken.".into(),
             Self::RequestIdUsed => "This requestId has already been used to create an account.".into(),
+            Self::RateLimited(_) => "Too many signups from this address. Please try again later.".into(),
             Self::PayloadTooLarge(limit) => format!("The request body is larger than {limit} bytes."),
             Self::FingerprintUnavailable(_) => {
                 "Device verification is temporarily unavailable. Nothing was created; please try again.".into()
@@ -127,7 +132,7 @@ impl IntoResponse for ApiError {
         let mut response = (self.status(), Json(Value::Object(body))).into_response();
         let headers = response.headers_mut();
         match self {
-            Self::FingerprintUnavailable(seconds) => {
+            Self::FingerprintUnavailable(seconds) | Self::RateLimited(seconds) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
             }
             Self::DatabaseUnavailable | Self::Timeout => {

@@ -7,10 +7,12 @@ mod demo;
 mod error;
 mod health;
 mod layers;
+mod rate_limit;
 mod signup;
 mod webhooks;
 
 pub use error::{ApiError, Result};
+pub use rate_limit::SignupLimiter;
 
 use crate::events::EventSource;
 use crate::password::{Hasher, PasswordPolicy};
@@ -41,6 +43,8 @@ pub struct AppState {
     pub admin_token: Option<SecretKey>,
     /// Webhook signing secret.
     pub webhook_secret: Option<SecretKey>,
+    /// Per-client-IP signup rate limit, when configured.
+    pub signup_limiter: Option<SignupLimiter>,
     /// The time one signup may take, from its body to its answer.
     pub signup_timeout: Duration,
     /// The body limit, for the 413 message.

@@ -49,6 +49,13 @@ pub async fn create_account(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
     };
+    // Before anything else: a flood must cost neither an API call nor an audit-trail row.
+    if let Some(limiter) = &state.signup_limiter {
+        if let Err(wait) = limiter.check(caller.ip) {
+            tracing::warn!(ip = %caller.ip, "signup rate limit reached");
+            return ApiError::RateLimited(wait.as_secs().max(1)).into_response();
+        }
+    }
     // On its own task: if the client disconnects, axum drops this handler, but the signup still
     // finishes, so nothing is left half-done and the attempt is recorded.
     let task = tokio::spawn(async move { signup::signup(&state, &caller, &body).await });

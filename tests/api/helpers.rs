@@ -43,6 +43,7 @@ pub struct Options {
     pub cors_origins: Vec<String>,
     pub database_url: Option<String>,
     pub request_timeout: Duration,
+    pub signup_rate_limit_per_minute: u32,
 }
 
 impl Default for Options {
@@ -57,6 +58,7 @@ impl Default for Options {
             cors_origins: Vec::new(),
             database_url: None,
             request_timeout: Duration::from_secs(10),
+            signup_rate_limit_per_minute: 0,
         }
     }
 }
@@ -92,6 +94,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         admin_token: options.admin_token.map(SecretKey::new),
         cors_origins: options.cors_origins,
         request_timeout: options.request_timeout,
+        signup_rate_limit_per_minute: options.signup_rate_limit_per_minute,
         hash_concurrency: 2,
         policy: options.policy,
         ..Config::new(FingerprintSource::Api(client), database_url.clone())

@@ -6,5 +6,6 @@ mod demo;
 mod failures;
 mod helpers;
 mod policy;
+mod rate_limit;
 mod signup;
 mod webhooks;
