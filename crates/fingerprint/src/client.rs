@@ -58,12 +58,15 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// The total time one [`Client::get_event`] call may take, retries included.
     pub deadline: Duration,
+    /// The longest one try may take before it is abandoned and retried; `None` means half the
+    /// deadline, so that one hung connection leaves time for a second try.
+    pub attempt_timeout: Option<Duration>,
     /// How many times a transient failure is retried, and how long to wait between tries.
     pub retry: RetryPolicy,
 }
 
 impl ClientConfig {
-    /// Defaults: region us, API v4, 1 s to connect, 3 s in all, 2 retries.
+    /// Defaults: region us, API v4, 1 s to connect, 3 s in all (1.5 s a try), 2 retries.
     pub fn new(secret_key: SecretKey) -> Self {
         Self {
             secret_key,
@@ -72,6 +75,7 @@ impl ClientConfig {
             base_url: None,
             connect_timeout: Duration::from_secs(1),
             deadline: Duration::from_secs(3),
+            attempt_timeout: None,
             retry: RetryPolicy::default(),
         }
     }
@@ -106,6 +110,9 @@ impl Client {
     pub fn new(config: ClientConfig) -> Result<Self, ClientBuildError> {
         let http = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
+            // A redirect would carry v3's `Auth-API-Key` header to another host (reqwest strips
+            // only `Authorization`); the API never redirects, so one is treated as a failure.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!(
                 "signup-guard-fingerprint/",
                 env!("CARGO_PKG_VERSION")
@@ -151,18 +158,25 @@ impl Client {
     /// Transient failures (5xx, timeouts, refused connections, 429) are retried with jittered
     /// backoff; a 404 is retried once after a short pause because an event can lag behind
     /// identification. Everything happens inside the configured deadline.
-    #[tracing::instrument(skip_all, fields(event_id = %event_id))]
+    #[tracing::instrument(skip_all, fields(event_id = tracing::field::Empty))]
     pub async fn get_event(&self, event_id: &str) -> Result<Event, FingerprintError> {
         if !is_valid_event_id(event_id) {
             return Err(FingerprintError::InvalidEventId);
         }
+        // Recorded only once validated: a raw id could forge lines in text logs.
+        tracing::Span::current().record("event_id", event_id);
         let deadline = Instant::now() + self.config.deadline;
+        let per_try = self
+            .config
+            .attempt_timeout
+            .unwrap_or(self.config.deadline / 2);
         let mut state = retry::Attempts::new(&self.config.retry);
         loop {
-            let outcome = match tokio::time::timeout_at(deadline, self.attempt(event_id)).await {
+            let until = deadline.min(Instant::now() + per_try);
+            let outcome = match tokio::time::timeout_at(until, self.attempt(event_id)).await {
                 Ok(outcome) => outcome,
                 Err(_) => Err(FingerprintError::Unavailable(format!(
-                    "no answer within the {:?} deadline",
+                    "no answer in time ({per_try:?} a try, {:?} in all)",
                     self.config.deadline
                 ))),
             };

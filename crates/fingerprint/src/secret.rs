@@ -1,8 +1,18 @@
 use std::fmt;
+use subtle::ConstantTimeEq;
 
-/// A Fingerprint secret API key. Its `Debug` and `Display` never print the key.
-#[derive(Clone, PartialEq, Eq)]
+/// A Fingerprint secret API key. Its `Debug` and `Display` never print the key, and `==`
+/// compares in constant time, so it can check a presented key without leaking it by timing.
+#[derive(Clone)]
 pub struct SecretKey(String);
+
+impl PartialEq for SecretKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+    }
+}
+
+impl Eq for SecretKey {}
 
 impl SecretKey {
     /// Wraps a key.

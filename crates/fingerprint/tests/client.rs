@@ -19,6 +19,7 @@ enum Answer {
     RetryAfter(u16, &'static str),
     Hang,
     Text(u16, &'static str),
+    Redirect(&'static str),
 }
 
 #[derive(Default)]
@@ -57,6 +58,9 @@ async fn answer(stub: Arc<Stub>, path: String, headers: HeaderMap) -> Response {
         )
             .into_response(),
         Answer::Text(status, body) => (StatusCode::from_u16(status).unwrap(), body).into_response(),
+        Answer::Redirect(location) => {
+            (StatusCode::TEMPORARY_REDIRECT, [("location", location)]).into_response()
+        }
         Answer::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             StatusCode::OK.into_response()
@@ -375,4 +379,40 @@ async fn every_documented_error_body_is_classified_by_its_status() {
             _ => panic!("{name}: HTTP {status} gave {error:?}"),
         }
     }
+}
+
+#[tokio::test]
+async fn a_hung_try_is_abandoned_and_retried_within_the_deadline() {
+    let (stub, url) = stub(vec![Answer::Hang, Answer::Json(200, EVENT_V4)]).await;
+    // 1 s in all: the first try is given half, then the second one answers.
+    let event = client(&url, ApiVersion::V4, 1000)
+        .get_event("1.abc")
+        .await
+        .unwrap();
+    assert_eq!(event.visitor_id.as_deref(), Some("V1"));
+    assert_eq!(requests(&stub), 2);
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed_so_the_v3_key_never_leaves_the_api_host() {
+    let (elsewhere, elsewhere_url) = stub(vec![Answer::Json(200, EVENT_V3)]).await;
+    let location: &'static str =
+        Box::leak(format!("{elsewhere_url}/events/1.abc").into_boxed_str());
+    let (_, url) = stub(vec![Answer::Redirect(location)]).await;
+    let error = client(&url, ApiVersion::V3, 1000)
+        .get_event("1.abc")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, FingerprintError::Unavailable(_)),
+        "{error:?}"
+    );
+    assert_eq!(requests(&elsewhere), 0, "the other host saw no request");
+}
+
+#[test]
+fn secret_keys_compare_by_value() {
+    assert_eq!(SecretKey::new(KEY), SecretKey::new(KEY));
+    assert_ne!(SecretKey::new(KEY), SecretKey::new("stub-secret-key-7c1f"));
+    assert_ne!(SecretKey::new(KEY), SecretKey::new("short"));
 }
