@@ -65,6 +65,10 @@ pub struct Settings {
         default_value_t = 3000
     )]
     pub fingerprint_timeout_ms: u64,
+    /// Longest single try of an event fetch before it is abandoned and retried (ms) [default:
+    /// half of FINGERPRINT_TIMEOUT_MS, so a hung connection leaves time for a second try].
+    #[arg(long, global = true, env = "FINGERPRINT_ATTEMPT_TIMEOUT_MS")]
+    pub fingerprint_attempt_timeout_ms: Option<u64>,
     /// Time to connect to the Fingerprint API (ms).
     #[arg(
         long,
@@ -101,6 +105,15 @@ pub struct Settings {
         default_value_t = 3000
     )]
     pub database_acquire_timeout_ms: u64,
+    /// Longest one database statement may run or wait for a lock before the signup answers 503
+    /// (ms); it bounds the account write, which no request deadline cuts short.
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_STATEMENT_TIMEOUT_MS",
+        default_value_t = 5000
+    )]
+    pub database_statement_timeout_ms: u64,
     /// Address to listen on [default: 0.0.0.0, or 127.0.0.1 in demo mode, whose simulator mints
     /// events for anyone who can reach it].
     #[arg(long, env = "HOST")]
@@ -114,7 +127,7 @@ pub struct Settings {
     /// Comma-separated origins allowed by CORS; unset allows any origin without credentials.
     #[arg(long, global = true, env = "CORS_ALLOWED_ORIGINS")]
     pub cors_allowed_origins: Option<String>,
-    /// Largest request body (bytes, 1024 to 65536).
+    /// Largest request body (bytes, 16384 to 65536: a sealed result alone may take 16 KiB).
     #[arg(long, global = true, env = "MAX_BODY_BYTES", default_value_t = 32 * 1024)]
     pub max_body_bytes: usize,
     /// Time limit for a whole request (ms); past it the client gets 503.
@@ -235,9 +248,10 @@ impl Settings {
         } else {
             FingerprintSource::Api(self.client_config()?)
         };
-        if !(1024..=65536).contains(&self.max_body_bytes) {
+        let pool = self.pool_settings();
+        if !(16 * 1024..=64 * 1024).contains(&self.max_body_bytes) {
             bail!(
-                "MAX_BODY_BYTES must be between 1024 and 65536, got {}",
+                "MAX_BODY_BYTES must be between 16384 and 65536 (16 to 64 KiB, room for a sealed result), got {}",
                 self.max_body_bytes
             );
         }
@@ -289,10 +303,7 @@ impl Settings {
             encryption_keys,
             webhook_secret: non_empty(self.fingerprint_webhook_secret).map(SecretKey::new),
             database_url,
-            pool: crate::store::PoolSettings {
-                max_connections: self.database_max_connections.max(1),
-                acquire_timeout: Duration::from_millis(self.database_acquire_timeout_ms.max(100)),
-            },
+            pool,
             addr: SocketAddr::new(self.host.unwrap_or(default_host), self.port),
             admin_token: admin_token.map(SecretKey::new),
             cors_origins,
@@ -308,6 +319,15 @@ impl Settings {
             policy,
             demo: self.demo,
         })
+    }
+
+    /// The database pool settings.
+    pub fn pool_settings(&self) -> crate::store::PoolSettings {
+        crate::store::PoolSettings {
+            max_connections: self.database_max_connections.max(1),
+            acquire_timeout: Duration::from_millis(self.database_acquire_timeout_ms.max(100)),
+            statement_timeout: Duration::from_millis(self.database_statement_timeout_ms.max(100)),
+        }
     }
 
     /// The database URL. Demo mode keeps its own file by default, so demo accounts never mix
@@ -341,6 +361,9 @@ impl Settings {
         config.api_version = api_version;
         config.base_url = non_empty(self.fingerprint_api_url.clone());
         config.deadline = Duration::from_millis(self.fingerprint_timeout_ms.clamp(100, 60_000));
+        config.attempt_timeout = self
+            .fingerprint_attempt_timeout_ms
+            .map(|ms| Duration::from_millis(ms.clamp(50, 60_000)));
         config.connect_timeout =
             Duration::from_millis(self.fingerprint_connect_timeout_ms.clamp(50, 30_000));
         config.retry.max_retries = self.fingerprint_max_retries.min(10);

@@ -176,6 +176,7 @@ async fn a_database_outage_is_503_and_recovery_loses_nothing() {
     settings.pool = PoolSettings {
         max_connections: 5,
         acquire_timeout: Duration::from_millis(1000),
+        ..Default::default()
     };
     let (a, b) = tokio::join!(Instance::start(settings.clone()), Instance::start(settings));
     let addresses = [a.address.clone(), b.address.clone()];

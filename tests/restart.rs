@@ -55,6 +55,7 @@ async fn a_database_server_restart_is_503_then_recovers_with_nothing_lost() {
     settings.pool = PoolSettings {
         max_connections: 4,
         acquire_timeout: Duration::from_millis(1000),
+        ..Default::default()
     };
     let instance = Instance::start(settings).await;
     let http = reqwest::Client::builder()

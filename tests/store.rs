@@ -47,6 +47,7 @@ both_backends!(
     a_webhook_event_is_stored_once,
     refused_inserts_leave_no_half_written_rows,
     a_failed_attempt_insert_takes_the_account_back_with_it,
+    a_write_stuck_behind_a_lock_ends_unavailable_at_the_statement_timeout,
 );
 
 const NO_LIMIT: DeviceQuota = DeviceQuota {
@@ -307,6 +308,7 @@ async fn concurrent_creates_from_one_device_never_exceed_the_limit(db: &TestDb) 
     let settings = signup_guard::store::PoolSettings {
         max_connections: 40,
         acquire_timeout: std::time::Duration::from_secs(30),
+        ..Default::default()
     };
     let store = Store::open(&db.url, settings).await.unwrap();
     let quota = DeviceQuota {
@@ -577,4 +579,49 @@ async fn a_failed_attempt_insert_takes_the_account_back_with_it(db: &TestDb) {
         .await
         .expect("the retried signup succeeds");
     assert_no_half_written_rows(&raw).await;
+}
+
+/// A lock holder that never lets go (a hung instance, a stuck session) must turn a signup into a
+/// clear 503, not a request that waits for ever holding a pool connection.
+async fn a_write_stuck_behind_a_lock_ends_unavailable_at_the_statement_timeout(db: &TestDb) {
+    use sqlx::Connection as _;
+    db.store().await; // migrated
+    let settings = signup_guard::store::PoolSettings {
+        statement_timeout: std::time::Duration::from_millis(300),
+        ..Default::default()
+    };
+    let store = Store::open(&db.url, settings).await.unwrap();
+    let new = account(&unique("stuck"), &unique("device"), now_ms());
+    let mut holder = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    if db.is_postgres() {
+        sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(&new.visitor_id)
+            .execute(&mut holder)
+            .await
+            .unwrap();
+    } else {
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+    }
+    let started = std::time::Instant::now();
+    let result = store
+        .create_account(&new, NO_LIMIT, &attempt_for(&new, "allow", "created", &[]))
+        .await;
+    assert!(
+        matches!(result, Err(StoreError::Unavailable(_))),
+        "{result:?}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "gave up after {:?}",
+        started.elapsed()
+    );
+    sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+    assert_eq!(
+        count(&db.raw().await, "SELECT COUNT(*) AS n FROM accounts").await,
+        0
+    );
 }

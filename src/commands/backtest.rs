@@ -2,7 +2,7 @@
 
 use crate::config::Settings;
 use crate::policy::{self, Context, Policy};
-use crate::store::{now_ms, AttemptRow, PoolSettings, Store};
+use crate::store::{now_ms, AttemptRow, Store};
 use anyhow::{bail, Context as _};
 use fingerprint::Event;
 use serde::Serialize;
@@ -50,7 +50,7 @@ pub async fn backtest(settings: Settings, since: Option<String>, json: bool) -> 
         Some(value) => crate::time::parse_since(value, now_ms()).map_err(|e| anyhow::anyhow!(e))?,
         None => 0,
     };
-    let store = Store::connect_existing(&settings.database_url(), PoolSettings::default())
+    let store = Store::connect_existing(&settings.database_url(), settings.pool_settings())
         .await
         .with_context(|| {
             format!(

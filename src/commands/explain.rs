@@ -3,7 +3,7 @@
 use super::load_policy;
 use crate::config::Settings;
 use crate::policy::{self, Context, Decision};
-use crate::store::{now_ms, PoolSettings, Store, StoreError};
+use crate::store::{now_ms, Store, StoreError};
 use anyhow::{bail, Context as _};
 use fingerprint::sealed::DecryptionKey;
 use std::net::IpAddr;
@@ -67,7 +67,7 @@ async fn recorded_context(
         now_ms: now,
         device_accounts: 0,
     };
-    let store = match Store::connect_existing(&settings.database_url(), PoolSettings::default())
+    let store = match Store::connect_existing(&settings.database_url(), settings.pool_settings())
         .await
     {
         Ok(store) => store,

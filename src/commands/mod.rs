@@ -45,7 +45,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 /// `migrate`: bring the schema up to date and exit.
 pub async fn migrate(settings: Settings) -> anyhow::Result<()> {
     let url = settings.database_url();
-    let store = Store::connect(&url, crate::store::PoolSettings::default())
+    let store = Store::connect(&url, settings.pool_settings())
         .await
         .with_context(|| format!("cannot connect to {}", crate::startup::redact_url(&url)))?;
     store.migrate().await?;

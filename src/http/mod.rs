@@ -68,12 +68,13 @@ pub struct HttpLimits {
 pub fn router(state: Arc<AppState>, limits: &HttpLimits) -> Router {
     let mut app = Router::new()
         .route("/health", get(health::health))
-        .route("/api/create-account", post(signup::create_account))
         .route("/api/accounts", get(accounts::list))
         .route("/api/attempts", get(attempts::list))
         .route("/api/webhooks/fingerprint", post(webhooks::receive));
     if state.demo.is_some() {
         app = app.merge(demo::routes());
     }
-    layers::apply(app.fallback(|| async { ApiError::NotFound }), limits).with_state(state)
+    let app = layers::with_deadline(app.fallback(|| async { ApiError::NotFound }), limits)
+        .route("/api/create-account", post(signup::create_account));
+    layers::apply(app, limits).with_state(state)
 }

@@ -12,21 +12,14 @@ use std::sync::Arc;
 
 /// `POST /api/create-account`.
 ///
-/// The body is taken as bytes so that every malformed request still goes through the signup
-/// flow's one exit, which records it and answers in the shared JSON error shape.
+/// The body is taken as bytes so that every malformed request is still recorded and answered in
+/// the shared JSON error shape, an unreadable or oversized one included.
 pub async fn create_account(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return ApiError::PayloadTooLarge(state.max_body_bytes).into_response();
-        }
-        Err(rejection) => return ApiError::InvalidRequest(rejection.body_text()).into_response(),
-    };
     // Proxies may append their own header line instead of extending the first one: the hops
     // count from the right of all of them joined, or a client could plant the trusted entry.
     // A line that is not text could hide a proxy's entry, so then the peer is used instead.
@@ -56,6 +49,19 @@ pub async fn create_account(
             return ApiError::RateLimited(wait.as_secs().max(1)).into_response();
         }
     }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let error = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge(state.max_body_bytes)
+            } else {
+                ApiError::InvalidRequest(rejection.body_text())
+            };
+            return signup::refuse_unread(&state, &caller, error)
+                .await
+                .into_response();
+        }
+    };
     // On its own task: if the client disconnects, axum drops this handler, but the signup still
     // finishes, so nothing is left half-done and the attempt is recorded.
     let task = tokio::spawn(async move { signup::signup(&state, &caller, &body).await });

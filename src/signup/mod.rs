@@ -39,23 +39,21 @@ pub struct Created {
 
 /// Runs one signup and records it in the audit trail, whatever the outcome.
 pub async fn signup(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Created, ApiError> {
-    let mut record = NewAttempt {
-        ip: Some(caller.ip.to_string()),
-        verdict: "error".into(),
-        policy_hash: Some(state.policy_hash.clone()),
-        shadow: state.policy.shadow,
-        created_at: now_ms(),
-        ..NewAttempt::default()
+    let mut record = new_record(state, caller);
+    // The deadline lives here rather than in an outer layer, so a signup that runs out of time
+    // still goes through this one exit and is recorded. It covers everything up to the account
+    // write, never the write itself: cut short there, a COMMIT that had already reached the
+    // database would be answered 503 with the account created. The write is bounded instead by
+    // the pool's acquire and statement timeouts.
+    let decided = tokio::time::timeout(
+        state.signup_timeout,
+        decide(state, caller, body, &mut record),
+    );
+    let outcome = match decided.await {
+        Ok(Ok(prepared)) => create(state, prepared, &mut record).await,
+        Ok(Err(error)) => Err(error),
+        Err(_) => Err(ApiError::Timeout),
     };
-    // The deadline lives here rather than only in an outer layer, so a signup that runs out of
-    // time still goes through this one exit and is recorded.
-    let outcome =
-        match tokio::time::timeout(state.signup_timeout, run(state, caller, body, &mut record))
-            .await
-        {
-            Ok(outcome) => outcome,
-            Err(_) => Err(ApiError::Timeout),
-        };
     if let Err(error) = &outcome {
         record.code = error.code().to_owned();
         if let Err(store_error) = state.store.record_attempt(&record).await {
@@ -73,12 +71,42 @@ pub async fn signup(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Cr
     outcome
 }
 
-async fn run(
+/// Records a signup whose body could not be read (too large, cut off) and hands back its error.
+pub async fn refuse_unread(state: &AppState, caller: &Caller, error: ApiError) -> ApiError {
+    let mut record = new_record(state, caller);
+    record.code = error.code().to_owned();
+    if let Err(store_error) = state.store.record_attempt(&record).await {
+        tracing::error!(error = %store_error, code = %record.code, "could not record a refused attempt");
+    }
+    tracing::info!(verdict = %record.verdict, code = %record.code, "signup refused unread");
+    error
+}
+
+fn new_record(state: &AppState, caller: &Caller) -> NewAttempt {
+    NewAttempt {
+        ip: Some(caller.ip.to_string()),
+        verdict: "error".into(),
+        policy_hash: Some(state.policy_hash.clone()),
+        shadow: state.policy.shadow,
+        created_at: now_ms(),
+        ..NewAttempt::default()
+    }
+}
+
+/// An account ready to be written: every check passed and its password hashed.
+struct Prepared {
+    account: NewAccount,
+    quota: DeviceQuota,
+    review_codes: Option<Vec<String>>,
+}
+
+/// Everything before the write: the request, the event, the policy, and the password hash.
+async fn decide(
     state: &AppState,
     caller: &Caller,
     body: &[u8],
     record: &mut NewAttempt,
-) -> Result<Created, ApiError> {
+) -> Result<Prepared, ApiError> {
     let SignupRequest {
         event,
         username,
@@ -155,7 +183,7 @@ async fn run(
         username,
         username_key,
         password_hash,
-        visitor_id: visitor_id.clone(),
+        visitor_id,
         event_id: event.event_id.clone(),
         review,
         created_at: record.created_at,
@@ -169,11 +197,31 @@ async fn run(
     } else {
         quota
     };
+    Ok(Prepared {
+        account,
+        quota,
+        review_codes: review.then(|| review_codes(&decision)),
+    })
+}
+
+/// The account write: the device limit, the unique indexes and the audit record, in one
+/// transaction.
+async fn create(
+    state: &AppState,
+    prepared: Prepared,
+    record: &mut NewAttempt,
+) -> Result<Created, ApiError> {
+    let Prepared {
+        account,
+        quota,
+        review_codes,
+    } = prepared;
+    let visitor_id = account.visitor_id.clone();
     match state.store.create_account(&account, quota, record).await {
         Ok(account_id) => Ok(Created {
             account_id,
             visitor_id,
-            review_codes: review.then(|| review_codes(&decision)),
+            review_codes,
         }),
         Err(StoreError::DeviceLimit) => {
             // Another signup from this device won the race after our count: record the count the

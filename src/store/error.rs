@@ -51,7 +51,8 @@ impl From<sqlx::Error> for StoreError {
 }
 
 /// Codes that mean "try again later": SQLite busy/locked, PostgreSQL connection exceptions
-/// (class 08), shutdowns (57P0x), serialization failures and deadlocks. PostgreSQL refuses a
+/// (class 08), shutdowns (57P0x), serialization failures, deadlocks, a statement or lock wait
+/// cut short by `statement_timeout` (57014, 55P03). PostgreSQL refuses a
 /// new connection to a database closed to connections (`ALLOW_CONNECTIONS false`, as during
 /// maintenance) with 55000; none of the store's queries can raise that code otherwise.
 fn is_transient_code(code: Option<&str>) -> bool {
@@ -59,7 +60,15 @@ fn is_transient_code(code: Option<&str>) -> bool {
         Some(code) => {
             matches!(
                 code,
-                "5" | "6" | "261" | "517" | "40001" | "40P01" | "53300" | "55000"
+                "5" | "6"
+                    | "261"
+                    | "517"
+                    | "40001"
+                    | "40P01"
+                    | "53300"
+                    | "55000"
+                    | "57014"
+                    | "55P03"
             ) || code.starts_with("08")
                 || code.starts_with("57P")
         }

@@ -49,6 +49,9 @@ pub struct PoolSettings {
     pub max_connections: u32,
     /// How long a request waits for a free connection before the store reports itself unavailable.
     pub acquire_timeout: Duration,
+    /// The longest one statement may run or wait for a lock (PostgreSQL `statement_timeout`,
+    /// SQLite `busy_timeout`): with the acquire timeout it bounds a signup's account write.
+    pub statement_timeout: Duration,
 }
 
 impl Default for PoolSettings {
@@ -56,6 +59,7 @@ impl Default for PoolSettings {
         Self {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(3),
+            statement_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -82,16 +86,20 @@ impl Store {
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.acquire_timeout)
             .after_connect(move |conn, _| {
+                let timeout_ms = settings.statement_timeout.as_millis();
                 Box::pin(async move {
-                    if backend == Backend::Sqlite {
+                    let setup = match backend {
                         // WAL lets readers run beside the one writer; busy_timeout makes writers
                         // queue instead of failing; FULL sync keeps an answered signup on disk.
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
-                             PRAGMA synchronous = FULL;",
-                        )
-                        .await?;
-                    }
+                        Backend::Sqlite => format!(
+                            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {timeout_ms}; \
+                             PRAGMA synchronous = FULL;"
+                        ),
+                        // A stuck lock holder or a slow server must end in a clear 503, not a
+                        // request that waits for ever holding a pool connection.
+                        Backend::Postgres => format!("SET statement_timeout = {timeout_ms}"),
+                    };
+                    conn.execute(setup.as_str()).await?;
                     Ok(())
                 })
             })

@@ -163,6 +163,53 @@ async fn an_overlong_origin_header_is_400() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status().as_u16(), 400);
+    let status = response.status().as_u16();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_error(status, &body, 400, "invalid_request");
     assert_eq!(app.accounts().await, 0);
+}
+
+/// The request deadline covers the checks, never the account write: a write that had reached
+/// the database when the deadline fell would otherwise be answered 503 with the account created.
+#[tokio::test]
+async fn a_write_that_outlasts_the_request_deadline_is_completed_and_answered_200() {
+    use sqlx::Connection as _;
+    let app = spawn_app_with(Options {
+        request_timeout: Duration::from_millis(400),
+        ..Options::default()
+    })
+    .await;
+    let event = app.identify(Persona::NewDevice);
+    // Another writer holds SQLite's write lock past the deadline; readers still get through.
+    let mut blocker = sqlx::SqliteConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    let signup = tokio::spawn({
+        let (http, address) = (app.http.clone(), app.address.clone());
+        let body = serde_json::json!({"requestId": event.request_id, "username": username(), "password": STRONG_PASSWORD});
+        async move {
+            let response = http
+                .post(format!("{address}/api/create-account"))
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<serde_json::Value>().await.unwrap(),
+            )
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
+    let (status, body) = signup.await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(app.accounts().await, 1);
+    let attempts = app.attempts().await;
+    assert_eq!(attempts.len(), 1, "one record, the created one");
+    assert_eq!(attempts[0].code, "created");
 }

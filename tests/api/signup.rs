@@ -217,13 +217,18 @@ async fn a_request_id_that_created_an_account_cannot_create_another() {
 }
 
 #[tokio::test]
-async fn an_oversized_body_is_413() {
+async fn an_oversized_body_is_413_and_recorded() {
     let app = spawn_app().await;
     let body = json!({ "requestId": "x", "username": "a", "password": "p".repeat(64 * 1024) });
     let response = app.post_signup(body.to_string()).await;
-    assert_eq!(response.status().as_u16(), 413);
+    let status = response.status().as_u16();
     let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body["code"], "payload_too_large");
+    assert_error(status, &body, 413, "payload_too_large");
+    let attempts = app.attempts().await;
+    assert_eq!(attempts.len(), 1, "the refusal is in the audit trail");
+    assert_eq!(attempts[0].code, "payload_too_large");
+    assert_eq!(attempts[0].ip.as_deref(), Some("127.0.0.1"));
+    assert_eq!(app.accounts().await, 0);
 }
 
 #[tokio::test]

@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod settings;
+
 const BIN: &str = env!("CARGO_BIN_EXE_signup-guard");
 /// The key the in-process simulator accepts.
 const SIM_KEY: &str = "cli-test-simulator-key";

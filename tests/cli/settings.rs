@@ -1,0 +1,135 @@
+//! Where settings come from (`.env`, the policy file's three locations), the limits startup
+//! enforces on them, and a graceful stop with a signup in flight.
+
+use super::*;
+use fingerprint::simulator::IdentifyRequest;
+
+fn serve_env(dir: &Path) -> Vec<(&'static str, String)> {
+    vec![
+        ("DATABASE_URL", sqlite_url(dir, "serve.db")),
+        ("HOST", "127.0.0.1".into()),
+        ("PORT", "0".into()),
+    ]
+}
+
+fn serve_fails(dir: &Path, args: &[&str], env: &[(&str, String)]) -> String {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let output = run(dir, args, &env);
+    let stderr = text(&output.stderr);
+    assert!(!output.status.success(), "{args:?} must fail: {stderr}");
+    stderr
+}
+
+#[test]
+fn the_policy_file_is_found_by_flag_by_variable_or_in_the_working_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = serve_env(dir.path());
+    env.push(("FINGERPRINT_API_KEY", "k".into()));
+    let bad = fixture("unknown_key.toml").display().to_string();
+
+    // A misspelt key is refused, which shows the file was read wherever it was found.
+    let named = |stderr: &str| stderr.contains("policy.max_event_age_secs: unknown field");
+    let stderr = serve_fails(dir.path(), &["serve", "--config", &bad], &env);
+    assert!(named(&stderr), "--config: {stderr}");
+
+    let mut by_variable = env.clone();
+    by_variable.push(("SIGNUP_GUARD_CONFIG", bad.clone()));
+    let stderr = serve_fails(dir.path(), &["serve"], &by_variable);
+    assert!(named(&stderr), "SIGNUP_GUARD_CONFIG: {stderr}");
+
+    std::fs::copy(&bad, dir.path().join("signup-guard.toml")).unwrap();
+    let stderr = serve_fails(dir.path(), &["serve"], &env);
+    assert!(
+        named(&stderr) && stderr.contains("signup-guard.toml"),
+        "working directory: {stderr}"
+    );
+}
+
+#[test]
+fn a_dot_env_file_is_read_and_real_environment_variables_win_over_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "FINGERPRINT_API_KEY=from-dotenv\nFINGERPRINT_API_VERSION=5\nADMIN_TOKEN=short\n",
+    )
+    .unwrap();
+    let mut env = serve_env(dir.path());
+    // Without the real variable, the .env value is used and refused.
+    let stderr = serve_fails(dir.path(), &["serve"], &env);
+    assert!(stderr.contains("FINGERPRINT_API_VERSION"), "{stderr}");
+    // With it, the real value wins: startup gets as far as the next .env value, the short token.
+    env.push(("FINGERPRINT_API_VERSION", "4".into()));
+    let stderr = serve_fails(dir.path(), &["serve"], &env);
+    assert!(
+        stderr.contains("ADMIN_TOKEN") && !stderr.contains("FINGERPRINT_API_VERSION"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_body_limit_outside_16_to_64_kib_is_refused_at_startup() {
+    let dir = tempfile::tempdir().unwrap();
+    for limit in ["2048", "1000000"] {
+        let mut env = serve_env(dir.path());
+        env.push(("FINGERPRINT_API_KEY", "k".into()));
+        env.push(("MAX_BODY_BYTES", limit.into()));
+        let stderr = serve_fails(dir.path(), &["serve"], &env);
+        assert!(stderr.contains("MAX_BODY_BYTES"), "{limit}: {stderr}");
+    }
+}
+
+/// SIGTERM stops taking connections but lets a signup already in flight finish and answer.
+#[tokio::test]
+async fn sigterm_lets_a_signup_in_flight_finish_before_exiting() {
+    let (simulator, handle) = spawn_simulator(SIM_KEY).await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port().to_string();
+    let url = sqlite_url(dir.path(), "drain.db");
+    // --host and --port go before the subcommand: `simulator` has flags of the same names.
+    let args = ["--host", "127.0.0.1", "--port", &port, "serve"];
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("FINGERPRINT_API_KEY", SIM_KEY),
+        ("FINGERPRINT_API_URL", &handle.base_url()),
+    ];
+    let child = command(dir.path(), &args, &env)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut running = Running(child);
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    eventually("the service answering /health", || async {
+        http.get(format!("{base}/health"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    })
+    .await;
+
+    let event = simulator.identify(IdentifyRequest::default());
+    simulator.set_latency(Duration::from_millis(1000));
+    let in_flight = tokio::spawn({
+        let (http, base) = (http.clone(), base.clone());
+        async move { post_signup(&http, &base, &event.request_id, 1).await }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pid = running.0.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+
+    let (status, body) = in_flight.await.unwrap();
+    assert_eq!(status, 200, "the signup in flight is answered: {body}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(exit) = running.0.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "no exit within 20 s of SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(exit.success(), "a graceful stop exits 0: {exit:?}");
+    let (_, accounts) = database_dump(&url).await;
+    assert_eq!(accounts, 1, "the answered account is on disk");
+}
