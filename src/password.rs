@@ -61,6 +61,15 @@ impl PasswordPolicy {
         }
         Ok(())
     }
+
+    /// [`check`](Self::check) on the blocking pool: a strength estimate of a long password takes
+    /// milliseconds of CPU, which must not stall the runtime serving every other request.
+    pub async fn check_off_runtime(&self, password: &str, username: &str) -> Result<(), String> {
+        let (policy, password, username) = (*self, password.to_owned(), username.to_owned());
+        tokio::task::spawn_blocking(move || policy.check(&password, &username))
+            .await
+            .unwrap_or_else(|e| Err(format!("password check failed: {e}")))
+    }
 }
 
 /// Argon2id at OWASP's minimum (m = 19 MiB, t = 2, p = 1), run off the async runtime with bounded

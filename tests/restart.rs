@@ -47,7 +47,10 @@ async fn a_database_server_restart_is_503_then_recovers_with_nothing_lost() {
         return;
     };
     if cluster("status").is_none() {
-        eprintln!("skipping: pg_ctlcluster is not available to restart the server");
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"skipping: pg_ctlcluster is not available to restart the server\n",
+        );
         return;
     }
     let fingerprint = Arc::new(Fingerprint::start().await);

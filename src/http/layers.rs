@@ -35,6 +35,24 @@ pub fn apply(app: Router<Arc<AppState>>, limits: &HttpLimits) -> Router<Arc<AppS
         .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(middleware::map_request(drop_unsafe_request_id))
+}
+
+/// A caller's own `X-Request-Id` is kept for correlation only when it is short and plain: it
+/// goes into every log line of the request, where free text could forge fields or lines. An
+/// unsafe one is replaced by a fresh id.
+async fn drop_unsafe_request_id(mut req: Request) -> Request {
+    let safe = |v: &HeaderValue| {
+        let bytes = v.as_bytes();
+        (1..=64).contains(&bytes.len())
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
+    };
+    if req.headers().get(&REQUEST_ID).is_some_and(|v| !safe(v)) {
+        req.headers_mut().remove(&REQUEST_ID);
+    }
+    req
 }
 
 /// A request past its time limit is answered 503, and its work is dropped: an open database

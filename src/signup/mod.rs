@@ -127,7 +127,8 @@ async fn decide(
     }
     state
         .password
-        .check(&password, &username)
+        .check_off_runtime(&password, &username)
+        .await
         .map_err(ApiError::InvalidRequest)?;
     // A used requestId is refused before it costs a Fingerprint API call.
     if let EventRef::Id(id) = &event {

@@ -224,3 +224,22 @@ async fn attempts_can_be_narrowed_to_one_device_and_a_time_window() {
         400
     );
 }
+
+#[tokio::test]
+async fn a_callers_request_id_is_kept_only_when_short_and_plain() {
+    let app = spawn_app().await;
+    let with_id = |id: &'static str| {
+        app.http
+            .get(format!("{}/health", app.address))
+            .header("x-request-id", id)
+            .send()
+    };
+    let kept = with_id("trace-42.a:b_c").await.unwrap();
+    assert_eq!(kept.headers()["x-request-id"], "trace-42.a:b_c");
+    let forged = with_id("x level=ERROR msg=forged").await.unwrap();
+    let replaced = forged.headers()["x-request-id"].to_str().unwrap();
+    assert!(
+        !replaced.contains("forged") && !replaced.is_empty(),
+        "{replaced}"
+    );
+}

@@ -136,7 +136,10 @@ fn render(browser: &PathBuf, url: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_person_can_pick_a_persona_sign_up_and_see_the_answer_in_a_browser() {
     let Some(browser) = chromium() else {
-        eprintln!("skipping: Chromium not found (apt-get install chromium, or set CHROMIUM)");
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"skipping: Chromium not found (apt-get install chromium, or set CHROMIUM)\n",
+        );
         return;
     };
     let (address, _dir) = spawn_demo().await;

@@ -16,8 +16,9 @@ macro_rules! fixtures_or_skip {
         match fixtures_dir() {
             Some(dir) => dir,
             None => {
-                eprintln!(
-                    "skipping: ../shared/fingerprint not found (set FINGERPRINT_FIXTURES_DIR)"
+                let _ = std::io::Write::write_all(
+                    &mut std::io::stderr(),
+                    b"skipping: ../shared/fingerprint not found (set FINGERPRINT_FIXTURES_DIR)\n",
                 );
                 return;
             }

@@ -12,7 +12,10 @@ fn load() -> Option<Value> {
     match std::fs::read(&path) {
         Ok(bytes) => Some(serde_json::from_slice(&bytes).unwrap()),
         Err(_) => {
-            eprintln!("skipping: ../shared/fingerprint not found");
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                b"skipping: ../shared/fingerprint not found\n",
+            );
             None
         }
     }

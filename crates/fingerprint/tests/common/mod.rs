@@ -17,7 +17,7 @@ pub fn fixtures_dir() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("skipping: ../shared/fingerprint not found (set FINGERPRINT_FIXTURES_DIR to run these tests)");
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), b"skipping: ../shared/fingerprint not found (set FINGERPRINT_FIXTURES_DIR to run these tests)\n");
         None
     }
 }
