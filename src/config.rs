@@ -164,9 +164,18 @@ pub struct Settings {
     /// Password hashes computed at once (each takes 19 MiB); 0 = one per CPU.
     #[arg(long, global = true, env = "HASH_CONCURRENCY", default_value_t = 0)]
     pub hash_concurrency: usize,
-    /// Log format: text or json. Filter with RUST_LOG.
-    #[arg(long, global = true, env = "LOG_FORMAT", default_value = "text")]
-    pub log_format: String,
+    /// Log format. Filter with RUST_LOG.
+    #[arg(long, global = true, env = "LOG_FORMAT", value_enum, ignore_case = true, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object a line, for log shippers.
+    Json,
 }
 
 /// Where identification events come from.

@@ -14,7 +14,7 @@ fn main() -> ExitCode {
         _ => {}
     }
     let cli = Cli::parse();
-    telemetry::init(&cli.settings.log_format);
+    telemetry::init(cli.settings.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {

@@ -1,15 +1,16 @@
 //! Structured logs: `RUST_LOG` filters, `LOG_FORMAT=json` switches to one JSON object a line.
 
+use crate::config::LogFormat;
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber. Logs go to stderr so stdout stays clean for CLI output.
-pub fn init(format: &str) {
+pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    let result = if format.eq_ignore_ascii_case("json") {
+    let result = if format == LogFormat::Json {
         builder.json().flatten_event(true).try_init()
     } else {
         builder.try_init()

@@ -77,7 +77,10 @@ impl Store {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
         let url = match backend {
-            Backend::Sqlite => sqlite_url(url),
+            Backend::Sqlite => {
+                create_parent_dir(&sqlite_path(url))?;
+                sqlite_url(url)
+            }
             Backend::Postgres => url.to_owned(),
         };
         let options = AnyConnectOptions::from_str(&url)
@@ -166,6 +169,20 @@ fn sqlite_url(url: &str) -> String {
         format!("{url}&mode=rwc")
     } else {
         format!("{url}?mode=rwc")
+    }
+}
+
+/// `mode=rwc` creates the file but not its folder: `sqlite://data/signup-guard.db` on a fresh
+/// machine needs `data/` made first.
+fn create_parent_dir(path: &str) -> Result<(), StoreError> {
+    let parent = std::path::Path::new(path).parent();
+    match parent {
+        Some(dir) if !dir.as_os_str().is_empty() && !path.starts_with(':') && !dir.exists() => {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Config(format!("cannot create the folder {}: {e}", dir.display()))
+            })
+        }
+        _ => Ok(()),
     }
 }
 

@@ -272,6 +272,18 @@ fn migrate_creates_a_fresh_sqlite_database_and_is_idempotent() {
 }
 
 #[test]
+fn a_relative_sqlite_url_is_resolved_in_the_working_directory_and_its_folder_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(
+        dir.path(),
+        &["migrate"],
+        &[("DATABASE_URL", "sqlite://data/nested/relative.db")],
+    );
+    assert!(output.status.success(), "{output:?}");
+    assert!(dir.path().join("data/nested/relative.db").is_file());
+}
+
+#[test]
 fn a_database_url_of_another_engine_fails_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     let output = run(dir.path(), &["migrate"], &[("DATABASE_URL", "mysql://x")]);

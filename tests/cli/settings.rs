@@ -133,3 +133,15 @@ async fn sigterm_lets_a_signup_in_flight_finish_before_exiting() {
     let (_, accounts) = database_dump(&url).await;
     assert_eq!(accounts, 1, "the answered account is on disk");
 }
+
+#[test]
+fn an_unknown_log_format_is_refused_naming_the_choices() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = serve_env(dir.path());
+    env.push(("LOG_FORMAT", "xml".into()));
+    let stderr = serve_fails(dir.path(), &["migrate"], &env);
+    assert!(
+        stderr.contains("xml") && stderr.contains("text") && stderr.contains("json"),
+        "{stderr}"
+    );
+}
