@@ -61,6 +61,8 @@ pub struct Policy {
     pub suspect_score_threshold: i64,
     /// Visitor events in the last hour above this trigger `rules.velocity`.
     pub velocity_max_events_1h: i64,
+    /// A factory reset this many days or fewer before the event triggers `rules.factory_reset`.
+    pub factory_reset_window_days: u32,
     /// Evaluate and record everything but never refuse, to try a policy on live traffic.
     pub shadow: bool,
     /// The action taken when each signal fires.
@@ -80,6 +82,7 @@ impl Default for Policy {
             trusted_proxy_hops: 0,
             suspect_score_threshold: 20,
             velocity_max_events_1h: 30,
+            factory_reset_window_days: 7,
             shadow: false,
             rules: Rules::default(),
         }
@@ -104,10 +107,13 @@ pub struct Rules {
     pub mitm_attack: Action,
     /// A cloned app, the usual tool for multi-accounting on Android.
     pub cloned_app: Action,
-    /// An Android emulator.
+    /// An Android emulator or an iOS simulator.
     pub emulator: Action,
     /// A rooted Android (`root_apps`) or jailbroken iOS device.
     pub rooted: Action,
+    /// A mobile device factory reset within `factory_reset_window_days`: how a device is made
+    /// to look new, but also what every new phone has been.
+    pub factory_reset: Action,
     /// The IP is a known spam or attack source (Tor is left to `tor`).
     pub ip_blocklist: Action,
     /// The IP is a Tor exit node.
@@ -151,6 +157,7 @@ impl Default for Rules {
             cloned_app: Block,
             emulator: Review,
             rooted: Review,
+            factory_reset: Allow,
             ip_blocklist: Block,
             tor: Block,
             vpn: Review,
@@ -210,6 +217,9 @@ impl Policy {
                 "policy.velocity_max_events_1h must be at least 1 (set rules.velocity = \"allow\" to ignore velocity), got {}",
                 self.velocity_max_events_1h
             ));
+        }
+        if self.factory_reset_window_days < 1 {
+            return Err("policy.factory_reset_window_days must be at least 1 (set rules.factory_reset = \"allow\" to ignore resets)".into());
         }
         for o in &self.allowed_origins {
             if origin::parse_allowed(o).is_none() {

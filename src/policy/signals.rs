@@ -30,8 +30,9 @@ const SIGNALS: &[Signal] = &[
     ("frida_detected",     "frida",              |r| r.frida,              |e, _| flag("frida", e.frida)),
     ("mitm_attack",        "mitm_attack",        |r| r.mitm_attack,        |e, _| flag("mitm_attack", e.mitm_attack)),
     ("cloned_app",         "cloned_app",         |r| r.cloned_app,         |e, _| flag("cloned_app", e.cloned_app)),
-    ("emulator",           "emulator",           |r| r.emulator,           |e, _| flag("emulator", e.emulator)),
+    ("emulator",           "emulator",           |r| r.emulator,           emulator),
     ("rooted_device",      "rooted",             |r| r.rooted,             rooted),
+    ("recent_factory_reset", "factory_reset",    |r| r.factory_reset,      factory_reset),
     ("ip_blocklisted",     "ip_blocklist",       |r| r.ip_blocklist,       ip_blocklist),
     ("tor_detected",       "tor",                |r| r.tor,                tor),
     ("vpn_detected",       "vpn",                |r| r.vpn,                vpn),
@@ -118,6 +119,38 @@ fn shown(flag: Option<bool>) -> &'static str {
 }
 
 /// Either platform's flavour of a compromised OS; unknown only if both are unknown.
+/// An Android emulator (`emulator`, both API generations) or an iOS simulator (v4 `simulator`).
+fn emulator(e: &Event, _: &Policy) -> Reading {
+    let (emulator, simulator) = (e.emulator, e.simulator);
+    if emulator.is_none() && simulator.is_none() {
+        return Err(absent("emulator/simulator"));
+    }
+    let fired = emulator == Some(true) || simulator == Some(true);
+    let seen = format!(
+        "emulator: {}, simulator: {}",
+        shown(emulator),
+        shown(simulator)
+    );
+    Ok((fired, seen))
+}
+
+/// Measured against the event's own time, so a replayed decision (explain, backtest) gives
+/// the same answer as the live one.
+fn factory_reset(e: &Event, p: &Policy) -> Reading {
+    let reset = e.factory_reset_ms.ok_or_else(|| absent("factory_reset"))?;
+    if reset <= 0 {
+        return Ok((false, "factory_reset: none detected".into()));
+    }
+    let at = e.timestamp_ms.ok_or_else(|| absent("timestamp"))?;
+    let days = p.factory_reset_window_days;
+    let age_hours = (at - reset).max(0) / 3_600_000;
+    let fired = at - reset <= i64::from(days) * 86_400_000;
+    Ok((
+        fired,
+        format!("factory reset {age_hours} h before the event, window {days} d"),
+    ))
+}
+
 fn rooted(e: &Event, _: &Policy) -> Reading {
     let (root, jail) = (e.root_apps, e.jailbroken);
     if root.is_none() && jail.is_none() {

@@ -7,5 +7,6 @@ mod failures;
 mod helpers;
 mod policy;
 mod rate_limit;
+mod signals;
 mod signup;
 mod webhooks;

@@ -13,7 +13,7 @@ use signup_guard::store::AttemptRow;
 use std::path::PathBuf;
 
 /// A policy file from `tests/fixtures`, read the way `serve` reads it.
-fn fixture(name: &str) -> Policy {
+pub fn fixture(name: &str) -> Policy {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name);
@@ -52,7 +52,7 @@ async fn signup_with_headers(
 }
 
 /// The one recorded attempt for an event.
-async fn attempt_for(app: &TestApp, event_id: &str) -> AttemptRow {
+pub async fn attempt_for(app: &TestApp, event_id: &str) -> AttemptRow {
     let matching: Vec<AttemptRow> = app
         .attempts()
         .await
@@ -68,7 +68,7 @@ async fn attempt_for(app: &TestApp, event_id: &str) -> AttemptRow {
 }
 
 /// Asserts a 200 answer: `created` without codes, or `review` with exactly these codes.
-fn assert_accepted(status: u16, body: &Value, outcome: &str, codes: &[&str]) {
+pub fn assert_accepted(status: u16, body: &Value, outcome: &str, codes: &[&str]) {
     assert_eq!(status, 200, "body: {body}");
     assert_eq!(body["status"], outcome, "body: {body}");
     assert!(

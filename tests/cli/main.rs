@@ -28,7 +28,7 @@ const SIM_KEY: &str = "cli-test-simulator-key";
 const PASSWORD: &str = "correct horse battery staple";
 
 /// Every rule `explain` lists, in the documented order (docs/policy.md, *Rule order*).
-const RULES: [&str; 29] = [
+const RULES: [&str; 30] = [
     "visitor_id",
     "max_event_age_seconds",
     "clock_skew_seconds",
@@ -43,6 +43,7 @@ const RULES: [&str; 29] = [
     "cloned_app",
     "emulator",
     "rooted",
+    "factory_reset",
     "ip_blocklist",
     "tor",
     "vpn",

@@ -60,6 +60,11 @@ pub struct Event {
     pub location_spoofing: Option<bool>,
     /// Android emulator.
     pub emulator: Option<bool>,
+    /// iOS simulator (v4 only).
+    pub simulator: Option<bool>,
+    /// When the mobile device was last factory reset, in milliseconds since the Unix epoch;
+    /// `Some(0)` when no reset was detected or the visitor is a browser.
+    pub factory_reset_ms: Option<i64>,
     /// Rooted Android device.
     pub root_apps: Option<bool>,
     /// Jailbroken iOS device.

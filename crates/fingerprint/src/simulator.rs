@@ -18,12 +18,14 @@
 //! The `/_sim` control routes and `/identify` take no key: they exist for tests, demos and
 //! benchmarks, so bind the simulator to loopback only.
 
+mod extras;
 mod ids;
 mod personas;
 mod server;
 mod shapes;
 mod store;
 
+pub use extras::ExtraSignal;
 pub use personas::Persona;
 pub use server::SimulatorHandle;
 
@@ -85,6 +87,9 @@ pub struct IdentifyRequest {
     pub age_seconds: Option<u64>,
     /// The `linkedId` the page would have attached.
     pub linked_id: Option<String>,
+    /// Smart Signals to raise on top of the persona's own (ignored for a partial
+    /// identification, which carries none).
+    pub signals: Vec<ExtraSignal>,
 }
 
 /// What an identification returns to the page: the ids to send to the backend.
@@ -204,6 +209,7 @@ impl Simulator {
                 url: req.url.unwrap_or_else(|| DEFAULT_URL.to_owned()),
                 ip: req.ip.unwrap_or_else(|| DEFAULT_IP.to_owned()),
                 linked_id: req.linked_id,
+                extras: req.signals,
                 first_seen_ms,
                 last_seen_ms,
             })

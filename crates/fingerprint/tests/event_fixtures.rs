@@ -146,9 +146,11 @@ fn v4_get_event_200() {
         event.privacy_settings,
         event.location_spoofing,
         event.replayed,
+        event.simulator,
     ] {
         assert_eq!(flag, Some(false));
     }
+    assert_eq!(event.factory_reset_ms, Some(0), "0: no reset detected");
     // Not in this example, and not in v4 at all, respectively.
     assert_eq!((event.suspect_score, event.remote_control), (None, None));
     assert_eq!(event.raw, json(&bytes));
@@ -258,6 +260,8 @@ fn v3_get_event_200() {
     assert_eq!(velocity.ip_events, intervals(1, 5, 5));
     assert_eq!(event.developer_tools, Some(false));
     assert_eq!(event.high_activity, Some(false));
+    assert_eq!(event.factory_reset_ms, Some(0));
+    assert_eq!(event.simulator, None, "v3 has no iOS simulator signal");
     assert_eq!(event.replayed, Some(false));
     assert_eq!((event.suspect_score, event.remote_control), (None, None));
     assert_eq!(event.incremental_identification_status, None);

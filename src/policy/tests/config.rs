@@ -33,6 +33,11 @@ fn defaults_are_the_documented_ones() {
             30.0,
             "velocity_max_events_1h",
         ),
+        (
+            p.factory_reset_window_days as f64,
+            7.0,
+            "factory_reset_window_days",
+        ),
     ];
     for (got, want, key) in scalars {
         assert_eq!(got, want, "{key}");
@@ -117,6 +122,11 @@ fn bad_files_are_rejected_naming_key_and_file() {
             "[policy]\nvelocity_max_events_1h = 0\n",
             vec!["policy.velocity_max_events_1h"],
             "always fires",
+        ),
+        (
+            "[policy]\nfactory_reset_window_days = 0\n",
+            vec!["policy.factory_reset_window_days"],
+            "never fires",
         ),
         (
             "[policy]\nmax_event_age_seconds = -1\n",

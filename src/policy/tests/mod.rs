@@ -42,6 +42,8 @@ pub(super) fn clean_event() -> Event {
         high_activity: Some(false),
         location_spoofing: Some(false),
         emulator: Some(false),
+        simulator: Some(false),
+        factory_reset_ms: Some(0),
         root_apps: Some(false),
         jailbroken: Some(false),
         frida: Some(false),

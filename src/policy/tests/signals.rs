@@ -21,6 +21,8 @@ fn triggers() -> Vec<(&'static str, Mutate, &'static str, Action, &'static str)>
         ("emulator", |e| e.emulator = Some(true), "emulator", Review, "farms, but also developers"),
         ("rooted", |e| e.root_apps = Some(true), "rooted_device", Review, "rooted Android"),
         ("rooted", |e| e.jailbroken = Some(true), "rooted_device", Review, "jailbroken iOS"),
+        ("emulator", |e| e.simulator = Some(true), "emulator", Review, "iOS simulator"),
+        ("factory_reset", |e| e.factory_reset_ms = Some(NOW - 7 * 86_400_000), "recent_factory_reset", Allow, "evidence only: new phones are reset too"),
         ("ip_blocklist", |e| e.ip_blocklist.as_mut().unwrap().email_spam = Some(true), "ip_blocklisted", Block, "spam source"),
         ("ip_blocklist", |e| e.ip_blocklist.as_mut().unwrap().attack_source = Some(true), "ip_blocklisted", Block, "attack source"),
         ("ip_blocklist", |e| e.ip_blocklist = Some(IpBlocklist { result: true, ..Default::default() }), "ip_blocklisted", Block, "listed without details (v3)"),
@@ -83,6 +85,8 @@ fn near_misses() -> Vec<(&'static str, Mutate, &'static str)> {
         ("bot_good", |e| e.bot = Some(BotResult::Bad), "a bad bot is not a good bot"),
         ("ip_blocklist", |e| e.ip_blocklist = Some(IpBlocklist { result: true, tor_node: Some(true), ..Default::default() }), "tor is the tor rule's business"),
         ("tor", |e| e.tor = Some(false), "explicitly not tor"),
+        ("factory_reset", |e| e.factory_reset_ms = Some(NOW - 1_000 - 7 * 86_400_000 - 1), "a millisecond past the 7-day window"),
+        ("factory_reset", |e| e.factory_reset_ms = Some(0), "0: no reset detected"),
     ]
 }
 
@@ -141,7 +145,7 @@ fn partial_identification_skips_signals_but_not_identity() {
         .filter(|c| c.outcome == Outcome::Skipped)
         .count();
     assert_eq!(
-        skipped, 21,
+        skipped, 22,
         "every Smart Signal rule is recorded as skipped"
     );
 

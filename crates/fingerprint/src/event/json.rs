@@ -110,3 +110,31 @@ pub(super) fn velocity(value: Option<&Value>, spelling: &VelocitySpelling) -> Op
     };
     (velocity != Velocity::default()).then_some(velocity)
 }
+
+/// A factory-reset time as milliseconds. v3 documents Unix seconds, and upstream describes
+/// v4's `factory_reset_timestamp` as seconds in some places and milliseconds in others; no real
+/// reset can be before 1973 in milliseconds (10^11) nor after the year 5000 in seconds, so the
+/// magnitude tells them apart.
+pub(super) fn epoch_to_ms(value: i64) -> i64 {
+    if value.abs() < 100_000_000_000 {
+        value.saturating_mul(1000)
+    } else {
+        value
+    }
+}
+
+#[cfg(test)]
+mod epoch_tests {
+    use super::epoch_to_ms;
+
+    #[test]
+    fn factory_reset_times_in_seconds_or_milliseconds_read_as_milliseconds() {
+        assert_eq!(epoch_to_ms(0), 0, "no reset stays 0");
+        assert_eq!(epoch_to_ms(1_707_144_876), 1_707_144_876_000, "seconds");
+        assert_eq!(
+            epoch_to_ms(1_707_144_876_123),
+            1_707_144_876_123,
+            "milliseconds"
+        );
+    }
+}

@@ -9,7 +9,8 @@
 //! must have their documented type when present; everything else reads as `None` when odd.
 
 use super::json::{
-    at, bool_at, f64_at, i64_at, str_at, strict_i64_at, strict_str_at, velocity, VelocitySpelling,
+    at, bool_at, epoch_to_ms, f64_at, i64_at, str_at, strict_i64_at, strict_str_at, velocity,
+    VelocitySpelling,
 };
 use super::{BotResult, Event, IpBlocklist, ParseError, Proxy, Tampering, Vpn, VpnMethods};
 use serde_json::Value;
@@ -177,6 +178,11 @@ pub(super) fn parse(
         high_activity: doc.result("highActivity"),
         location_spoofing: doc.result("locationSpoofing"),
         emulator: doc.result("emulator"),
+        simulator: None,
+        factory_reset_ms: doc
+            .product("factoryReset")
+            .and_then(|p| i64_at(p, &["timestamp"]))
+            .map(epoch_to_ms),
         root_apps: doc.result("rootApps"),
         jailbroken: doc.result("jailbroken"),
         frida: doc.result("frida"),

@@ -5,7 +5,8 @@
 //! that has an unexpected type reads as `None`.
 
 use super::json::{
-    at, bool_at, f64_at, i64_at, str_at, strict_i64_at, strict_str_at, velocity, VelocitySpelling,
+    at, bool_at, epoch_to_ms, f64_at, i64_at, str_at, strict_i64_at, strict_str_at, velocity,
+    VelocitySpelling,
 };
 use super::{
     BotResult, Event, IdentificationStatus, IpBlocklist, ParseError, Proxy, Tampering, Vpn,
@@ -71,6 +72,8 @@ pub(super) fn parse(value: Value) -> Result<Event, ParseError> {
         high_activity: bool_at(v, &["high_activity_device"]),
         location_spoofing: bool_at(v, &["location_spoofing"]),
         emulator: bool_at(v, &["emulator"]),
+        simulator: bool_at(v, &["simulator"]),
+        factory_reset_ms: i64_at(v, &["factory_reset_timestamp"]).map(epoch_to_ms),
         root_apps: bool_at(v, &["root_apps"]),
         jailbroken: bool_at(v, &["jailbroken"]),
         frida: bool_at(v, &["frida"]),

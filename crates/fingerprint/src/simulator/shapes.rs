@@ -2,6 +2,7 @@
 //! (`products` envelope, camelCase). Both read the same [`Signals`], so the two generations
 //! can never disagree about a persona.
 
+use super::extras::{ExtraSignal, HIGH_VELOCITY_EVENTS, RECENT_RESET_AGO_MS};
 use super::store::IssuedEvent;
 use super::Persona;
 use serde_json::{json, Map, Value};
@@ -31,6 +32,12 @@ struct Signals {
     replayed: bool,
     suspect_score: i64,
     confidence: f64,
+    /// The extra signals asked for, on top of the persona's.
+    extras: Vec<ExtraSignal>,
+    /// Visitor events reported for every velocity window.
+    visitor_events: i64,
+    /// Factory reset time (ms; 0 for none).
+    factory_reset_ms: i64,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -41,7 +48,9 @@ enum Bot {
 }
 
 impl Signals {
-    fn of(persona: Persona) -> Signals {
+    fn of(event: &IssuedEvent) -> Signals {
+        let persona = event.persona;
+        let has = |x: ExtraSignal| event.extras.contains(&x);
         let (bot, user_agent, browser_name) = match persona {
             Persona::BadBot => (Bot::Bad, HEADLESS_UA, "HeadlessChrome"),
             Persona::GoodBot => (Bot::Good, GOOGLEBOT_UA, "Googlebot"),
@@ -60,7 +69,22 @@ impl Signals {
             replayed: persona == Persona::Replayed,
             suspect_score: persona.suspect_score(),
             confidence: persona.confidence(),
+            extras: event.extras.clone(),
+            visitor_events: if has(ExtraSignal::HighVelocity) {
+                HIGH_VELOCITY_EVENTS
+            } else {
+                event.visitor_events
+            },
+            factory_reset_ms: if has(ExtraSignal::RecentFactoryReset) {
+                event.timestamp_ms - RECENT_RESET_AGO_MS
+            } else {
+                0
+            },
         }
+    }
+
+    fn has(&self, extra: ExtraSignal) -> bool {
+        self.extras.contains(&extra)
     }
 
     fn anomaly_score(&self) -> f64 {
@@ -74,7 +98,7 @@ impl Signals {
 
 /// Server API v4 `GET /v4/events/{event_id}` body.
 pub(crate) fn v4(event: &IssuedEvent) -> Value {
-    let s = Signals::of(event.persona);
+    let s = Signals::of(event);
     let mut body = json!({
         "event_id": event.event_id,
         "timestamp": event.timestamp_ms,
@@ -123,7 +147,11 @@ fn v4_smart_signals(fields: &mut Map<String, Value>, s: &Signals, event: &Issued
     };
     let signals = json!({
         "bot": bot,
-        "ip_blocklist": { "email_spam": false, "attack_source": false, "tor_node": s.tor },
+        "ip_blocklist": {
+            "email_spam": false,
+            "attack_source": s.has(ExtraSignal::IpBlocklist),
+            "tor_node": s.tor
+        },
         "proxy": s.proxy,
         "proxy_confidence": DETECTION_CONFIDENCE,
         "vpn": s.vpn,
@@ -144,18 +172,20 @@ fn v4_smart_signals(fields: &mut Map<String, Value>, s: &Signals, event: &Issued
             "anti_detect_browser": s.tampering
         },
         "virtual_machine": s.virtual_machine,
-        "developer_tools": false,
-        "privacy_settings": false,
-        "high_activity_device": false,
-        "location_spoofing": false,
-        "mitm_attack": false,
-        "root_apps": false,
-        "emulator": false,
-        "cloned_app": false,
-        "jailbroken": false,
-        "frida": false,
+        "developer_tools": s.has(ExtraSignal::DeveloperTools),
+        "privacy_settings": s.has(ExtraSignal::PrivacySettings),
+        "high_activity_device": s.has(ExtraSignal::HighActivity),
+        "location_spoofing": s.has(ExtraSignal::LocationSpoofing),
+        "mitm_attack": s.has(ExtraSignal::MitmAttack),
+        "root_apps": s.has(ExtraSignal::RootApps),
+        "emulator": s.has(ExtraSignal::Emulator),
+        "simulator": false,
+        "cloned_app": s.has(ExtraSignal::ClonedApp),
+        "jailbroken": s.has(ExtraSignal::Jailbroken),
+        "frida": s.has(ExtraSignal::Frida),
+        "factory_reset_timestamp": s.factory_reset_ms,
         "suspect_score": s.suspect_score,
-        "velocity": v4_velocity(event),
+        "velocity": v4_velocity(event, s.visitor_events),
     });
     if let Value::Object(signals) = signals {
         fields.extend(signals);
@@ -171,14 +201,14 @@ fn v4_smart_signals(fields: &mut Map<String, Value>, s: &Signals, event: &Issued
     }
 }
 
-fn v4_velocity(event: &IssuedEvent) -> Value {
+fn v4_velocity(event: &IssuedEvent, visitor_events: i64) -> Value {
     // The simulator does not age its events, so every window sees all of them.
     let all = |n: i64| json!({ "5_minutes": n, "1_hour": n, "24_hours": n });
     let mut velocity = json!({
         "distinct_ip": all(1),
         "distinct_country": all(1),
-        "events": all(event.visitor_events),
-        "ip_events": all(event.visitor_events),
+        "events": all(visitor_events),
+        "ip_events": all(visitor_events),
     });
     if event.linked_id.is_some() {
         velocity["distinct_linked_id"] = all(1);
@@ -190,7 +220,7 @@ fn v4_velocity(event: &IssuedEvent) -> Value {
 
 /// Server API v3 `GET /events/{request_id}` body.
 pub(crate) fn v3(event: &IssuedEvent) -> Value {
-    let s = Signals::of(event.persona);
+    let s = Signals::of(event);
     let time = iso8601(event.timestamp_ms);
     let mut identification = json!({
         "visitorId": event.visitor_id,
@@ -266,8 +296,8 @@ fn v3_smart_signals(
         let mut data = json!({
             "distinctIp": all(1),
             "distinctCountry": all(1),
-            "events": all(event.visitor_events),
-            "ipEvents": all(event.visitor_events),
+            "events": all(s.visitor_events),
+            "ipEvents": all(s.visitor_events),
         });
         if event.linked_id.is_some() {
             data["distinctLinkedId"] = all(1);
@@ -279,8 +309,8 @@ fn v3_smart_signals(
     let signals = json!({
         "botd": { "data": botd },
         "ipBlocklist": { "data": {
-            "result": s.tor,
-            "details": { "emailSpam": false, "attackSource": false }
+            "result": s.tor || s.has(ExtraSignal::IpBlocklist),
+            "details": { "emailSpam": false, "attackSource": s.has(ExtraSignal::IpBlocklist) }
         } },
         "tor": result(s.tor),
         "vpn": { "data": {
@@ -305,16 +335,21 @@ fn v3_smart_signals(
             "antiDetectBrowser": s.tampering
         } },
         "virtualMachine": result(s.virtual_machine),
-        "developerTools": result(false),
-        "privacySettings": result(false),
-        "highActivity": result(false),
-        "locationSpoofing": result(false),
-        "mitmAttack": result(false),
-        "rootApps": result(false),
-        "emulator": result(false),
-        "clonedApp": result(false),
-        "jailbroken": result(false),
-        "frida": result(false),
+        "developerTools": result(s.has(ExtraSignal::DeveloperTools)),
+        "privacySettings": result(s.has(ExtraSignal::PrivacySettings)),
+        "highActivity": result(s.has(ExtraSignal::HighActivity)),
+        "locationSpoofing": result(s.has(ExtraSignal::LocationSpoofing)),
+        "mitmAttack": result(s.has(ExtraSignal::MitmAttack)),
+        "rootApps": result(s.has(ExtraSignal::RootApps)),
+        "emulator": result(s.has(ExtraSignal::Emulator)),
+        "clonedApp": result(s.has(ExtraSignal::ClonedApp)),
+        "jailbroken": result(s.has(ExtraSignal::Jailbroken)),
+        "frida": result(s.has(ExtraSignal::Frida)),
+        "remoteControl": result(s.has(ExtraSignal::RemoteControl)),
+        "factoryReset": { "data": {
+            "time": iso8601(s.factory_reset_ms),
+            "timestamp": s.factory_reset_ms.div_euclid(1000)
+        } },
         "suspectScore": { "data": { "result": s.suspect_score } },
         "velocity": { "data": velocity },
     });

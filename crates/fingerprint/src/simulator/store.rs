@@ -1,4 +1,4 @@
-use super::Persona;
+use super::{ExtraSignal, Persona};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -17,6 +17,7 @@ pub(crate) struct IssuedEvent {
     pub url: String,
     pub ip: String,
     pub linked_id: Option<String>,
+    pub extras: Vec<ExtraSignal>,
     pub visitor_found: bool,
     pub first_seen_ms: i64,
     pub last_seen_ms: i64,
@@ -112,6 +113,7 @@ mod tests {
             url: String::new(),
             ip: String::new(),
             linked_id: None,
+            extras: Vec::new(),
             visitor_found: false,
             first_seen_ms: 1,
             last_seen_ms: 1,
