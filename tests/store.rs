@@ -48,6 +48,7 @@ both_backends!(
     refused_inserts_leave_no_half_written_rows,
     a_failed_attempt_insert_takes_the_account_back_with_it,
     a_write_stuck_behind_a_lock_ends_unavailable_at_the_statement_timeout,
+    the_read_only_store_of_explain_and_backtest_refuses_every_write,
 );
 
 const NO_LIMIT: DeviceQuota = DeviceQuota {
@@ -623,5 +624,27 @@ async fn a_write_stuck_behind_a_lock_ends_unavailable_at_the_statement_timeout(d
     assert_eq!(
         count(&db.raw().await, "SELECT COUNT(*) AS n FROM accounts").await,
         0
+    );
+}
+
+async fn the_read_only_store_of_explain_and_backtest_refuses_every_write(db: &TestDb) {
+    let writer = db.store().await;
+    create(&writer, &unique("reader"), &unique("device")).await;
+    let reader = Store::connect_existing(&db.url, Default::default())
+        .await
+        .unwrap();
+    assert_eq!(reader.count_accounts().await.unwrap(), 1, "it reads");
+    let new = account(&unique("sneaky"), &unique("device"), now_ms());
+    let attempt = attempt_for(&new, "allow", "created", &[]);
+    assert!(reader.record_attempt(&attempt).await.is_err());
+    assert!(reader
+        .create_account(&new, NO_LIMIT, &attempt)
+        .await
+        .is_err());
+    assert_eq!(writer.count_accounts().await.unwrap(), 1);
+    assert_eq!(
+        all_attempts(&writer).await.len(),
+        1,
+        "only the first account's attempt"
     );
 }

@@ -74,6 +74,14 @@ pub struct Store {
 impl Store {
     /// Connects (creating a SQLite file if it is missing) without running migrations.
     pub async fn connect(url: &str, settings: PoolSettings) -> Result<Self, StoreError> {
+        Self::connect_in(url, settings, false).await
+    }
+
+    async fn connect_in(
+        url: &str,
+        settings: PoolSettings,
+        read_only: bool,
+    ) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
         let url = match backend {
@@ -91,16 +99,26 @@ impl Store {
             .after_connect(move |conn, _| {
                 let timeout_ms = settings.statement_timeout.as_millis();
                 Box::pin(async move {
-                    let setup = match backend {
+                    let setup = match (backend, read_only) {
                         // WAL lets readers run beside the one writer; busy_timeout makes writers
                         // queue instead of failing; FULL sync keeps an answered signup on disk.
-                        Backend::Sqlite => format!(
+                        (Backend::Sqlite, false) => format!(
                             "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {timeout_ms}; \
                              PRAGMA synchronous = FULL;"
                         ),
+                        // Changing the journal mode writes to the file: a reader leaves it be.
+                        (Backend::Sqlite, true) => {
+                            format!("PRAGMA busy_timeout = {timeout_ms}; PRAGMA query_only = ON;")
+                        }
                         // A stuck lock holder or a slow server must end in a clear 503, not a
                         // request that waits for ever holding a pool connection.
-                        Backend::Postgres => format!("SET statement_timeout = {timeout_ms}"),
+                        (Backend::Postgres, false) => {
+                            format!("SET statement_timeout = {timeout_ms}")
+                        }
+                        (Backend::Postgres, true) => format!(
+                            "SET statement_timeout = {timeout_ms}; \
+                             SET default_transaction_read_only = on"
+                        ),
                     };
                     conn.execute(setup.as_str()).await?;
                     Ok(())
@@ -112,8 +130,9 @@ impl Store {
         Ok(Self { pool, backend })
     }
 
-    /// Connects to a database that must already exist: for read-only commands, where creating
-    /// an empty SQLite file would hide a mistyped path.
+    /// Connects, read-only, to a database that must already exist: for `explain` and
+    /// `backtest`, which promise to change nothing, and where creating an empty SQLite file
+    /// would hide a mistyped path. Every connection refuses writes.
     pub async fn connect_existing(url: &str, settings: PoolSettings) -> Result<Self, StoreError> {
         if Backend::from_url(url)? == Backend::Sqlite {
             let path = sqlite_path(url);
@@ -121,7 +140,7 @@ impl Store {
                 return Err(StoreError::Config(format!("no SQLite database at {path}")));
             }
         }
-        Self::connect(url, settings).await
+        Self::connect_in(url, settings, true).await
     }
 
     /// Connects and brings the schema up to date.

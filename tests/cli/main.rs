@@ -578,6 +578,34 @@ async fn backtest_replays_the_recorded_attempts_against_a_candidate_policy_read_
         .collect();
     assert_eq!(vpn_row, ["vpn_detected", "3", "3", "3"], "{stdout}");
 
+    // --since filters: nothing was recorded after a time in the future.
+    let output = run_async(
+        dir.path(),
+        &[
+            "backtest",
+            "--config",
+            candidate,
+            "--since",
+            "2999-01-01T00:00:00Z",
+        ],
+        &env,
+    )
+    .await;
+    assert!(output.status.success(), "{output:?}");
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains("replayed 0 attempts (0 without signals skipped); 0 verdicts would change"),
+        "{stdout}"
+    );
+    let output = run_async(
+        dir.path(),
+        &["backtest", "--config", candidate, "--since", "yesterday"],
+        &env,
+    )
+    .await;
+    assert!(!output.status.success(), "{output:?}");
+    assert!(text(&output.stderr).contains("--since"), "{output:?}");
+
     // The defaults against history recorded under the defaults: nothing changes.
     let defaults = dir.path().join("defaults.toml");
     std::fs::write(&defaults, "").unwrap();
