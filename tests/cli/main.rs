@@ -796,6 +796,27 @@ async fn secrets_never_appear_in_json_logs() {
 /// Kills the child when the test ends, however it ends.
 struct Running(Child);
 
+impl Running {
+    fn sigterm(&self) {
+        let pid = self.0.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success());
+    }
+
+    /// Waits up to 20 s for the process to end, and asserts it exited 0.
+    async fn exits_cleanly(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "no exit within 20 s of SIGTERM");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert!(status.success(), "a graceful stop exits 0: {status:?}");
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -1014,19 +1035,6 @@ async fn sigterm_stops_the_service_gracefully() {
             .is_ok_and(|r| r.status().is_success())
     })
     .await;
-    let pid = running.0.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = running.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "no exit within 20 s of SIGTERM");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    assert!(status.success(), "a graceful stop exits 0: {status:?}");
+    running.sigterm();
+    running.exits_cleanly().await;
 }

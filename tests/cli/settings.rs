@@ -115,21 +115,10 @@ async fn sigterm_lets_a_signup_in_flight_finish_before_exiting() {
         async move { post_signup(&http, &base, &event.request_id, 1).await }
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let pid = running.0.id().to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(killed.success());
-
+    running.sigterm();
     let (status, body) = in_flight.await.unwrap();
     assert_eq!(status, 200, "the signup in flight is answered: {body}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let exit = loop {
-        if let Some(exit) = running.0.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(Instant::now() < deadline, "no exit within 20 s of SIGTERM");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    assert!(exit.success(), "a graceful stop exits 0: {exit:?}");
+    running.exits_cleanly().await;
     let (_, accounts) = database_dump(&url).await;
     assert_eq!(accounts, 1, "the answered account is on disk");
 }
