@@ -61,6 +61,7 @@ impl Application {
             max_body_bytes: config.max_body_bytes,
             signup_timeout: config.request_timeout,
             signup_limiter: SignupLimiter::new(config.signup_rate_limit_per_minute),
+            signups: Default::default(),
             demo,
         });
         let limits = HttpLimits {
@@ -114,8 +115,22 @@ impl Application {
             }
         };
         let serve = axum::serve(self.listener, service).with_graceful_shutdown(signal);
+        // Connections drain first; then signups whose client hung up, which run on detached
+        // tasks and would otherwise be dropped at exit, part-way and unrecorded.
+        let signups = self.state.signups.clone();
+        let drained = async move {
+            serve.await?;
+            if signups.count() > 0 {
+                tracing::info!(
+                    running = signups.count(),
+                    "waiting for signups whose client left"
+                );
+            }
+            signups.idle().await;
+            anyhow::Ok(())
+        };
         tokio::select! {
-            served = serve => served?,
+            drained = drained => drained?,
             () = async { stopping.notified().await; tokio::time::sleep(DRAIN_LIMIT).await } => {
                 tracing::warn!(?DRAIN_LIMIT, "requests still in flight after the drain limit; stopping anyway");
             }

@@ -45,6 +45,8 @@ pub struct AppState {
     pub webhook_secret: Option<SecretKey>,
     /// Per-client-IP signup rate limit, when configured.
     pub signup_limiter: Option<SignupLimiter>,
+    /// Signups still running, which shutdown waits for.
+    pub signups: crate::signup::InFlight,
     /// The time one signup may take, from its body to its answer.
     pub signup_timeout: Duration,
     /// The body limit, for the 413 message.

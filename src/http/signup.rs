@@ -64,7 +64,11 @@ pub async fn create_account(
     };
     // On its own task: if the client disconnects, axum drops this handler, but the signup still
     // finishes, so nothing is left half-done and the attempt is recorded.
-    let task = tokio::spawn(async move { signup::signup(&state, &caller, &body).await });
+    let running = state.signups.start();
+    let task = tokio::spawn(async move {
+        let _running = running;
+        signup::signup(&state, &caller, &body).await
+    });
     let outcome = task.await.unwrap_or_else(|e| {
         Err(ApiError::Internal(anyhow::anyhow!(
             "signup task failed: {e}"

@@ -3,8 +3,11 @@
 //! The order is chosen so that cheap refusals come first and the costly password hash runs only
 //! after every fraud check has passed.
 
+mod in_flight;
 mod refusal;
 pub mod request;
+
+pub use in_flight::InFlight;
 
 use crate::http::{ApiError, AppState};
 use crate::policy::{self, Action, Context};

@@ -134,3 +134,50 @@ fn an_unknown_log_format_is_refused_naming_the_choices() {
         "{stderr}"
     );
 }
+
+/// A signup whose client hung up runs on, detached from its connection; SIGTERM must wait for
+/// it too, not drop it part-way when the last connection closes.
+#[tokio::test]
+async fn sigterm_waits_for_a_signup_whose_client_hung_up() {
+    let (simulator, handle) = spawn_simulator(SIM_KEY).await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port().to_string();
+    let url = sqlite_url(dir.path(), "detached.db");
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("FINGERPRINT_API_KEY", SIM_KEY),
+        ("FINGERPRINT_API_URL", &handle.base_url()),
+    ];
+    let args = ["--host", "127.0.0.1", "--port", &port, "serve"];
+    let child = command(dir.path(), &args, &env)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut running = Running(child);
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    eventually("the service answering /health", || async {
+        http.get(format!("{base}/health"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    })
+    .await;
+
+    let event = simulator.identify(IdentifyRequest::default());
+    simulator.set_latency(Duration::from_millis(1000));
+    let body = json!({ "requestId": event.request_id, "username": "left@example.com", "password": PASSWORD });
+    let gave_up = http
+        .post(format!("{base}/api/create-account"))
+        .timeout(Duration::from_millis(200))
+        .json(&body)
+        .send()
+        .await;
+    assert!(gave_up.is_err(), "the client hung up before the answer");
+    running.sigterm();
+    running.exits_cleanly().await;
+    let (attempts, accounts) = database_dump(&url).await;
+    assert_eq!(accounts, 1, "the signup finished before the exit");
+    assert_eq!(attempts.len(), 1, "and was recorded: {attempts:?}");
+}
