@@ -658,13 +658,16 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Runs `serve` with secrets the simulator does not accept, makes requests that carry every
-/// secret, and returns everything the process wrote.
+/// Runs `serve` with canary secrets, makes requests that carry every one of them down the
+/// success path (a signup that hashes its password), a refused webhook and a refused key, and
+/// returns everything the process wrote.
 async fn serve_and_collect_logs(log_format: &str) -> String {
     const API_KEY: &str = "sk-live-LEAKCANARY-5e1d9c3a7b";
     const ADMIN_TOKEN: &str = "admin-LEAKCANARY-0f4e8a2d6c";
     const SIGNUP_PASSWORD: &str = "Pelican LEAKCANARY quartz 7731";
-    let (simulator, handle) = spawn_simulator(SIM_KEY).await;
+    const WEBHOOK_SECRET: &str = "whsec-LEAKCANARY-77aa";
+    const ENCRYPTION_KEY: &str = "LEAKCANARYLEAKCANARYLEAKCANARYLEAKCANARYAAA=";
+    let (simulator, handle) = spawn_simulator(API_KEY).await;
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(dir.path(), "serve.db");
     let port = free_port().to_string();
@@ -673,6 +676,8 @@ async fn serve_and_collect_logs(log_format: &str) -> String {
         ("FINGERPRINT_API_KEY", API_KEY),
         ("FINGERPRINT_API_URL", base_url.as_str()),
         ("ADMIN_TOKEN", ADMIN_TOKEN),
+        ("FINGERPRINT_WEBHOOK_SECRET", WEBHOOK_SECRET),
+        ("FINGERPRINT_ENCRYPTION_KEYS", ENCRYPTION_KEY),
         ("RUST_LOG", "debug"),
         ("LOG_FORMAT", log_format),
         ("HOST", "127.0.0.1"),
@@ -720,14 +725,34 @@ async fn serve_and_collect_logs(log_format: &str) -> String {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    let event = simulator.identify(IdentifyRequest::default());
-    let body = json!({ "requestId": event.request_id, "username": "leak-check@example.com", "password": SIGNUP_PASSWORD });
-    let response = http
-        .post(format!("{address}/api/create-account"))
-        .json(&body)
+    let signup = |username: &'static str| {
+        let event = simulator.identify(IdentifyRequest::default());
+        let body = json!({ "requestId": event.request_id, "username": username, "password": SIGNUP_PASSWORD });
+        http.post(format!("{address}/api/create-account"))
+            .json(&body)
+            .send()
+    };
+    // The success path: the event is fetched with the key and the password hashed.
+    let created: Value = signup("leak-check@example.com")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(created["status"], "created", "{created}");
+
+    let webhook = http
+        .post(format!("{address}/api/webhooks/fingerprint"))
+        .header("fpjs-event-signature", "v1=00")
+        .body("{}")
         .send()
         .await
         .unwrap();
+    assert_eq!(webhook.status(), 401);
+
+    // Fingerprint refuses the key: the log says what to fix, and never what the key is.
+    simulator.set_fault(Some(fingerprint::simulator::Fault::Status(403)), None);
+    let response = signup("leak-check-2@example.com").await.unwrap();
     let status = response.status().as_u16();
     let body: Value = response.json().await.unwrap();
     assert_eq!(

@@ -181,3 +181,67 @@ async fn sigterm_waits_for_a_signup_whose_client_hung_up() {
     assert_eq!(accounts, 1, "the signup finished before the exit");
     assert_eq!(attempts.len(), 1, "and was recorded: {attempts:?}");
 }
+
+/// Shadow mode refuses nothing but says in the log what it would have done.
+#[tokio::test]
+async fn shadow_mode_logs_what_it_would_have_refused() {
+    let (simulator, handle) = spawn_simulator(SIM_KEY).await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port().to_string();
+    let url = sqlite_url(dir.path(), "shadow.db");
+    let shadow = fixture("shadow.toml").display().to_string();
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("FINGERPRINT_API_KEY", SIM_KEY),
+        ("FINGERPRINT_API_URL", &handle.base_url()),
+        ("LOG_FORMAT", "json"),
+    ];
+    let args = [
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "serve",
+        "--config",
+        &shadow,
+    ];
+    let mut child = command(dir.path(), &args, &env)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (_, stderr) = drain(&mut child);
+    let mut running = Running(child);
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    eventually("the service answering /health", || async {
+        http.get(format!("{base}/health"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    })
+    .await;
+    let bot = simulator.identify(IdentifyRequest {
+        persona: Persona::BadBot,
+        ..IdentifyRequest::default()
+    });
+    let (status, body) = post_signup(&http, &base, &bot.request_id, 1).await;
+    assert_eq!(status, 200, "shadow mode refuses nothing: {body}");
+    running.sigterm();
+    running.exits_cleanly().await;
+
+    let logs = text(&stderr.join().unwrap());
+    let line: Value = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["message"] == "shadow mode: not refusing")
+        .unwrap_or_else(|| panic!("no shadow-mode line in:\n{logs}"));
+    assert_eq!(line["would_be"], "block", "{line}");
+    assert!(
+        line["codes"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("bot_detected"),
+        "{line}"
+    );
+}
