@@ -416,3 +416,41 @@ fn secret_keys_compare_by_value() {
     assert_ne!(SecretKey::new(KEY), SecretKey::new("stub-secret-key-7c1f"));
     assert_ne!(SecretKey::new(KEY), SecretKey::new("short"));
 }
+
+#[tokio::test]
+async fn a_429_without_retry_after_is_retried_with_backoff_until_the_limit() {
+    let (stub, url) = stub(vec![Answer::Json(429, "{}")]).await;
+    let error = client(&url, ApiVersion::V4, 2000)
+        .get_event("1.abc")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, FingerprintError::RateLimited { retry_after: None }),
+        "{error:?}"
+    );
+    assert_eq!(requests(&stub), 3, "one try and two retries");
+}
+
+#[tokio::test]
+async fn a_hung_api_is_tried_again_within_the_deadline_before_giving_up() {
+    let (stub, url) = stub(vec![Answer::Hang]).await;
+    let error = client(&url, ApiVersion::V4, 600)
+        .get_event("1.abc")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, FingerprintError::Unavailable(_)),
+        "{error:?}"
+    );
+    assert!(requests(&stub) >= 2, "the hung try was retried");
+}
+
+#[test]
+fn the_defaults_are_one_second_to_connect_three_in_all_and_two_retries() {
+    let config = ClientConfig::new(SecretKey::new(KEY));
+    assert_eq!(config.connect_timeout, Duration::from_secs(1));
+    assert_eq!(config.deadline, Duration::from_secs(3));
+    assert_eq!(config.attempt_timeout, None, "half the deadline");
+    assert_eq!(config.retry.max_retries, 2);
+    assert_eq!(config.api_version, ApiVersion::V4);
+}
