@@ -127,7 +127,7 @@ pub struct Settings {
     /// Comma-separated origins allowed by CORS; unset allows any origin without credentials.
     #[arg(long, global = true, env = "CORS_ALLOWED_ORIGINS")]
     pub cors_allowed_origins: Option<String>,
-    /// Largest request body (bytes, 16384 to 65536: a sealed result alone may take 16 KiB).
+    /// Largest request body (bytes, 20480 to 65536: a sealed result alone may take 16 KiB).
     #[arg(long, global = true, env = "MAX_BODY_BYTES", default_value_t = 32 * 1024)]
     pub max_body_bytes: usize,
     /// Time limit for a whole request (ms); past it the client gets 503.
@@ -258,9 +258,11 @@ impl Settings {
             FingerprintSource::Api(self.client_config()?)
         };
         let pool = self.pool_settings();
-        if !(16 * 1024..=64 * 1024).contains(&self.max_body_bytes) {
+        let floor = crate::signup::request::MAX_SEALED_BYTES + 4096;
+        if !(floor..=64 * 1024).contains(&self.max_body_bytes) {
             bail!(
-                "MAX_BODY_BYTES must be between 16384 and 65536 (16 to 64 KiB, room for a sealed result), got {}",
+                "MAX_BODY_BYTES must be between {floor} and 65536 (room for a sealed result of up to {} bytes, a username and a password), got {}",
+                crate::signup::request::MAX_SEALED_BYTES,
                 self.max_body_bytes
             );
         }

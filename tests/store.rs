@@ -648,3 +648,35 @@ async fn the_read_only_store_of_explain_and_backtest_refuses_every_write(db: &Te
         "only the first account's attempt"
     );
 }
+
+/// Several instances start at once and migrate under one lock; the statement timeout that
+/// bounds signups must not cancel an instance that waits its turn, or a long migration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_migrations_wait_past_the_statement_timeout() {
+    use sqlx::Connection as _;
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    db.store().await; // migrated once
+    let mut holder = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+    sqlx::query("LOCK TABLE _sqlx_migrations IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let settings = signup_guard::store::PoolSettings {
+        statement_timeout: std::time::Duration::from_millis(200),
+        ..Default::default()
+    };
+    let migrating = tokio::spawn({
+        let url = db.url.clone();
+        async move { Store::open(&url, settings).await.map(|_| ()) }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert!(!migrating.is_finished(), "it waits for the lock");
+    sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+    migrating
+        .await
+        .unwrap()
+        .expect("the migration completes once the lock is free");
+}

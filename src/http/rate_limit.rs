@@ -40,8 +40,20 @@ impl SignupLimiter {
     /// `Err(wait)` when this address has used its budget.
     pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
         self.limiter
-            .check_key(&ip)
+            .check_key(&budget_key(ip))
             .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+}
+
+/// One budget per IPv4 address, and per IPv6 /64: a single IPv6 client usually holds a whole
+/// /64 and could otherwise take a fresh budget with every address in it.
+fn budget_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+        },
+        v4 => v4,
     }
 }
 
@@ -66,5 +78,16 @@ mod tests {
             "{wait:?}"
         );
         assert!(limiter.check(b).is_ok(), "another address is not affected");
+    }
+
+    #[tokio::test]
+    async fn an_ipv6_client_has_one_budget_for_its_whole_64() {
+        let limiter = SignupLimiter::new(1).unwrap();
+        let first: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let same_64: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let other_64: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert!(limiter.check(first).is_ok());
+        assert!(limiter.check(same_64).is_err(), "same /64, same budget");
+        assert!(limiter.check(other_64).is_ok());
     }
 }

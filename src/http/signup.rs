@@ -45,8 +45,11 @@ pub async fn create_account(
     // Before anything else: a flood must cost neither an API call nor an audit-trail row.
     if let Some(limiter) = &state.signup_limiter {
         if let Err(wait) = limiter.check(caller.ip) {
-            tracing::warn!(ip = %caller.ip, "signup rate limit reached");
-            return ApiError::RateLimited(wait.as_secs().max(1)).into_response();
+            // Debug, not warn: a flood must not become a flood of log lines.
+            tracing::debug!(ip = %caller.ip, "signup rate limit reached");
+            // Rounded up: a client that waits exactly Retry-After must find its budget back.
+            let seconds = wait.as_millis().div_ceil(1000).max(1) as u64;
+            return ApiError::RateLimited(seconds).into_response();
         }
     }
     let body = match body {

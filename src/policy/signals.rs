@@ -118,7 +118,6 @@ fn shown(flag: Option<bool>) -> &'static str {
     }
 }
 
-/// Either platform's flavour of a compromised OS; unknown only if both are unknown.
 /// An Android emulator (`emulator`, both API generations) or an iOS simulator (v4 `simulator`).
 fn emulator(e: &Event, _: &Policy) -> Reading {
     let (emulator, simulator) = (e.emulator, e.simulator);
@@ -151,6 +150,7 @@ fn factory_reset(e: &Event, p: &Policy) -> Reading {
     ))
 }
 
+/// Either platform's flavour of a compromised OS; unknown only if both are unknown.
 fn rooted(e: &Event, _: &Policy) -> Reading {
     let (root, jail) = (e.root_apps, e.jailbroken);
     if root.is_none() && jail.is_none() {

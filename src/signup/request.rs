@@ -34,7 +34,8 @@ impl std::fmt::Debug for SignupRequest {
 }
 
 const MAX_USERNAME_CHARS: usize = 254;
-const MAX_SEALED_BYTES: usize = 16 * 1024;
+/// The longest `sealedResult` accepted (base64 characters).
+pub const MAX_SEALED_BYTES: usize = 16 * 1024;
 
 /// Parses and checks the body. Each refusal names the field, so the front end can show it.
 pub fn parse(body: &[u8]) -> Result<SignupRequest, ApiError> {

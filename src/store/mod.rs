@@ -157,10 +157,19 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
             Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
         };
-        migrator
-            .run(&self.pool)
+        // On a connection of its own, out of the pool and without the statement timeout: an
+        // instance waiting on another's migration lock, or a long index build, must not be
+        // cancelled after a few seconds.
+        let mut conn = self.pool.acquire().await?.detach();
+        if self.backend == Backend::Postgres {
+            conn.execute("SET statement_timeout = 0").await?;
+        }
+        let result = migrator
+            .run_direct(&mut conn)
             .await
-            .map_err(|e| StoreError::Migration(e.to_string()))
+            .map_err(|e| StoreError::Migration(e.to_string()));
+        let _ = sqlx::Connection::close(conn).await;
+        result
     }
 
     /// Checks that the database answers.

@@ -67,9 +67,9 @@ fn a_dot_env_file_is_read_and_real_environment_variables_win_over_it() {
 }
 
 #[test]
-fn a_body_limit_outside_16_to_64_kib_is_refused_at_startup() {
+fn a_body_limit_outside_20_to_64_kib_is_refused_at_startup() {
     let dir = tempfile::tempdir().unwrap();
-    for limit in ["2048", "1000000"] {
+    for limit in ["16384", "1000000"] {
         let mut env = serve_env(dir.path());
         env.push(("FINGERPRINT_API_KEY", "k".into()));
         env.push(("MAX_BODY_BYTES", limit.into()));
