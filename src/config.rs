@@ -65,7 +65,7 @@ pub struct Settings {
         default_value_t = 3000
     )]
     pub fingerprint_timeout_ms: u64,
-    /// Longest single try of an event fetch before it is abandoned and retried (ms) [default:
+    /// After this long without an answer, race a second try beside the first (ms) [default:
     /// half of FINGERPRINT_TIMEOUT_MS, so a hung connection leaves time for a second try].
     #[arg(long, global = true, env = "FINGERPRINT_ATTEMPT_TIMEOUT_MS")]
     pub fingerprint_attempt_timeout_ms: Option<u64>,

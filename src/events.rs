@@ -31,6 +31,16 @@ impl EventSource {
             FingerprintError::InvalidEventId => {
                 ApiError::InvalidRequest("requestId is ill-formed: expected an id such as 1708102555327.NLOjmg".into())
             }
+            FingerprintError::Forbidden { code, message }
+                if code.as_deref() == Some(fingerprint::REDIRECT_CODE) =>
+            {
+                tracing::error!(
+                    api_message = %message,
+                    "the Fingerprint API answered with a redirect: FINGERPRINT_API_URL must be the \
+                     API's origin (or a proxy's that does not redirect), or unset to use FINGERPRINT_REGION"
+                );
+                ApiError::FingerprintMisconfigured
+            }
             FingerprintError::Forbidden { code, message } => {
                 let api = self.client.config();
                 tracing::error!(

@@ -213,3 +213,14 @@ async fn a_write_that_outlasts_the_request_deadline_is_completed_and_answered_20
     assert_eq!(attempts.len(), 1, "one record, the created one");
     assert_eq!(attempts[0].code, "created");
 }
+
+/// The API never redirects: a redirect means a wrong FINGERPRINT_API_URL, which no retry fixes.
+#[tokio::test]
+async fn a_redirecting_fingerprint_api_is_500_fingerprint_misconfigured_at_once() {
+    let app = spawn_app().await;
+    let event = app.identify(Persona::NewDevice);
+    app.simulator.set_fault(Some(Fault::Status(307)), None);
+    let (status, body) = app.signup(&event.request_id).await;
+    assert_error(status, &body, 500, "fingerprint_misconfigured");
+    assert_eq!(app.accounts().await, 0);
+}

@@ -58,8 +58,9 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// The total time one [`Client::get_event`] call may take, retries included.
     pub deadline: Duration,
-    /// The longest one try may take before it is abandoned and retried; `None` means half the
-    /// deadline, so that one hung connection leaves time for a second try.
+    /// How long one try may go unanswered before a second try is raced beside it (the first
+    /// is kept, and the first success wins); `None` means half the deadline, so that a hung
+    /// connection leaves time for a second try.
     pub attempt_timeout: Option<Duration>,
     /// How many times a transient failure is retried, and how long to wait between tries.
     pub retry: RetryPolicy,
@@ -101,6 +102,12 @@ pub struct Client {
     origin: Url,
     config: ClientConfig,
 }
+
+/// The code of a [`FingerprintError::Forbidden`] that stands for a redirect.
+pub const REDIRECT_CODE: &str = "Redirect";
+
+/// A per-try limit below this would race tries before any answer could arrive.
+const MIN_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(10);
 
 /// Bodies larger than this are not events; refusing them bounds memory.
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -157,7 +164,9 @@ impl Client {
     ///
     /// Transient failures (5xx, timeouts, refused connections, 429) are retried with jittered
     /// backoff; a 404 is retried once after a short pause because an event can lag behind
-    /// identification. Everything happens inside the configured deadline.
+    /// identification. A try still unanswered after the per-try limit is raced by a second
+    /// one, so a hung connection is worked around while a merely slow answer can still win.
+    /// Everything happens inside the configured deadline.
     #[tracing::instrument(skip_all, fields(event_id = tracing::field::Empty))]
     pub async fn get_event(&self, event_id: &str) -> Result<Event, FingerprintError> {
         if !is_valid_event_id(event_id) {
@@ -169,17 +178,18 @@ impl Client {
         let per_try = self
             .config
             .attempt_timeout
-            .unwrap_or(self.config.deadline / 2);
+            .unwrap_or(self.config.deadline / 2)
+            .max(MIN_ATTEMPT_TIMEOUT);
         let mut state = retry::Attempts::new(&self.config.retry);
         loop {
-            let until = deadline.min(Instant::now() + per_try);
-            let outcome = match tokio::time::timeout_at(until, self.attempt(event_id)).await {
-                Ok(outcome) => outcome,
-                Err(_) => Err(FingerprintError::Unavailable(format!(
-                    "no answer in time ({per_try:?} a try, {:?} in all)",
-                    self.config.deadline
-                ))),
-            };
+            let outcome =
+                match tokio::time::timeout_at(deadline, self.hedged(event_id, per_try)).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => Err(FingerprintError::Unavailable(format!(
+                        "no answer within the {:?} deadline",
+                        self.config.deadline
+                    ))),
+                };
             match state.next_wait(&outcome, deadline) {
                 Some(wait) => {
                     tracing::debug!(error = ?outcome.as_ref().err(), ?wait, "retrying Fingerprint API call");
@@ -187,6 +197,30 @@ impl Client {
                 }
                 None => return outcome,
             }
+        }
+    }
+
+    /// One try, and a second one beside it if the first has not answered after `per_try`.
+    /// The first stays alive: cutting it would turn every answer slower than `per_try` into
+    /// a failure. The first success wins; a failure waits for the other try.
+    async fn hedged(&self, event_id: &str, per_try: Duration) -> Result<Event, FingerprintError> {
+        let first = self.attempt(event_id);
+        tokio::pin!(first);
+        if let Ok(outcome) = tokio::time::timeout(per_try, &mut first).await {
+            return outcome;
+        }
+        tracing::debug!(?per_try, "no answer yet; racing a second try");
+        let second = self.attempt(event_id);
+        tokio::pin!(second);
+        tokio::select! {
+            outcome = &mut first => match outcome {
+                Ok(event) => Ok(event),
+                Err(_) => second.await,
+            },
+            outcome = &mut second => match outcome {
+                Ok(event) => Ok(event),
+                Err(_) => first.await,
+            },
         }
     }
 
@@ -244,6 +278,14 @@ fn classify(status: StatusCode, body: &[u8], retry_after: Option<Duration>) -> F
     let (code, message) = error_details(body);
     let message = message.unwrap_or_else(|| status.to_string());
     match status.as_u16() {
+        // The API never redirects: a redirect means the base URL or region is wrong, which
+        // retrying cannot fix.
+        300..=399 => FingerprintError::Forbidden {
+            code: Some(REDIRECT_CODE.into()),
+            message: format!(
+                "the API answered {status} with a redirect; check the base URL and region"
+            ),
+        },
         404 => FingerprintError::NotFound,
         401 | 403 => FingerprintError::Forbidden { code, message },
         429 => FingerprintError::RateLimited { retry_after },

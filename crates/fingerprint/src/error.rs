@@ -14,7 +14,9 @@ pub enum FingerprintError {
         /// The API's message, or a description of the failure.
         message: String,
     },
-    /// 403: the secret key, region or subscription was refused. Not retryable; an operator must act.
+    /// 401 or 403: the secret key, region or subscription was refused; or a redirect (code
+    /// [`crate::REDIRECT_CODE`]), which means a wrong base URL. Not retryable; an
+    /// operator must act.
     #[error("refused by the Fingerprint API ({}): {message}", code.as_deref().unwrap_or("no code"))]
     Forbidden {
         /// The API's error code, e.g. `TokenNotFound`, `WrongRegion`, `SubscriptionNotActive`.

@@ -21,7 +21,9 @@ pub mod webhook;
 #[cfg(feature = "simulator")]
 pub mod simulator;
 
-pub use client::{is_valid_event_id, Client, ClientBuildError, ClientConfig, Region, RetryPolicy};
+pub use client::{
+    is_valid_event_id, Client, ClientBuildError, ClientConfig, Region, RetryPolicy, REDIRECT_CODE,
+};
 pub use error::FingerprintError;
 pub use event::{ApiVersion, BotResult, Event, IdentificationStatus};
 pub use secret::SecretKey;

@@ -20,6 +20,8 @@ enum Answer {
     Hang,
     Text(u16, &'static str),
     Redirect(&'static str),
+    /// A 200 with this body, after this many milliseconds.
+    Slow(u64, &'static str),
 }
 
 #[derive(Default)]
@@ -58,6 +60,10 @@ async fn answer(stub: Arc<Stub>, path: String, headers: HeaderMap) -> Response {
         )
             .into_response(),
         Answer::Text(status, body) => (StatusCode::from_u16(status).unwrap(), body).into_response(),
+        Answer::Slow(ms, body) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            ([("content-type", "application/json")], body).into_response()
+        }
         Answer::Redirect(location) => {
             (StatusCode::TEMPORARY_REDIRECT, [("location", location)]).into_response()
         }
@@ -398,15 +404,16 @@ async fn a_redirect_is_not_followed_so_the_v3_key_never_leaves_the_api_host() {
     let (elsewhere, elsewhere_url) = stub(vec![Answer::Json(200, EVENT_V3)]).await;
     let location: &'static str =
         Box::leak(format!("{elsewhere_url}/events/1.abc").into_boxed_str());
-    let (_, url) = stub(vec![Answer::Redirect(location)]).await;
+    let (redirecting, url) = stub(vec![Answer::Redirect(location)]).await;
     let error = client(&url, ApiVersion::V3, 1000)
         .get_event("1.abc")
         .await
         .unwrap_err();
     assert!(
-        matches!(error, FingerprintError::Unavailable(_)),
-        "{error:?}"
+        matches!(&error, FingerprintError::Forbidden { code: Some(c), .. } if c == fingerprint::REDIRECT_CODE),
+        "a wrong base URL, not a passing failure: {error:?}"
     );
+    assert_eq!(requests(&redirecting), 1, "not retried");
     assert_eq!(requests(&elsewhere), 0, "the other host saw no request");
 }
 
@@ -453,4 +460,22 @@ fn the_defaults_are_one_second_to_connect_three_in_all_and_two_retries() {
     assert_eq!(config.attempt_timeout, None, "half the deadline");
     assert_eq!(config.retry.max_retries, 2);
     assert_eq!(config.api_version, ApiVersion::V4);
+}
+
+/// An answer slower than the per-try limit but inside the deadline is still taken: the second
+/// try races the first instead of replacing it.
+#[tokio::test]
+async fn a_slow_answer_inside_the_deadline_still_wins() {
+    let (stub, url) = stub(vec![
+        Answer::Slow(700, EVENT_V4),
+        Answer::Slow(700, EVENT_V4),
+    ])
+    .await;
+    // 1 s in all, so 500 ms a try: each answer takes 700 ms.
+    let event = client(&url, ApiVersion::V4, 1000)
+        .get_event("1.abc")
+        .await
+        .unwrap();
+    assert_eq!(event.visitor_id.as_deref(), Some("V1"));
+    assert_eq!(requests(&stub), 2, "a second try was raced at 500 ms");
 }
