@@ -13,17 +13,26 @@ use rand::RngCore;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
-
-/// How long a graceful shutdown waits for requests in flight.
-pub const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A bound, ready-to-serve application.
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     state: Arc<AppState>,
+    drain_limit: Duration,
     _simulator: Option<SimulatorHandle>,
+}
+
+/// How long a graceful shutdown waits for requests in flight: as long as one signup can take,
+/// so that none is dropped part-way at exit. Its checks end at the request deadline; the
+/// account write and, when it fails, the refusal's record are each bounded by the pool's
+/// acquire timeout and a few statements (at most four) of the statement timeout. With the
+/// defaults: 10 s + 2 × (3 s + 4 × 5 s) + 1 s = 57 s.
+pub fn drain_limit(config: &Config) -> Duration {
+    let write = config.pool.acquire_timeout + 4 * config.pool.statement_timeout;
+    config.request_timeout + 2 * write + Duration::from_secs(1)
 }
 
 impl Application {
@@ -80,6 +89,7 @@ impl Application {
             listener,
             router,
             state,
+            drain_limit: drain_limit(&config),
             _simulator: simulator_handle,
         })
     }
@@ -98,7 +108,7 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then lets requests in flight finish (for at most
-    /// [`DRAIN_LIMIT`], so a stuck client cannot hold the process) and closes the pool.
+    /// [`drain_limit`], so a stuck client cannot hold the process) and closes the pool.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -131,8 +141,8 @@ impl Application {
         };
         tokio::select! {
             drained = drained => drained?,
-            () = async { stopping.notified().await; tokio::time::sleep(DRAIN_LIMIT).await } => {
-                tracing::warn!(?DRAIN_LIMIT, "requests still in flight after the drain limit; stopping anyway");
+            () = async { stopping.notified().await; tokio::time::sleep(self.drain_limit).await } => {
+                tracing::warn!(limit = ?self.drain_limit, "requests still in flight after the drain limit; stopping anyway");
             }
         }
         // Connections still held by a stuck request must not hold the exit either.
@@ -208,5 +218,26 @@ pub fn redact_url(url: &str) -> String {
         }
         // An unparseable URL may still hold a password somewhere.
         Err(_) => "<unparseable DATABASE_URL>".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shutdown_waits_as_long_as_the_longest_signup_can_take() {
+        let config = Config::new(FingerprintSource::Demo, "sqlite://unused.db");
+        assert_eq!(drain_limit(&config), Duration::from_secs(57), "the documented default");
+        let quick = Config {
+            request_timeout: Duration::from_secs(2),
+            pool: crate::store::PoolSettings {
+                acquire_timeout: Duration::from_secs(1),
+                statement_timeout: Duration::from_secs(1),
+                ..Default::default()
+            },
+            ..config
+        };
+        assert_eq!(drain_limit(&quick), Duration::from_secs(13));
     }
 }

@@ -1,14 +1,14 @@
 use super::{ApiError, AppState};
 use crate::signup::{self, Caller};
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, FromRequest, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tokio::time::Instant;
 
 /// `POST /api/create-account`.
 ///
@@ -18,8 +18,11 @@ pub async fn create_account(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> Response {
+    // One deadline from the first byte: a client that sends its body slowly spends the same
+    // budget as a slow Fingerprint API, and cannot hold a connection open for ever.
+    let deadline = Instant::now() + state.signup_timeout;
     // Proxies may append their own header line instead of extending the first one: the hops
     // count from the right of all of them joined, or a client could plant the trusted entry.
     // A line that is not text could hide a proxy's entry, so then the peer is used instead.
@@ -52,9 +55,16 @@ pub async fn create_account(
             return ApiError::RateLimited(seconds).into_response();
         }
     }
+    let body = tokio::time::timeout_at(deadline, Bytes::from_request(request, &state)).await;
     let body = match body {
-        Ok(body) => body,
-        Err(rejection) => {
+        Ok(Ok(body)) => body,
+        Err(_) => {
+            let error = ApiError::Timeout;
+            return signup::refuse_unread(&state, &caller, error)
+                .await
+                .into_response();
+        }
+        Ok(Err(rejection)) => {
             let error = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge(state.max_body_bytes)
             } else {
@@ -70,7 +80,7 @@ pub async fn create_account(
     let running = state.signups.start();
     let task = tokio::spawn(async move {
         let _running = running;
-        signup::signup(&state, &caller, &body).await
+        signup::signup(&state, &caller, &body, deadline).await
     });
     let outcome = task.await.unwrap_or_else(|e| {
         Err(ApiError::Internal(anyhow::anyhow!(

@@ -40,18 +40,21 @@ pub struct Created {
     pub review_codes: Option<Vec<String>>,
 }
 
-/// Runs one signup and records it in the audit trail, whatever the outcome.
-pub async fn signup(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Created, ApiError> {
+/// Runs one signup and records it in the audit trail, whatever the outcome. Every check runs
+/// before `deadline`; the account write, once begun, is never cut short (see below).
+pub async fn signup(
+    state: &AppState,
+    caller: &Caller,
+    body: &[u8],
+    deadline: tokio::time::Instant,
+) -> Result<Created, ApiError> {
     let mut record = new_record(state, caller);
     // The deadline lives here rather than in an outer layer, so a signup that runs out of time
     // still goes through this one exit and is recorded. It covers everything up to the account
     // write, never the write itself: cut short there, a COMMIT that had already reached the
     // database would be answered 503 with the account created. The write is bounded instead by
     // the pool's acquire and statement timeouts.
-    let decided = tokio::time::timeout(
-        state.signup_timeout,
-        decide(state, caller, body, &mut record),
-    );
+    let decided = tokio::time::timeout_at(deadline, decide(state, caller, body, &mut record));
     let outcome = match decided.await {
         Ok(Ok(prepared)) => create(state, prepared, &mut record).await,
         Ok(Err(error)) => Err(error),

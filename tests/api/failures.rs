@@ -224,3 +224,40 @@ async fn a_redirecting_fingerprint_api_is_500_fingerprint_misconfigured_at_once(
     assert_error(status, &body, 500, "fingerprint_misconfigured");
     assert_eq!(app.accounts().await, 0);
 }
+
+/// A client that sends its body slowly (or never finishes it) is answered when the signup
+/// deadline falls, like any slow signup, and cannot hold the connection for ever.
+#[tokio::test]
+async fn a_body_that_never_finishes_is_503_timeout_at_the_deadline_and_recorded() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(Options {
+        request_timeout: Duration::from_millis(400),
+        ..Options::default()
+    })
+    .await;
+    let address = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST /api/create-account HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"requestId\""
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut chunk = [0u8; 1024];
+        loop {
+            let n = stream.read(&mut chunk).await.unwrap();
+            answer.extend_from_slice(&chunk[..n]);
+            if n == 0 || answer.windows(4).any(|w| w == b"\r\n\r\n") && answer.ends_with(b"}") {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "answered within the deadline, not held open");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("\"code\":\"timeout\""), "{answer}");
+    let attempts = app.attempts().await;
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].code, "timeout");
+}
