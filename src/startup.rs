@@ -228,7 +228,11 @@ mod tests {
     #[test]
     fn shutdown_waits_as_long_as_the_longest_signup_can_take() {
         let config = Config::new(FingerprintSource::Demo, "sqlite://unused.db");
-        assert_eq!(drain_limit(&config), Duration::from_secs(57), "the documented default");
+        assert_eq!(
+            drain_limit(&config),
+            Duration::from_secs(57),
+            "the documented default"
+        );
         let quick = Config {
             request_timeout: Duration::from_secs(2),
             pool: crate::store::PoolSettings {
