@@ -17,7 +17,15 @@ pub fn fixtures_dir() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        let _ = std::io::Write::write_all(&mut std::io::stderr(), b"skipping: ../shared/fingerprint not found (set FINGERPRINT_FIXTURES_DIR to run these tests)\n");
+        // Past libtest's capture (which takes eprintln!), once per test binary.
+        static NOTICE: std::sync::Once = std::sync::Once::new();
+        NOTICE.call_once(|| {
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                b"skipping Fingerprint fixture tests: ../shared/fingerprint not found \
+                  (set FINGERPRINT_FIXTURES_DIR to run them)\n",
+            );
+        });
         None
     }
 }
