@@ -78,26 +78,36 @@ fn a_body_limit_outside_20_to_64_kib_is_refused_at_startup() {
     }
 }
 
-/// SIGTERM stops taking connections but lets a signup already in flight finish and answer.
-#[tokio::test]
-async fn sigterm_lets_a_signup_in_flight_finish_before_exiting() {
-    let (simulator, handle) = spawn_simulator(SIM_KEY).await;
-    let dir = tempfile::tempdir().unwrap();
+/// `serve` as a subprocess against the simulator at `fingerprint`, on a free port, with a
+/// SQLite file in `dir`; returned once it answers /health, with its base URL. Its output is
+/// piped, for tests that read the logs.
+async fn serve_against(
+    fingerprint: &SimulatorHandle,
+    dir: &Path,
+    db: &str,
+    extra: &[(&str, &str)],
+    config: Option<&str>,
+) -> (Running, String, String) {
     let port = free_port().to_string();
-    let url = sqlite_url(dir.path(), "drain.db");
-    // --host and --port go before the subcommand: `simulator` has flags of the same names.
-    let args = ["--host", "127.0.0.1", "--port", &port, "serve"];
-    let env = [
+    let url = sqlite_url(dir, db);
+    let base_url = fingerprint.base_url();
+    let mut env = vec![
         ("DATABASE_URL", url.as_str()),
         ("FINGERPRINT_API_KEY", SIM_KEY),
-        ("FINGERPRINT_API_URL", &handle.base_url()),
+        ("FINGERPRINT_API_URL", base_url.as_str()),
     ];
-    let child = command(dir.path(), &args, &env)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+    env.extend_from_slice(extra);
+    // --host and --port go before the subcommand: `simulator` has flags of the same names.
+    let mut args = vec!["--host", "127.0.0.1", "--port", &port, "serve"];
+    if let Some(path) = config {
+        args.extend(["--config", path]);
+    }
+    let child = command(dir, &args, &env)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut running = Running(child);
+    let running = Running(child);
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
     eventually("the service answering /health", || async {
@@ -107,6 +117,17 @@ async fn sigterm_lets_a_signup_in_flight_finish_before_exiting() {
             .is_ok_and(|r| r.status().is_success())
     })
     .await;
+    (running, base, url)
+}
+
+/// SIGTERM stops taking connections but lets a signup already in flight finish and answer.
+#[tokio::test]
+async fn sigterm_lets_a_signup_in_flight_finish_before_exiting() {
+    let (simulator, handle) = spawn_simulator(SIM_KEY).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut running, base, url) = serve_against(&handle, dir.path(), "drain.db", &[], None).await;
+    let (_out, _err) = drain(&mut running.0);
+    let http = reqwest::Client::new();
 
     let event = simulator.identify(IdentifyRequest::default());
     simulator.set_latency(Duration::from_millis(1000));
@@ -141,29 +162,10 @@ fn an_unknown_log_format_is_refused_naming_the_choices() {
 async fn sigterm_waits_for_a_signup_whose_client_hung_up() {
     let (simulator, handle) = spawn_simulator(SIM_KEY).await;
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port().to_string();
-    let url = sqlite_url(dir.path(), "detached.db");
-    let env = [
-        ("DATABASE_URL", url.as_str()),
-        ("FINGERPRINT_API_KEY", SIM_KEY),
-        ("FINGERPRINT_API_URL", &handle.base_url()),
-    ];
-    let args = ["--host", "127.0.0.1", "--port", &port, "serve"];
-    let child = command(dir.path(), &args, &env)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut running = Running(child);
-    let base = format!("http://127.0.0.1:{port}");
+    let (mut running, base, url) =
+        serve_against(&handle, dir.path(), "detached.db", &[], None).await;
+    let (_out, _err) = drain(&mut running.0);
     let http = reqwest::Client::new();
-    eventually("the service answering /health", || async {
-        http.get(format!("{base}/health"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-    })
-    .await;
 
     let event = simulator.identify(IdentifyRequest::default());
     simulator.set_latency(Duration::from_millis(1000));
@@ -187,40 +189,12 @@ async fn sigterm_waits_for_a_signup_whose_client_hung_up() {
 async fn shadow_mode_logs_what_it_would_have_refused() {
     let (simulator, handle) = spawn_simulator(SIM_KEY).await;
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port().to_string();
-    let url = sqlite_url(dir.path(), "shadow.db");
     let shadow = fixture("shadow.toml").display().to_string();
-    let env = [
-        ("DATABASE_URL", url.as_str()),
-        ("FINGERPRINT_API_KEY", SIM_KEY),
-        ("FINGERPRINT_API_URL", &handle.base_url()),
-        ("LOG_FORMAT", "json"),
-    ];
-    let args = [
-        "--host",
-        "127.0.0.1",
-        "--port",
-        &port,
-        "serve",
-        "--config",
-        &shadow,
-    ];
-    let mut child = command(dir.path(), &args, &env)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (_, stderr) = drain(&mut child);
-    let mut running = Running(child);
-    let base = format!("http://127.0.0.1:{port}");
+    let json_logs = [("LOG_FORMAT", "json")];
+    let (mut running, base, _) =
+        serve_against(&handle, dir.path(), "shadow.db", &json_logs, Some(&shadow)).await;
+    let (_out, stderr) = drain(&mut running.0);
     let http = reqwest::Client::new();
-    eventually("the service answering /health", || async {
-        http.get(format!("{base}/health"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-    })
-    .await;
     let bot = simulator.identify(IdentifyRequest {
         persona: Persona::BadBot,
         ..IdentifyRequest::default()
