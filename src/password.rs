@@ -63,12 +63,16 @@ impl PasswordPolicy {
     }
 
     /// [`check`](Self::check) on the blocking pool: a strength estimate of a long password takes
-    /// milliseconds of CPU, which must not stall the runtime serving every other request.
-    pub async fn check_off_runtime(&self, password: &str, username: &str) -> Result<(), String> {
+    /// milliseconds of CPU, which must not stall the runtime serving every other request. The
+    /// outer error is ours (the check could not run), the inner one the user's.
+    pub async fn check_off_runtime(
+        &self,
+        password: &str,
+        username: &str,
+    ) -> anyhow::Result<Result<(), String>> {
         let (policy, password, username) = (*self, password.to_owned(), username.to_owned());
-        tokio::task::spawn_blocking(move || policy.check(&password, &username))
-            .await
-            .unwrap_or_else(|e| Err(format!("password check failed: {e}")))
+        let check = tokio::task::spawn_blocking(move || policy.check(&password, &username));
+        Ok(check.await?)
     }
 }
 

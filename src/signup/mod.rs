@@ -61,10 +61,7 @@ pub async fn signup(
         Err(_) => Err(ApiError::Timeout),
     };
     if let Err(error) = &outcome {
-        record.code = error.code().to_owned();
-        if let Err(store_error) = state.store.record_attempt(&record).await {
-            tracing::error!(error = %store_error, code = %record.code, "could not record a refused attempt");
-        }
+        record_refusal(state, &mut record, error).await;
     }
     tracing::info!(
         event_id = record.event_id.as_deref().unwrap_or("-"),
@@ -80,12 +77,17 @@ pub async fn signup(
 /// Records a signup whose body could not be read (too large, cut off) and hands back its error.
 pub async fn refuse_unread(state: &AppState, caller: &Caller, error: ApiError) -> ApiError {
     let mut record = new_record(state, caller);
-    record.code = error.code().to_owned();
-    if let Err(store_error) = state.store.record_attempt(&record).await {
-        tracing::error!(error = %store_error, code = %record.code, "could not record a refused attempt");
-    }
+    record_refusal(state, &mut record, &error).await;
     tracing::info!(verdict = %record.verdict, code = %record.code, "signup refused unread");
     error
+}
+
+/// A refusal's record is best effort: while the database is down, the log keeps it instead.
+async fn record_refusal(state: &AppState, record: &mut NewAttempt, error: &ApiError) {
+    record.code = error.code().to_owned();
+    if let Err(store_error) = state.store.record_attempt(record).await {
+        tracing::error!(error = %store_error, code = %record.code, "could not record a refused attempt");
+    }
 }
 
 fn new_record(state: &AppState, caller: &Caller) -> NewAttempt {
@@ -135,6 +137,7 @@ async fn decide(
         .password
         .check_off_runtime(&password, &username)
         .await
+        .map_err(ApiError::Internal)?
         .map_err(ApiError::InvalidRequest)?;
     // A used requestId is refused before it costs a Fingerprint API call.
     if let EventRef::Id(id) = &event {
