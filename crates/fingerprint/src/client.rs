@@ -67,7 +67,8 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    /// Defaults: region us, API v4, 1 s to connect, 3 s in all (1.5 s a try), 2 retries.
+    /// Defaults: region us, API v4, 1 s to connect, 3 s in all (a second try raced after
+    /// 1.5 s without an answer), 2 retries.
     pub fn new(secret_key: SecretKey) -> Self {
         Self {
             secret_key,
