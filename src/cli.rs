@@ -55,10 +55,14 @@ pub enum Command {
         #[arg(long, env = "SIMULATOR_ENCRYPTION_KEY", hide_env_values = true)]
         encryption_key: Option<String>,
     },
-    /// Fetch an event and print every rule, its input and its outcome under the current policy.
+    /// Print every rule, its input and its outcome under the current policy, for a recorded
+    /// event (from its recorded snapshot, without calling Fingerprint) or a fetched one.
     Explain {
         /// The requestId (event id) to explain.
         request_id: Option<String>,
+        /// Fetch the event from Fingerprint even when it was recorded.
+        #[arg(long, requires = "request_id")]
+        fetch: bool,
         /// Explain a sealed result instead of fetching an event.
         #[arg(long, conflicts_with = "request_id")]
         sealed: Option<String>,

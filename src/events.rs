@@ -1,7 +1,6 @@
 //! Where a signup's identification event comes from: the Server API by id, or a sealed result
 //! unsealed locally with no API call.
 
-use crate::http::ApiError;
 use fingerprint::sealed::DecryptionKey;
 use fingerprint::{Client, Event, FingerprintError};
 
@@ -10,6 +9,29 @@ use fingerprint::{Client, Event, FingerprintError};
 pub struct EventSource {
     client: Client,
     keys: Vec<DecryptionKey>,
+}
+
+/// Why no event could be had, in the terms a caller acts on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    /// Fingerprint has no such event.
+    #[error("no such event")]
+    NotFound,
+    /// The id cannot be an event id.
+    #[error("ill-formed event id")]
+    IllFormedId,
+    /// The sealed result cannot be opened; the text says why.
+    #[error("cannot unseal: {0}")]
+    Sealed(String),
+    /// Our key, region or subscription was refused (logged with what to fix).
+    #[error("Fingerprint refused our configuration")]
+    Misconfigured,
+    /// Fingerprint could not answer in time; worth a retry after the given seconds.
+    #[error("Fingerprint unavailable")]
+    Unavailable {
+        /// Seconds to wait before trying again.
+        retry_after_secs: u64,
+    },
 }
 
 impl EventSource {
@@ -23,14 +45,12 @@ impl EventSource {
         &self.client
     }
 
-    /// Fetches an event, mapping each failure to the answer the client gets. Misconfiguration is
-    /// logged with what to fix; the client only learns that it is a configuration problem.
-    pub async fn fetch(&self, event_id: &str) -> Result<Event, ApiError> {
+    /// Fetches an event. Misconfiguration is logged with what to fix; the caller only learns
+    /// that it is a configuration problem.
+    pub async fn fetch(&self, event_id: &str) -> Result<Event, EventError> {
         self.client.get_event(event_id).await.map_err(|error| match error {
-            FingerprintError::NotFound | FingerprintError::BadRequest { .. } => ApiError::RequestIdNotFound,
-            FingerprintError::InvalidEventId => {
-                ApiError::InvalidRequest("requestId is ill-formed: expected an id such as 1708102555327.NLOjmg".into())
-            }
+            FingerprintError::NotFound | FingerprintError::BadRequest { .. } => EventError::NotFound,
+            FingerprintError::InvalidEventId => EventError::IllFormedId,
             FingerprintError::Forbidden { code, message }
                 if code.as_deref() == Some(fingerprint::REDIRECT_CODE) =>
             {
@@ -39,7 +59,7 @@ impl EventSource {
                     "the Fingerprint API answered with a redirect: FINGERPRINT_API_URL must be the \
                      API's origin (or a proxy's that does not redirect), or unset to use FINGERPRINT_REGION"
                 );
-                ApiError::FingerprintMisconfigured
+                EventError::Misconfigured
             }
             FingerprintError::Forbidden { code, message } => {
                 let api = self.client.config();
@@ -51,28 +71,29 @@ impl EventSource {
                     "Fingerprint refused our secret key: check FINGERPRINT_API_KEY is a *secret* key of this \
                      workspace, FINGERPRINT_REGION matches the workspace's region, and the subscription is active"
                 );
-                ApiError::FingerprintMisconfigured
+                EventError::Misconfigured
             }
             FingerprintError::RateLimited { retry_after } => {
                 tracing::warn!(?retry_after, "Fingerprint API rate limit reached");
-                ApiError::FingerprintUnavailable(retry_after.map(|d| d.as_secs()).unwrap_or(1))
+                let retry_after_secs = retry_after.map(|d| d.as_secs()).unwrap_or(1);
+                EventError::Unavailable { retry_after_secs }
             }
             FingerprintError::Unavailable(why) => {
                 tracing::warn!(error = %why, "Fingerprint API unavailable");
-                ApiError::FingerprintUnavailable(2)
+                EventError::Unavailable { retry_after_secs: 2 }
             }
         })
     }
 
     /// Unseals a sealed result with the configured keys, newest first.
-    pub fn unseal(&self, payload: &str) -> Result<Event, ApiError> {
+    pub fn unseal(&self, payload: &str) -> Result<Event, EventError> {
         if self.keys.is_empty() {
             tracing::warn!("a sealed result arrived but FINGERPRINT_ENCRYPTION_KEYS is not set");
-            return Err(ApiError::InvalidSealedResult(
+            return Err(EventError::Sealed(
                 "sealed results are not enabled on this server".into(),
             ));
         }
         fingerprint::sealed::unseal(payload, &self.keys)
-            .map_err(|e| ApiError::InvalidSealedResult(e.to_string()))
+            .map_err(|e| EventError::Sealed(e.to_string()))
     }
 }

@@ -36,9 +36,19 @@ fn main() -> ExitCode {
             } => commands::simulator(&host, port, secret_key, latency_ms, encryption_key).await,
             Command::Explain {
                 request_id,
+                fetch,
                 sealed,
                 json,
-            } => commands::explain(settings, request_id, sealed, json).await,
+            } => {
+                let subject = match (request_id, sealed) {
+                    (Some(id), _) => commands::ExplainSubject::Event { id, fetch },
+                    (None, Some(payload)) => commands::ExplainSubject::Sealed(payload),
+                    (None, None) => {
+                        return Err(anyhow::anyhow!("give a requestId, or --sealed <payload>"))
+                    }
+                };
+                commands::explain(settings, subject, json).await
+            }
             Command::Backtest { since, json } => commands::backtest(settings, since, json).await,
         }
     });

@@ -2,8 +2,9 @@
 
 use crate::config::{Config, FingerprintSource};
 use crate::events::EventSource;
-use crate::http::{self, AppState, HttpLimits, SignupLimiter};
+use crate::http::{self, AdminAuth, AppState, HttpLimits, SignupLimiter};
 use crate::password::Hasher;
+use crate::signup::Signups;
 use crate::store::Store;
 use anyhow::Context as _;
 use fingerprint::sealed::DecryptionKey;
@@ -57,28 +58,27 @@ impl Application {
             }
         };
         let client = fingerprint::Client::new(client_config)?;
-        let policy_hash = config.policy.hash();
+        let signups = Signups::new(
+            store.clone(),
+            EventSource::new(client, keys),
+            config.policy.clone(),
+            Hasher::new(config.hash_concurrency),
+            config.password,
+        );
         let state = Arc::new(AppState {
+            signups: Arc::new(signups),
             store,
-            events: EventSource::new(client, keys),
-            policy_hash,
-            policy: config.policy.clone(),
-            hasher: Hasher::new(config.hash_concurrency),
-            password: config.password,
-            admin_token: config.admin_token.clone(),
+            admin: AdminAuth::new(config.admin_token.clone(), demo.is_some()),
             webhook_secret: config.webhook_secret.clone(),
-            max_body_bytes: config.max_body_bytes,
-            signup_timeout: config.request_timeout,
             signup_limiter: SignupLimiter::new(config.signup_rate_limit_per_minute),
-            signups: Default::default(),
+            limits: HttpLimits {
+                max_body_bytes: config.max_body_bytes,
+                request_timeout: config.request_timeout,
+                cors_origins: config.cors_origins.clone(),
+            },
             demo,
         });
-        let limits = HttpLimits {
-            max_body_bytes: config.max_body_bytes,
-            request_timeout: config.request_timeout,
-            cors_origins: config.cors_origins.clone(),
-        };
-        let router = http::router(state.clone(), &limits);
+        let router = http::router(state.clone());
         let listener = TcpListener::bind(config.addr).await.with_context(|| {
             format!(
                 "cannot listen on {} (is the port in use? set PORT)",
@@ -127,7 +127,7 @@ impl Application {
         let serve = axum::serve(self.listener, service).with_graceful_shutdown(signal);
         // Connections drain first; then signups whose client hung up, which run on detached
         // tasks and would otherwise be dropped at exit, part-way and unrecorded.
-        let signups = self.state.signups.clone();
+        let signups = self.state.signups.in_flight.clone();
         let drained = async move {
             serve.await?;
             if signups.count() > 0 {

@@ -11,13 +11,14 @@ pub fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Reads `--since`: an RFC 3339 time, or an age like `7d`, `12h`, `30m`, `45s`.
+/// Reads a `since` value: an RFC 3339 time, or an age like `7d`, `12h`, `30m`, `45s`. The
+/// message names no parameter: the CLI and the API each say which of theirs it was.
 pub fn parse_since(value: &str, now_ms: i64) -> Result<i64, String> {
     let value = value.trim();
     if let Ok(t) = OffsetDateTime::parse(value, &Rfc3339) {
         return Ok((t.unix_timestamp_nanos() / 1_000_000) as i64);
     }
-    let expected = || format!("--since: expected RFC 3339 or an age like 7d, got {value:?}");
+    let expected = || format!("expected RFC 3339 or an age like 7d, got {value:?}");
     let split = value.char_indices().last().map(|(i, _)| i).unwrap_or(0);
     let (number, unit) = value.split_at(split);
     let n: i64 = number
@@ -30,11 +31,7 @@ pub fn parse_since(value: &str, now_ms: i64) -> Result<i64, String> {
         "h" => 3_600_000,
         "m" => 60_000,
         "s" => 1_000,
-        _ => {
-            return Err(format!(
-                "--since: unknown unit in {value:?} (use d, h, m or s)"
-            ))
-        }
+        _ => return Err(format!("unknown unit in {value:?} (use d, h, m or s)")),
     };
     n.checked_mul(unit_ms)
         .map(|age| now_ms - age)

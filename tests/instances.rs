@@ -32,8 +32,11 @@ fn statuses(answers: &[Answer]) -> Vec<Option<u16>> {
 async fn two_instances(db: &TestDb, fingerprint: &Fingerprint, policy: Policy) -> [Instance; 2] {
     // Started together: both run the migrations at once, as a rolling deploy would.
     let (a, b) = tokio::join!(
-        Instance::start(config(&db.url, fingerprint, policy.clone())),
-        Instance::start(config(&db.url, fingerprint, policy)),
+        Instance::start_with(
+            config(&db.url, fingerprint, policy.clone()),
+            fingerprint.clone()
+        ),
+        Instance::start_with(config(&db.url, fingerprint, policy), fingerprint.clone()),
     );
     [a, b]
 }
@@ -178,7 +181,10 @@ async fn a_database_outage_is_503_and_recovery_loses_nothing() {
         acquire_timeout: Duration::from_millis(1000),
         ..Default::default()
     };
-    let (a, b) = tokio::join!(Instance::start(settings.clone()), Instance::start(settings));
+    let (a, b) = tokio::join!(
+        Instance::start_with(settings.clone(), (*fingerprint).clone()),
+        Instance::start_with(settings, (*fingerprint).clone())
+    );
     let addresses = [a.address.clone(), b.address.clone()];
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))

@@ -60,7 +60,7 @@ async fn a_database_server_restart_is_503_then_recovers_with_nothing_lost() {
         acquire_timeout: Duration::from_millis(1000),
         ..Default::default()
     };
-    let instance = Instance::start(settings).await;
+    let instance = Instance::start_with(settings, (*fingerprint).clone()).await;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()

@@ -5,6 +5,7 @@
 mod common;
 
 use common::{assert_no_half_written_rows, count, TestDb};
+use signup_guard::policy::{Context, Snapshot};
 use signup_guard::signup::request::username_key;
 use signup_guard::store::{
     now_ms, AttemptFilter, DeviceQuota, NewAccount, NewAttempt, Store, StoreError,
@@ -82,10 +83,31 @@ fn attempt_for(account: &NewAccount, verdict: &str, code: &str, codes: &[&str]) 
         verdict: verdict.into(),
         code: code.into(),
         codes: codes.iter().map(|c| c.to_string()).collect(),
-        signals: Some(serde_json::json!({ "vpn": false })),
+        signals: Some(snapshot(account)),
         policy_hash: Some("0123abcd4567".into()),
         shadow: false,
         created_at: account.created_at,
+    }
+}
+
+/// What the decision saw, as the signup records it.
+fn snapshot(account: &NewAccount) -> Snapshot {
+    Snapshot {
+        event: fingerprint::Event {
+            event_id: account.event_id.clone(),
+            visitor_id: Some(account.visitor_id.clone()),
+            vpn: Some(fingerprint::event::Vpn {
+                result: true,
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        context: Context {
+            client_ip: Some([203, 0, 113, 7].into()),
+            origin: None,
+            now_ms: account.created_at,
+            device_accounts: 1,
+        },
     }
 }
 
@@ -414,10 +436,17 @@ async fn an_account_and_its_attempt_are_written_together_and_listed_by_verdict_a
     assert_eq!(attempts[0].account_id, None);
     assert_eq!(attempts[1].account_id, Some(reviewed_id));
     assert_eq!(attempts[1].codes, vec!["vpn_detected", "velocity"]);
+    let signals = attempts[1]
+        .signals
+        .as_ref()
+        .expect("the snapshot reads back");
     assert_eq!(
-        attempts[1].signals,
-        Some(serde_json::json!({ "vpn": false }))
+        signals.event.event_id,
+        attempts[1].event_id.clone().unwrap()
     );
+    assert!(signals.event.vpn.as_ref().is_some_and(|v| v.result));
+    assert_eq!(signals.context.client_ip, Some([203, 0, 113, 7].into()));
+    assert_eq!(signals.context.device_accounts, 1);
     assert_eq!(attempts[1].ip.as_deref(), Some("203.0.113.7"));
     assert_eq!(attempts[1].policy_hash.as_deref(), Some("0123abcd4567"));
     assert_eq!(attempts[2].account_id, Some(allowed_id));

@@ -1,13 +1,11 @@
 //! `backtest`: what another policy would have decided on the recorded attempts. Read-only.
 
 use crate::config::Settings;
-use crate::policy::{self, Context, Policy};
+use crate::policy::{self, Policy};
 use crate::store::{now_ms, AttemptRow, Store};
 use anyhow::{bail, Context as _};
-use fingerprint::Event;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 
 /// Per-rule counts: how often it fired as recorded, how often it would fire, and how many changed
 /// verdicts it is the first reason for.
@@ -47,7 +45,8 @@ pub async fn backtest(settings: Settings, since: Option<String>, json: bool) -> 
     };
     let candidate = policy::load_file(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
     let since_ms = match since.as_deref() {
-        Some(value) => crate::time::parse_since(value, now_ms()).map_err(|e| anyhow::anyhow!(e))?,
+        Some(value) => crate::time::parse_since(value, now_ms())
+            .map_err(|e| anyhow::anyhow!("--since: {e}"))?,
         None => 0,
     };
     let store = Store::connect_existing(&settings.database_url(), settings.pool_settings())
@@ -89,12 +88,12 @@ pub async fn run(store: &Store, candidate: &Policy, since_ms: i64) -> anyhow::Re
 }
 
 fn replay(attempt: &AttemptRow, candidate: &Policy, report: &mut Report) {
-    let Some((event, context)) = attempt.signals.as_ref().and_then(restore) else {
+    let Some(snapshot) = &attempt.signals else {
         report.skipped += 1;
         return;
     };
     report.replayed += 1;
-    let decision = policy::evaluate(candidate, &event, &context);
+    let decision = snapshot.evaluate(candidate);
     let after = decision.would_be.as_str();
     for code in &attempt.codes {
         report.rules.entry(code.clone()).or_default().fired_before += 1;
@@ -115,20 +114,6 @@ fn replay(attempt: &AttemptRow, candidate: &Policy, report: &mut Report) {
             .unwrap_or_else(|| "(none)".into());
         report.rules.entry(reason).or_default().changes += 1;
     }
-}
-
-fn restore(signals: &serde_json::Value) -> Option<(Event, Context)> {
-    let event: Event = serde_json::from_value(signals.get("event")?.clone()).ok()?;
-    let ctx = signals.get("context")?;
-    let context = Context {
-        client_ip: ctx["clientIp"]
-            .as_str()
-            .and_then(|ip| ip.parse::<IpAddr>().ok()),
-        origin: ctx["origin"].as_str().map(str::to_owned),
-        now_ms: ctx["nowMs"].as_i64()?,
-        device_accounts: ctx["deviceAccounts"].as_i64().unwrap_or(0),
-    };
-    Some((event, context))
 }
 
 fn print(report: &Report, path: &str) {

@@ -1,43 +1,56 @@
 //! `explain`: why a signup was (or would be) refused, rule by rule.
+//!
+//! For an event already recorded, the recorded snapshot is the evidence: the event and the
+//! request exactly as the decision saw them, with no call to Fingerprint. `--fetch` asks
+//! Fingerprint afresh instead (the event may have changed, for example after a label).
 
 use super::load_policy;
 use crate::config::Settings;
-use crate::policy::{self, Context, Decision};
+use crate::policy::{Context, Decision, Policy, Snapshot};
 use crate::store::{now_ms, Store, StoreError};
 use anyhow::{bail, Context as _};
 use fingerprint::sealed::DecryptionKey;
-use std::net::IpAddr;
 
-/// Fetches the event (or unseals it), rebuilds the context the signup had when one was recorded,
-/// and prints every rule under the current policy.
-pub async fn explain(
-    settings: Settings,
-    request_id: Option<String>,
-    sealed: Option<String>,
-    json: bool,
-) -> anyhow::Result<()> {
+/// What to explain.
+pub enum Subject {
+    /// An event by id; `fetch` asks Fingerprint even when it was recorded.
+    Event {
+        /// The requestId.
+        id: String,
+        /// Fetch afresh rather than use the recorded snapshot.
+        fetch: bool,
+    },
+    /// A sealed result, opened with the configured keys.
+    Sealed(String),
+}
+
+/// Prints every rule under the current policy for the subject.
+pub async fn explain(settings: Settings, subject: Subject, json: bool) -> anyhow::Result<()> {
     let policy = load_policy(&settings)?;
-    let event = match (request_id, sealed) {
-        (Some(id), _) => {
-            let client = fingerprint::Client::new(settings.client_config()?)?;
-            client
-                .get_event(&id)
-                .await
-                .with_context(|| format!("cannot fetch event {id}"))?
-        }
-        (None, Some(payload)) => {
+    let (snapshot, source) = match subject {
+        Subject::Event { id, fetch } => event_snapshot(&settings, &policy, &id, fetch).await?,
+        Subject::Sealed(payload) => {
             let keys = settings
                 .fingerprint_encryption_keys
                 .as_deref()
                 .unwrap_or_default();
             let keys = DecryptionKey::parse_list(keys)
                 .map_err(|e| anyhow::anyhow!("FINGERPRINT_ENCRYPTION_KEYS: {e}"))?;
-            fingerprint::sealed::unseal(&payload, &keys)?
+            let event = fingerprint::sealed::unseal(&payload, &keys)?;
+            let store = open_store(&settings).await;
+            let recorded = recorded(&store, &event.event_id).await;
+            match recorded {
+                Some((id, snapshot)) => {
+                    let context = snapshot.context;
+                    let source = format!("unsealed; context of recorded attempt #{id}");
+                    (Snapshot { event, context }, source)
+                }
+                None => now_context(&store, &policy, event).await,
+            }
         }
-        (None, None) => bail!("give a requestId, or --sealed <payload>"),
     };
-    let (context, source) = recorded_context(&settings, &event, &policy).await;
-    let decision = policy::evaluate(&policy, &event, &context);
+    let decision = snapshot.evaluate(&policy);
+    let event = &snapshot.event;
     if json {
         let out = serde_json::json!({
             "eventId": event.event_id,
@@ -48,68 +61,92 @@ pub async fn explain(
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        print_table(&event, &policy.hash(), &source, &decision);
+        print_table(event, &policy.hash(), &source, &decision);
     }
     Ok(())
 }
 
-/// The context of the latest recorded attempt with this event, else "now, unknown caller" with the
-/// device's current account count.
-async fn recorded_context(
+/// The recorded snapshot when there is one and no fresh fetch was asked for; otherwise the
+/// event from Fingerprint, with the recorded context when there is one.
+async fn event_snapshot(
     settings: &Settings,
-    event: &fingerprint::Event,
-    policy: &policy::Policy,
-) -> (Context, String) {
+    policy: &Policy,
+    id: &str,
+    fetch: bool,
+) -> anyhow::Result<(Snapshot, String)> {
+    let store = open_store(settings).await;
+    let recorded = recorded(&store, id).await;
+    if let (false, Some((attempt, snapshot))) = (fetch, &recorded) {
+        let source = format!(
+            "recorded attempt #{attempt}: the event and request as the decision saw them, \
+             no call to Fingerprint (--fetch asks afresh)"
+        );
+        return Ok((snapshot.clone(), source));
+    }
+    if settings.demo {
+        bail!(
+            "{}",
+            if fetch {
+                "--fetch cannot be used in demo mode: the demo's Fingerprint simulator lives inside the running service".to_owned()
+            } else {
+                format!("event {id} is not recorded in the demo database: sign up with it first (the demo's Fingerprint simulator lives inside the running service, so explain cannot fetch it)")
+            }
+        );
+    }
+    let client = fingerprint::Client::new(settings.client_config()?)?;
+    let event = client
+        .get_event(id)
+        .await
+        .with_context(|| format!("cannot fetch event {id}"))?;
+    Ok(match recorded {
+        Some((attempt, snapshot)) => {
+            let context = snapshot.context;
+            let source = format!("fetched afresh; context of recorded attempt #{attempt}");
+            (Snapshot { event, context }, source)
+        }
+        None => now_context(&store, policy, event).await,
+    })
+}
+
+/// The store, read-only, or why it cannot be read.
+async fn open_store(settings: &Settings) -> Result<Store, String> {
+    match Store::connect_existing(&settings.database_url(), settings.pool_settings()).await {
+        Ok(store) => Ok(store),
+        Err(StoreError::Config(why)) => Err(format!("no recorded attempt ({why})")),
+        Err(_) => Err("database unreachable".into()),
+    }
+}
+
+/// The latest recorded attempt with this event and a snapshot: its id and the snapshot.
+async fn recorded(store: &Result<Store, String>, event_id: &str) -> Option<(i64, Snapshot)> {
+    let store = store.as_ref().ok()?;
+    let row = store.latest_attempt_for_event(event_id).await.ok()??;
+    Some((row.id, row.signals?))
+}
+
+/// "Now, unknown caller", with the device's current account count when the store answers.
+async fn now_context(
+    store: &Result<Store, String>,
+    policy: &Policy,
+    event: fingerprint::Event,
+) -> (Snapshot, String) {
     let now = now_ms();
-    let fallback = Context {
+    let since = crate::signup::device_quota(policy, now).since_ms;
+    let (device_accounts, source) = match (store, &event.visitor_id) {
+        (Ok(store), Some(visitor)) => match store.device_accounts(visitor, since).await {
+            Ok(n) => (n, "no recorded attempt: evaluated as of now, without the caller's IP or origin".to_owned()),
+            Err(_) => (0, "database unreachable: evaluated as of now, without the caller's IP, origin or device count".to_owned()),
+        },
+        (Ok(_), None) => (0, "no recorded attempt: evaluated as of now, without the caller's IP or origin".to_owned()),
+        (Err(why), _) => (0, format!("{why}: evaluated as of now, without the caller's IP, origin or device count")),
+    };
+    let context = Context {
         client_ip: None,
         origin: None,
         now_ms: now,
-        device_accounts: 0,
+        device_accounts,
     };
-    let store = match Store::connect_existing(&settings.database_url(), settings.pool_settings())
-        .await
-    {
-        Ok(store) => store,
-        Err(StoreError::Config(why)) => {
-            let note = format!("no recorded attempt ({why}): evaluated as of now, without the caller's IP or origin");
-            return (fallback, note);
-        }
-        Err(_) => {
-            let note = "database unreachable: evaluated as of now, without the caller's IP, origin or device count";
-            return (fallback, note.into());
-        }
-    };
-    let recorded = store
-        .latest_attempt_for_event(&event.event_id)
-        .await
-        .ok()
-        .flatten();
-    if let Some((id, signals)) = recorded.and_then(|row| row.signals.map(|s| (row.id, s))) {
-        let ctx = &signals["context"];
-        let context = Context {
-            client_ip: ctx["clientIp"]
-                .as_str()
-                .and_then(|ip| ip.parse::<IpAddr>().ok()),
-            origin: ctx["origin"].as_str().map(str::to_owned),
-            now_ms: ctx["nowMs"].as_i64().unwrap_or(now),
-            device_accounts: ctx["deviceAccounts"].as_i64().unwrap_or(0),
-        };
-        return (context, format!("recorded attempt #{id}"));
-    }
-    let since = crate::signup::device_quota(policy, now).since_ms;
-    let device_accounts = match &event.visitor_id {
-        Some(visitor) => store.device_accounts(visitor, since).await.unwrap_or(0),
-        None => 0,
-    };
-    let note = "no recorded attempt: evaluated as of now, without the caller's IP or origin";
-    (
-        Context {
-            device_accounts,
-            ..fallback
-        },
-        note.into(),
-    )
+    (Snapshot { event, context }, source)
 }
 
 fn print_table(event: &fingerprint::Event, hash: &str, source: &str, decision: &Decision) {

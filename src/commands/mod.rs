@@ -4,7 +4,7 @@ mod backtest;
 mod explain;
 
 pub use backtest::backtest;
-pub use explain::explain;
+pub use explain::{explain, Subject as ExplainSubject};
 
 use crate::cli::policy_path;
 use crate::config::Settings;

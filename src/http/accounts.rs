@@ -1,44 +1,67 @@
-use super::admin::require_admin;
+//! `GET /api/accounts` (admin).
+
+use super::pagination::Page;
 use super::{ApiError, AppState, Result};
+use crate::store::AccountRow;
 use crate::time::rfc3339;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// Pagination: `?limit=50&before=<id>`; the response's `nextBefore` fetches the next page.
+/// `?limit=50&before=<id>`; any other parameter is refused, so a typo is not silently ignored.
 #[derive(Debug, Deserialize)]
-pub struct Page {
+#[serde(deny_unknown_fields)]
+pub struct AccountsQuery {
     limit: Option<i64>,
     before: Option<i64>,
 }
 
-/// `GET /api/accounts`: newest first, never any password material.
+/// One account, never with password material.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountView {
+    id: i64,
+    username: String,
+    visitor_id: String,
+    review: bool,
+    created_at: String,
+}
+
+/// A page of accounts.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountsPage {
+    accounts: Vec<AccountView>,
+    /// Pass as `before` for the next page; `null` on the last one.
+    next_before: Option<i64>,
+}
+
+impl From<AccountRow> for AccountView {
+    fn from(r: AccountRow) -> Self {
+        Self {
+            id: r.id,
+            username: r.username,
+            visitor_id: r.visitor_id,
+            review: r.review,
+            created_at: rfc3339(r.created_at),
+        }
+    }
+}
+
+/// Newest first.
 pub async fn list(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>> {
-    require_admin(&state, &headers)?;
-    let Query(page) = page.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
-    let limit = page.limit.unwrap_or(50).clamp(1, 500);
-    let rows = state.store.list_accounts(limit, page.before).await?;
-    let next = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|r| r.id))
-        .flatten();
-    let accounts: Vec<Value> = rows
-        .into_iter()
-        .map(|r| {
-            json!({
-                "id": r.id,
-                "username": r.username,
-                "visitorId": r.visitor_id,
-                "review": r.review,
-                "createdAt": rfc3339(r.created_at),
-            })
-        })
-        .collect();
-    Ok(Json(json!({ "accounts": accounts, "nextBefore": next })))
+    query: Result<Query<AccountsQuery>, QueryRejection>,
+) -> Result<Json<AccountsPage>> {
+    let Query(query) = query.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
+    let page = Page::new(query.limit, query.before)?;
+    let rows = state.store.list_accounts(page.limit, page.before).await?;
+    let next_before = page.next_before(rows.last().map(|r| r.id), rows.len());
+    let accounts = rows.into_iter().map(AccountView::from).collect();
+    Ok(Json(AccountsPage {
+        accounts,
+        next_before,
+    }))
 }

@@ -1,34 +1,84 @@
-//! Admin authentication: a bearer token compared in constant time.
+//! The admin area: every route here needs the admin bearer token, compared in constant time.
+//! A new admin endpoint is added to [`routes`] and gets the check from there.
 
-use super::{ApiError, AppState};
+use super::{accounts, attempts, ApiError, AppState};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use fingerprint::SecretKey;
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
-/// Lets the request through when it carries the admin token. Without a configured token the admin
-/// endpoints do not exist (404), except in demo mode, where they are open.
-pub fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(expected) = &state.admin_token else {
-        return if state.demo.is_some() {
+/// Who may call the admin routes.
+#[derive(Debug, Clone)]
+pub enum AdminAuth {
+    /// Callers with this bearer token.
+    Token(SecretKey),
+    /// Anyone: demo mode without a token.
+    Open,
+    /// No one: without a token outside demo mode the routes answer 404, as if absent.
+    Off,
+}
+
+impl AdminAuth {
+    /// The rule for a configured token (if any) and mode.
+    pub fn new(token: Option<SecretKey>, demo: bool) -> Self {
+        match token {
+            Some(token) => Self::Token(token),
+            None if demo => Self::Open,
+            None => Self::Off,
+        }
+    }
+
+    /// Whether the routes are open to anyone.
+    pub fn is_open(&self) -> bool {
+        matches!(self, Self::Open)
+    }
+
+    fn check(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        let expected = match self {
+            Self::Token(token) => token,
+            Self::Open => return Ok(()),
+            Self::Off => return Err(ApiError::NotFound),
+        };
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token)
+            .unwrap_or_default();
+        // Hashing first makes the comparison constant-time in the length too.
+        let matches: bool = Sha256::digest(given.trim().as_bytes())
+            .ct_eq(&Sha256::digest(expected.expose().as_bytes()))
+            .into();
+        if matches {
             Ok(())
         } else {
-            Err(ApiError::NotFound)
-        };
-    };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token)
-        .unwrap_or_default();
-    // Hashing first makes the comparison constant-time in the length too.
-    let matches: bool = Sha256::digest(given.trim().as_bytes())
-        .ct_eq(&Sha256::digest(expected.expose().as_bytes()))
-        .into();
-    if matches {
-        Ok(())
-    } else {
-        Err(ApiError::Unauthorized)
+            Err(ApiError::Unauthorized)
+        }
+    }
+}
+
+/// The admin routes, behind the token check.
+pub fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/api/accounts", get(accounts::list))
+        .route("/api/attempts", get(attempts::list))
+        .route_layer(middleware::from_fn_with_state(state, require_admin))
+}
+
+async fn require_admin(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match state.admin.check(request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(error) => error.into_response(),
     }
 }

@@ -1,20 +1,25 @@
-use super::admin::require_admin;
+//! `GET /api/attempts` (admin): the audit trail with its reasons.
+
+use super::pagination::Page;
 use super::{ApiError, AppState, Result};
-use crate::store::AttemptFilter;
+use crate::policy::Snapshot;
+use crate::store::{now_ms, AttemptFilter, AttemptRow};
 use crate::time::rfc3339;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// Filters: `?verdict=block&code=vpn_detected&visitorId=<id>&since=24h&limit=50&before=<id>`.
+/// `?verdict=block&code=vpn_detected&visitorId=<id>&since=24h&limit=50&before=<id>`; any other
+/// parameter is refused, so a typo is not silently ignored.
 #[derive(Debug, Deserialize)]
-pub struct Filter {
+#[serde(deny_unknown_fields)]
+pub struct AttemptsQuery {
     verdict: Option<String>,
     code: Option<String>,
-    // Not a flattened `Page`: serde cannot read numbers from a query string through `flatten`.
+    // Not a flattened page: serde reads no numbers from a query string through `flatten`,
+    // and `deny_unknown_fields` does not work with it.
     limit: Option<i64>,
     before: Option<i64>,
     #[serde(rename = "visitorId")]
@@ -23,59 +28,89 @@ pub struct Filter {
     since: Option<String>,
 }
 
-/// `GET /api/attempts`: the audit trail with its reasons, newest first.
+/// One recorded attempt.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptView {
+    id: i64,
+    event_id: Option<String>,
+    visitor_id: Option<String>,
+    ip: Option<String>,
+    username: Option<String>,
+    verdict: String,
+    code: String,
+    codes: Vec<String>,
+    signals: Option<Snapshot>,
+    policy_hash: Option<String>,
+    shadow: bool,
+    account_id: Option<i64>,
+    created_at: String,
+}
+
+/// A page of attempts.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptsPage {
+    attempts: Vec<AttemptView>,
+    /// Pass as `before` for the next page; `null` on the last one.
+    next_before: Option<i64>,
+}
+
+impl From<AttemptRow> for AttemptView {
+    fn from(r: AttemptRow) -> Self {
+        Self {
+            id: r.id,
+            event_id: r.event_id,
+            visitor_id: r.visitor_id,
+            ip: r.ip,
+            username: r.username,
+            verdict: r.verdict,
+            code: r.code,
+            codes: r.codes,
+            signals: r.signals,
+            policy_hash: r.policy_hash,
+            shadow: r.shadow,
+            account_id: r.account_id,
+            created_at: rfc3339(r.created_at),
+        }
+    }
+}
+
+const VERDICTS: [&str; 4] = ["allow", "review", "block", "error"];
+
+/// Newest first.
 pub async fn list(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    filter: Result<Query<Filter>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>> {
-    require_admin(&state, &headers)?;
-    let Query(filter) = filter.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
-    if let Some(verdict) = &filter.verdict {
-        if !["allow", "review", "block", "error"].contains(&verdict.as_str()) {
+    query: Result<Query<AttemptsQuery>, QueryRejection>,
+) -> Result<Json<AttemptsPage>> {
+    let Query(query) = query.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
+    if let Some(verdict) = &query.verdict {
+        if !VERDICTS.contains(&verdict.as_str()) {
             return Err(ApiError::InvalidRequest(
                 "verdict must be allow, review, block or error".into(),
             ));
         }
     }
-    let limit = filter.limit.unwrap_or(50).clamp(1, 500);
-    let since_ms = match filter.since.as_deref() {
+    let page = Page::new(query.limit, query.before)?;
+    let since_ms = match query.since.as_deref() {
         Some(since) => Some(
-            crate::time::parse_since(since, crate::store::now_ms())
-                .map_err(ApiError::InvalidRequest)?,
+            crate::time::parse_since(since, now_ms())
+                .map_err(|why| ApiError::InvalidRequest(format!("since: {why}")))?,
         ),
         None => None,
     };
-    let query = AttemptFilter {
-        verdict: filter.verdict,
-        code: filter.code.filter(|c| !c.is_empty()),
+    let filter = AttemptFilter {
+        verdict: query.verdict,
+        code: query.code.filter(|c| !c.is_empty()),
         since_ms,
-        before: filter.before,
-        visitor_id: filter.visitor_id.filter(|v| !v.is_empty()),
+        before: page.before,
+        visitor_id: query.visitor_id.filter(|v| !v.is_empty()),
     };
-    let rows = state.store.list_attempts(&query, limit).await?;
-    let next = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|r| r.id))
-        .flatten();
-    let attempts: Vec<Value> = rows
-        .into_iter()
-        .map(|r| {
-            json!({
-                "id": r.id,
-                "eventId": r.event_id,
-                "visitorId": r.visitor_id,
-                "ip": r.ip,
-                "username": r.username,
-                "verdict": r.verdict,
-                "code": r.code,
-                "codes": r.codes,
-                "signals": r.signals,
-                "policyHash": r.policy_hash,
-                "shadow": r.shadow,
-                "accountId": r.account_id,
-                "createdAt": rfc3339(r.created_at),
-            })
-        })
-        .collect();
-    Ok(Json(json!({ "attempts": attempts, "nextBefore": next })))
+    let rows = state.store.list_attempts(&filter, page.limit).await?;
+    let next_before = page.next_before(rows.last().map(|r| r.id), rows.len());
+    let attempts = rows.into_iter().map(AttemptView::from).collect();
+    Ok(Json(AttemptsPage {
+        attempts,
+        next_before,
+    }))
 }

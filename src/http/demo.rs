@@ -6,8 +6,7 @@ use axum::response::Html;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use fingerprint::simulator::{Identified, IdentifyRequest, Persona};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -22,12 +21,27 @@ async fn page() -> Html<&'static str> {
     Html(include_str!("demo.html"))
 }
 
-async fn personas() -> Json<Value> {
-    let list: Vec<Value> = Persona::ALL
+/// The personas the page offers.
+#[derive(Debug, Serialize)]
+struct Personas {
+    personas: Vec<PersonaView>,
+}
+
+#[derive(Debug, Serialize)]
+struct PersonaView {
+    id: &'static str,
+    description: &'static str,
+}
+
+async fn personas() -> Json<Personas> {
+    let personas = Persona::ALL
         .iter()
-        .map(|p| json!({ "id": p.as_str(), "description": p.description() }))
+        .map(|p| PersonaView {
+            id: p.as_str(),
+            description: p.description(),
+        })
         .collect();
-    Json(json!({ "personas": list }))
+    Json(Personas { personas })
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,6 +1,9 @@
-//! The one error type at the HTTP edge: it owns the status, the stable code and the JSON body.
-//! Internal details go to the log, never to the client.
+//! The one error type at the HTTP edge: it owns the status, the stable code, the JSON body and
+//! `Retry-After`. The signup flow's refusals become answers here and nowhere else. Internal
+//! details go to the log, never to the client.
 
+use crate::signup::{PolicyRefusal, Refusal};
+use crate::store::StoreError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -9,23 +12,14 @@ use serde_json::{json, Map, Value};
 /// An answer other than success.
 #[derive(Debug)]
 pub enum ApiError {
-    /// 400 `invalid_request`: the message says which field or rule.
+    /// 400 `invalid_request`: the message says which field, parameter or rule.
     InvalidRequest(String),
     /// 400 `request_id_not_found`.
     RequestIdNotFound,
     /// 400 `invalid_sealed_result`.
     InvalidSealedResult(String),
-    /// A refusal by the fraud policy: 403 (or 429 for the device limit) with the rule's code.
-    Refused {
-        /// HTTP status.
-        status: StatusCode,
-        /// Stable code, e.g. `bot_detected`.
-        code: &'static str,
-        /// Human message.
-        message: String,
-        /// Extra fields, e.g. `botResult`, `visitorId`, `codes`.
-        extra: Map<String, Value>,
-    },
+    /// A refusal by the fraud policy: 403 (429 for the device limit) with the rule's code.
+    Refused(PolicyRefusal),
     /// 409 `username_taken`.
     UsernameTaken,
     /// 409 `request_id_used`: this event already created an account.
@@ -42,10 +36,12 @@ pub enum ApiError {
     DatabaseUnavailable,
     /// 503 `timeout`: the request took longer than the configured limit.
     Timeout,
-    /// 401 `unauthorized`.
+    /// 401 `unauthorized`: no valid admin token.
     Unauthorized,
     /// 404 `not_found`.
     NotFound,
+    /// 405 `method_not_allowed`.
+    MethodNotAllowed,
     /// 500 `internal_error`; the cause is logged, not sent.
     Internal(anyhow::Error),
 }
@@ -60,7 +56,7 @@ impl ApiError {
             Self::InvalidRequest(_) => "invalid_request",
             Self::RequestIdNotFound => "request_id_not_found",
             Self::InvalidSealedResult(_) => "invalid_sealed_result",
-            Self::Refused { code, .. } => code,
+            Self::Refused(refusal) => refusal.code,
             Self::UsernameTaken => "username_taken",
             Self::RequestIdUsed => "request_id_used",
             Self::PayloadTooLarge(_) => "payload_too_large",
@@ -71,6 +67,7 @@ impl ApiError {
             Self::Timeout => "timeout",
             Self::Unauthorized => "unauthorized",
             Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -80,7 +77,10 @@ impl ApiError {
             Self::InvalidRequest(_) | Self::RequestIdNotFound | Self::InvalidSealedResult(_) => {
                 StatusCode::BAD_REQUEST
             }
-            Self::Refused { status, .. } => *status,
+            Self::Refused(refusal) if refusal.code == "device_limit" => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            Self::Refused(_) => StatusCode::FORBIDDEN,
             Self::UsernameTaken | Self::RequestIdUsed => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -90,6 +90,7 @@ impl ApiError {
             Self::FingerprintMisconfigured | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         }
     }
 
@@ -98,7 +99,12 @@ impl ApiError {
             Self::InvalidRequest(why) => why.clone(),
             Self::RequestIdNotFound => "Fingerprint has no identification event with this requestId.".into(),
             Self::InvalidSealedResult(why) => format!("The sealed result cannot be unsealed: {why}."),
-            Self::Refused { message, .. } => message.clone(),
+            Self::Refused(refusal) => match refusal.code {
+                "device_limit" => "This device already has the allowed number of accounts. Failed to create account.".into(),
+                "bot_detected" => "Bot detected. Failed to create account.".into(),
+                "no_identification" => "The identification event carries no device identity.".into(),
+                code => format!("Signup refused by the fraud policy ({code})."),
+            },
             Self::UsernameTaken => "This username is already taken.".into(),
             Self::RequestIdUsed => "This requestId has already been used to create an account.".into(),
             Self::RateLimited(_) => "Too many signups from this address. Please try again later.".into(),
@@ -113,7 +119,20 @@ impl ApiError {
             Self::Timeout => "The request took too long. Please try again.".into(),
             Self::Unauthorized => "A valid admin bearer token is required.".into(),
             Self::NotFound => "Not found.".into(),
+            Self::MethodNotAllowed => "This method is not allowed on this path.".into(),
             Self::Internal(_) => "Internal error.".into(),
+        }
+    }
+
+    /// Fields beside `error` and `code` that tell the client more about a refusal.
+    fn extra(&self, body: &mut Map<String, Value>) {
+        if let Self::Refused(refusal) = self {
+            if let Some(visitor_id) = &refusal.visitor_id {
+                body.insert("visitorId".into(), json!(visitor_id));
+            }
+            if let Some(bot) = &refusal.bot {
+                body.insert("botResult".into(), json!(bot));
+            }
         }
     }
 }
@@ -126,9 +145,7 @@ impl IntoResponse for ApiError {
         let mut body = Map::new();
         body.insert("error".into(), json!(self.message()));
         body.insert("code".into(), json!(self.code()));
-        if let Self::Refused { extra, .. } = &self {
-            body.extend(extra.clone());
-        }
+        self.extra(&mut body);
         let mut response = (self.status(), Json(Value::Object(body))).into_response();
         let headers = response.headers_mut();
         match self {
@@ -147,18 +164,29 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<crate::store::StoreError> for ApiError {
-    fn from(error: crate::store::StoreError) -> Self {
-        use crate::store::StoreError as S;
-        match error {
-            S::UsernameTaken => Self::UsernameTaken,
-            S::EventAlreadyUsed => Self::RequestIdUsed,
-            S::DeviceLimit => Self::Internal(anyhow::anyhow!("device limit outside a signup")),
-            S::Unavailable(why) => {
-                tracing::warn!(error = %why, "database unavailable");
-                Self::DatabaseUnavailable
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Invalid(why) => Self::InvalidRequest(why),
+            Refusal::RequestIdNotFound => Self::RequestIdNotFound,
+            Refusal::InvalidSealedResult(why) => Self::InvalidSealedResult(why),
+            Refusal::PayloadTooLarge(limit) => Self::PayloadTooLarge(limit),
+            Refusal::Policy(refusal) => Self::Refused(refusal),
+            Refusal::UsernameTaken => Self::UsernameTaken,
+            Refusal::RequestIdUsed => Self::RequestIdUsed,
+            Refusal::FingerprintUnavailable { retry_after_secs } => {
+                Self::FingerprintUnavailable(retry_after_secs)
             }
-            other => Self::Internal(other.into()),
+            Refusal::FingerprintMisconfigured => Self::FingerprintMisconfigured,
+            Refusal::DatabaseUnavailable => Self::DatabaseUnavailable,
+            Refusal::Timeout => Self::Timeout,
+            Refusal::Internal(error) => Self::Internal(error),
         }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        Refusal::from(error).into()
     }
 }

@@ -1,4 +1,8 @@
-//! The HTTP surface: one router, one state, one error type.
+//! The HTTP surface: routers by area, one state, one error type.
+//!
+//! Each area returns its own router. Where a route is added decides what guards it: routes
+//! under [`admin::routes`] need the admin token, and every route but signup runs under the
+//! request deadline (signup keeps its own, so that a timed-out attempt is still recorded).
 
 mod accounts;
 mod admin;
@@ -7,18 +11,17 @@ mod demo;
 mod error;
 mod health;
 mod layers;
+mod pagination;
 mod rate_limit;
 mod signup;
 mod webhooks;
 
+pub use admin::AdminAuth;
 pub use error::{ApiError, Result};
 pub use rate_limit::SignupLimiter;
 
-use crate::events::EventSource;
-use crate::password::{Hasher, PasswordPolicy};
-use crate::policy::Policy;
+use crate::signup::Signups;
 use crate::store::Store;
-use axum::routing::{get, post};
 use axum::Router;
 use fingerprint::SecretKey;
 use std::sync::Arc;
@@ -27,30 +30,18 @@ use std::time::Duration;
 /// Everything a request handler needs, shared by all of them.
 #[derive(Debug)]
 pub struct AppState {
-    /// The database.
+    /// The signup flow and what it needs.
+    pub signups: Arc<Signups>,
+    /// The database, for the admin and health routes.
     pub store: Store,
-    /// Where events come from.
-    pub events: EventSource,
-    /// The fraud policy, and its version recorded with every attempt.
-    pub policy: Policy,
-    /// `policy.hash()`, computed once.
-    pub policy_hash: String,
-    /// Password hashing.
-    pub hasher: Hasher,
-    /// Password rules.
-    pub password: PasswordPolicy,
-    /// Admin bearer token.
-    pub admin_token: Option<SecretKey>,
-    /// Webhook signing secret.
+    /// Who may call the admin routes.
+    pub admin: AdminAuth,
+    /// Webhook signing secret; without it the webhook route answers 404.
     pub webhook_secret: Option<SecretKey>,
     /// Per-client-IP signup rate limit, when configured.
     pub signup_limiter: Option<SignupLimiter>,
-    /// Signups still running, which shutdown waits for.
-    pub signups: crate::signup::InFlight,
-    /// The time one signup may take, from its body to its answer.
-    pub signup_timeout: Duration,
-    /// The body limit, for the 413 message.
-    pub max_body_bytes: usize,
+    /// Body size and time limits.
+    pub limits: HttpLimits,
     /// The in-process simulator in demo mode.
     pub demo: Option<fingerprint::simulator::Simulator>,
 }
@@ -60,23 +51,25 @@ pub struct AppState {
 pub struct HttpLimits {
     /// Largest body.
     pub max_body_bytes: usize,
-    /// Whole-request time limit.
+    /// Time for a whole request; for a signup, from its first byte to its decision.
     pub request_timeout: Duration,
     /// CORS origins (empty: any origin, no credentials).
     pub cors_origins: Vec<String>,
 }
 
 /// The whole application router.
-pub fn router(state: Arc<AppState>, limits: &HttpLimits) -> Router {
-    let mut app = Router::new()
-        .route("/health", get(health::health))
-        .route("/api/accounts", get(accounts::list))
-        .route("/api/attempts", get(attempts::list))
-        .route("/api/webhooks/fingerprint", post(webhooks::receive));
+pub fn router(state: Arc<AppState>) -> Router {
+    let mut bounded = Router::new()
+        .merge(health::routes())
+        .merge(webhooks::routes())
+        .merge(admin::routes(state.clone()));
     if state.demo.is_some() {
-        app = app.merge(demo::routes());
+        bounded = bounded.merge(demo::routes());
     }
-    let app = layers::with_deadline(app.fallback(|| async { ApiError::NotFound }), limits)
-        .route("/api/create-account", post(signup::create_account));
-    layers::apply(app, limits).with_state(state)
+    let app = layers::with_deadline(bounded, &state.limits)
+        .merge(signup::routes())
+        .fallback(|| async { ApiError::NotFound })
+        // Set last: it applies to the routes present when it is called.
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
+    layers::apply(app, &state.limits).with_state(state)
 }

@@ -1,20 +1,55 @@
+//! `POST /api/create-account`: the signup flow over HTTP.
+
 use super::{ApiError, AppState};
-use crate::signup::{self, Caller};
+use crate::signup::{Caller, Created, Refusal};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
-use serde_json::json;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Serialize;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::time::Instant;
 
-/// `POST /api/create-account`.
-///
+/// Not under the shared request deadline: the flow keeps its own, so that a signup that runs
+/// out of time is still recorded and its account write is never cut short.
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new().route("/api/create-account", post(create_account))
+}
+
+/// A created account.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedBody {
+    /// `created`, or `review` when the account awaits an analyst.
+    status: &'static str,
+    account_id: i64,
+    visitor_id: String,
+    /// The rules that asked for review.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    codes: Option<Vec<String>>,
+}
+
+impl From<Created> for CreatedBody {
+    fn from(created: Created) -> Self {
+        Self {
+            status: if created.review_codes.is_some() {
+                "review"
+            } else {
+                "created"
+            },
+            account_id: created.account_id,
+            visitor_id: created.visitor_id,
+            codes: created.review_codes,
+        }
+    }
+}
+
 /// The body is taken as bytes so that every malformed request is still recorded and answered in
 /// the shared JSON error shape, an unreadable or oversized one included.
-pub async fn create_account(
+async fn create_account(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -22,29 +57,9 @@ pub async fn create_account(
 ) -> Response {
     // One deadline from the first byte: a client that sends its body slowly spends the same
     // budget as a slow Fingerprint API, and cannot hold a connection open for ever.
-    let deadline = Instant::now() + state.signup_timeout;
-    // Proxies may append their own header line instead of extending the first one: the hops
-    // count from the right of all of them joined, or a client could plant the trusted entry.
-    // A line that is not text could hide a proxy's entry, so then the peer is used instead.
-    let forwarded: Option<Vec<&str>> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .map(|v| v.to_str().ok())
-        .collect();
-    let forwarded = forwarded
-        .filter(|lines| !lines.is_empty())
-        .map(|lines| lines.join(","));
-    let caller = Caller {
-        ip: crate::policy::client_ip(
-            peer.ip(),
-            forwarded.as_deref(),
-            state.policy.trusted_proxy_hops,
-        ),
-        origin: headers
-            .get(header::ORIGIN)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-    };
+    let deadline = Instant::now() + state.limits.request_timeout;
+    let signups = state.signups.clone();
+    let caller = caller(&headers, peer, signups.policy.trusted_proxy_hops);
     // Before anything else: a flood must cost neither an API call nor an audit-trail row.
     if let Some(limiter) = &state.signup_limiter {
         if let Err(wait) = limiter.check(caller.ip) {
@@ -58,47 +73,56 @@ pub async fn create_account(
     let body = tokio::time::timeout_at(deadline, Bytes::from_request(request, &state)).await;
     let body = match body {
         Ok(Ok(body)) => body,
-        Err(_) => {
-            let error = ApiError::Timeout;
-            return signup::refuse_unread(&state, &caller, error)
-                .await
-                .into_response();
-        }
+        Err(_) => return unread(&signups, &caller, Refusal::Timeout).await,
         Ok(Err(rejection)) => {
-            let error = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge(state.max_body_bytes)
+            let refusal = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Refusal::PayloadTooLarge(state.limits.max_body_bytes)
             } else {
-                ApiError::InvalidRequest(rejection.body_text())
+                Refusal::Invalid(rejection.body_text())
             };
-            return signup::refuse_unread(&state, &caller, error)
-                .await
-                .into_response();
+            return unread(&signups, &caller, refusal).await;
         }
     };
     // On its own task: if the client disconnects, axum drops this handler, but the signup still
     // finishes, so nothing is left half-done and the attempt is recorded.
-    let running = state.signups.start();
+    let running = signups.in_flight.start();
     let task = tokio::spawn(async move {
         let _running = running;
-        signup::signup(&state, &caller, &body, deadline).await
+        signups.run(&caller, &body, deadline).await
     });
     let outcome = task.await.unwrap_or_else(|e| {
-        Err(ApiError::Internal(anyhow::anyhow!(
+        Err(Refusal::Internal(anyhow::anyhow!(
             "signup task failed: {e}"
         )))
     });
     match outcome {
-        Ok(created) => {
-            let mut body = json!({
-                "status": if created.review_codes.is_some() { "review" } else { "created" },
-                "accountId": created.account_id,
-                "visitorId": created.visitor_id,
-            });
-            if let Some(codes) = created.review_codes {
-                body["codes"] = json!(codes);
-            }
-            Json(body).into_response()
-        }
-        Err(error) => error.into_response(),
+        Ok(created) => Json(CreatedBody::from(created)).into_response(),
+        Err(refusal) => ApiError::from(refusal).into_response(),
+    }
+}
+
+async fn unread(signups: &crate::signup::Signups, caller: &Caller, refusal: Refusal) -> Response {
+    ApiError::from(signups.refuse_unread(caller, refusal).await).into_response()
+}
+
+/// The caller as the policy sees it. Proxies may append their own header line instead of
+/// extending the first one: the hops count from the right of all of them joined, or a client
+/// could plant the trusted entry. A line that is not text could hide a proxy's entry, so then
+/// the peer is used instead.
+fn caller(headers: &HeaderMap, peer: SocketAddr, trusted_proxy_hops: usize) -> Caller {
+    let forwarded: Option<Vec<&str>> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .map(|v| v.to_str().ok())
+        .collect();
+    let forwarded = forwarded
+        .filter(|lines| !lines.is_empty())
+        .map(|lines| lines.join(","));
+    Caller {
+        ip: crate::policy::client_ip(peer.ip(), forwarded.as_deref(), trusted_proxy_hops),
+        origin: headers
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
     }
 }

@@ -1,24 +1,40 @@
+//! `POST /api/webhooks/fingerprint`: events Fingerprint pushes, signed with the shared secret.
+
 use super::{ApiError, AppState, Result};
 use crate::store::now_ms;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::Json;
-use serde_json::{json, Value};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::Value;
 use std::sync::Arc;
 
-/// `POST /api/webhooks/fingerprint`: a signed event pushed by Fingerprint, stored once per event id.
-pub async fn receive(
+/// The answer to a webhook delivery.
+#[derive(Debug, Serialize)]
+pub struct Received {
+    status: &'static str,
+    /// The event was already stored by an earlier delivery.
+    duplicate: bool,
+}
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new().route("/api/webhooks/fingerprint", post(receive))
+}
+
+/// A signed event, stored once per event id.
+async fn receive(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>> {
+) -> Result<Json<Received>> {
     let Some(secret) = &state.webhook_secret else {
         return Err(ApiError::NotFound);
     };
     let body = body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(state.max_body_bytes),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(state.limits.max_body_bytes),
         _ => ApiError::InvalidRequest(rejection.body_text()),
     })?;
     let signature = headers
@@ -43,5 +59,8 @@ pub async fn receive(
         })?;
     let stored = state.store.store_webhook(event_id, text, now_ms()).await?;
     tracing::info!(event_id, duplicate = !stored, "webhook received");
-    Ok(Json(json!({ "status": "ok", "duplicate": !stored })))
+    Ok(Json(Received {
+        status: "ok",
+        duplicate: !stored,
+    }))
 }

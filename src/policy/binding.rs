@@ -6,8 +6,8 @@ use fingerprint::Event;
 use super::config::Policy;
 use super::context::{parse_ip, Context};
 use super::decision::Outcome;
+use super::judge::{judge, Judged};
 use super::origin;
-use super::rules::{judge, Judged};
 
 /// Both the page Fingerprint ran on and the page that posted the form must be ours: the
 /// first stops events harvested on other sites, the second stops cross-site posting.

@@ -1,10 +1,13 @@
 //! What the service knows about the signup request itself, beside the Fingerprint event.
 
+use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
 
 /// Request facts the rules compare the event against. Kept free of HTTP types so backtests
-/// and `explain` can replay a stored attempt without a request.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// and `explain` can replay a stored attempt without a request. The field names are those of
+/// the stored snapshot (`clientIp`, `origin`, `nowMs`, `deviceAccounts`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Context {
     /// The client's address as resolved by [`client_ip`]; `None` when unknown.
     pub client_ip: Option<IpAddr>,
@@ -14,6 +17,7 @@ pub struct Context {
     /// pure and repeatable.
     pub now_ms: i64,
     /// Accounts this visitor already holds within `device_window_days`.
+    #[serde(default)]
     pub device_accounts: i64,
 }
 

@@ -11,9 +11,11 @@ mod config;
 mod context;
 mod decision;
 mod file;
+mod judge;
 mod origin;
 mod rules;
 mod signals;
+mod snapshot;
 
 #[cfg(test)]
 mod tests;
@@ -22,6 +24,7 @@ pub use config::{Action, Policy, Rules};
 pub use context::{client_ip, Context};
 pub use decision::{Check, Decision, Finding, Outcome};
 pub use file::{load_file, parse_str, ConfigError, ConfigFile};
+pub use snapshot::Snapshot;
 
 /// Decides on one signup. Every rule is evaluated and recorded, in the fixed order
 /// documented in `docs/policy.md`; the verdict is the strongest action among those that fired.

@@ -5,7 +5,7 @@ use fingerprint::{BotResult, Event};
 
 use super::config::{Action, Policy, Rules};
 use super::decision::Outcome;
-use super::rules::Checks;
+use super::judge::Checks;
 
 /// `Ok((fired, what was seen))`, or `Err(why it cannot be judged)`.
 type Reading = Result<(bool, String), String>;

@@ -1,70 +1,155 @@
-//! Turning a policy refusal into the answer the client gets.
+//! Why a signup created nothing, in the flow's own terms. Each refusal carries its stable code;
+//! the HTTP layer alone decides the status, the body and `Retry-After` (`http::error`).
 
-use crate::http::ApiError;
+use crate::events::EventError;
 use crate::policy::Decision;
-use axum::http::StatusCode;
+use crate::store::StoreError;
 use fingerprint::Event;
-use serde_json::{json, Map};
 
-/// The refusal named by the decision's first finding in the policy's fixed order.
-pub fn from_decision(decision: &Decision, event: &Event) -> ApiError {
-    let Some(primary) = decision.primary() else {
-        return ApiError::Internal(anyhow::anyhow!("a block verdict without a finding"));
-    };
-    match primary.code {
-        "device_limit" => device_limit(event.visitor_id.as_deref().unwrap_or_default()),
-        "bot_detected" => {
-            let mut extra = Map::new();
-            let bot = event.bot.as_ref().map(|b| b.as_str()).unwrap_or("unknown");
-            extra.insert("botResult".into(), json!(bot));
-            refused(
-                StatusCode::FORBIDDEN,
-                "bot_detected",
-                "Bot detected. Failed to create account.",
-                extra,
-            )
+/// A signup that created no account.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// The body broke a rule; the message names the field.
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    /// Fingerprint has no event with this requestId.
+    #[error("request id not found")]
+    RequestIdNotFound,
+    /// The sealed result cannot be opened; the message says why.
+    #[error("invalid sealed result: {0}")]
+    InvalidSealedResult(String),
+    /// The body was larger than the limit (bytes).
+    #[error("body over {0} bytes")]
+    PayloadTooLarge(usize),
+    /// The fraud policy refused it.
+    #[error("refused by the policy: {}", .0.code)]
+    Policy(PolicyRefusal),
+    /// The username (case-insensitive) already has an account.
+    #[error("username taken")]
+    UsernameTaken,
+    /// This event already created an account.
+    #[error("request id already used")]
+    RequestIdUsed,
+    /// Fingerprint could not be reached in time; worth retrying after the given seconds.
+    #[error("fingerprint unavailable")]
+    FingerprintUnavailable {
+        /// Seconds to wait before trying again.
+        retry_after_secs: u64,
+    },
+    /// Fingerprint refused our key, region or subscription: the operator must act.
+    #[error("fingerprint misconfigured")]
+    FingerprintMisconfigured,
+    /// The database could not be reached or was overloaded.
+    #[error("database unavailable")]
+    DatabaseUnavailable,
+    /// The signup ran out of time before its account write.
+    #[error("timed out")]
+    Timeout,
+    /// A fault of ours; the cause is logged, never answered.
+    #[error("internal error: {0:#}")]
+    Internal(anyhow::Error),
+}
+
+/// A refusal by the fraud policy, with what the client may be told about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyRefusal {
+    /// The rule's stable code (`bot_detected`, `device_limit`, ...): the primary finding.
+    pub code: &'static str,
+    /// Every rule that fired, in policy order.
+    pub codes: Vec<String>,
+    /// The device, for `device_limit`.
+    pub visitor_id: Option<String>,
+    /// Fingerprint's bot verdict, for `bot_detected`.
+    pub bot: Option<String>,
+}
+
+/// The code of a refusal that no rule but the device limit names.
+pub const DEVICE_LIMIT: &str = "device_limit";
+
+impl Refusal {
+    /// The stable machine code clients and the audit trail use.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Invalid(_) => "invalid_request",
+            Self::RequestIdNotFound => "request_id_not_found",
+            Self::InvalidSealedResult(_) => "invalid_sealed_result",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::Policy(refusal) => refusal.code,
+            Self::UsernameTaken => "username_taken",
+            Self::RequestIdUsed => "request_id_used",
+            Self::FingerprintUnavailable { .. } => "fingerprint_unavailable",
+            Self::FingerprintMisconfigured => "fingerprint_misconfigured",
+            Self::DatabaseUnavailable => "database_unavailable",
+            Self::Timeout => "timeout",
+            Self::Internal(_) => "internal_error",
         }
-        code => refused(
-            StatusCode::FORBIDDEN,
-            code,
-            &format!("Signup refused by the fraud policy ({code})."),
-            Map::new(),
-        ),
+    }
+
+    /// The refusal named by the decision's primary finding.
+    pub(crate) fn from_decision(decision: &Decision, event: &Event) -> Refusal {
+        let Some(primary) = decision.primary() else {
+            return Refusal::Internal(anyhow::anyhow!("a block verdict without a finding"));
+        };
+        Refusal::Policy(PolicyRefusal {
+            code: primary.code,
+            codes: decision.codes().iter().map(|c| c.to_string()).collect(),
+            visitor_id: (primary.code == DEVICE_LIMIT)
+                .then(|| event.visitor_id.clone())
+                .flatten(),
+            bot: (primary.code == "bot_detected").then(|| {
+                let bot = event.bot.as_ref().map(|b| b.as_str());
+                bot.unwrap_or("unknown").to_owned()
+            }),
+        })
+    }
+
+    /// An event that identifies no device.
+    pub(crate) fn no_identification(codes: Vec<String>) -> Refusal {
+        Refusal::Policy(PolicyRefusal {
+            code: "no_identification",
+            codes,
+            visitor_id: None,
+            bot: None,
+        })
+    }
+
+    /// The device limit reached in the store, after the policy's own count let it through.
+    pub(crate) fn device_limit(visitor_id: &str, codes: Vec<String>) -> Refusal {
+        Refusal::Policy(PolicyRefusal {
+            code: DEVICE_LIMIT,
+            codes,
+            visitor_id: Some(visitor_id.to_owned()),
+            bot: None,
+        })
     }
 }
 
-/// 429 `device_limit`.
-pub fn device_limit(visitor_id: &str) -> ApiError {
-    let mut extra = Map::new();
-    extra.insert("visitorId".into(), json!(visitor_id));
-    refused(
-        StatusCode::TOO_MANY_REQUESTS,
-        "device_limit",
-        "This device already has the allowed number of accounts. Failed to create account.",
-        extra,
-    )
+impl From<StoreError> for Refusal {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::UsernameTaken => Self::UsernameTaken,
+            StoreError::EventAlreadyUsed => Self::RequestIdUsed,
+            StoreError::Unavailable(why) => {
+                tracing::warn!(error = %why, "database unavailable");
+                Self::DatabaseUnavailable
+            }
+            other => Self::Internal(other.into()),
+        }
+    }
 }
 
-/// 403 `no_identification`: the event identifies no device.
-pub fn no_identification() -> ApiError {
-    refused(
-        StatusCode::FORBIDDEN,
-        "no_identification",
-        "The identification event carries no device identity.",
-        Map::new(),
-    )
-}
-
-fn refused(
-    status: StatusCode,
-    code: &'static str,
-    message: &str,
-    extra: Map<String, serde_json::Value>,
-) -> ApiError {
-    ApiError::Refused {
-        status,
-        code,
-        message: message.to_owned(),
-        extra,
+impl From<EventError> for Refusal {
+    fn from(error: EventError) -> Self {
+        match error {
+            EventError::NotFound => Self::RequestIdNotFound,
+            EventError::IllFormedId => Self::Invalid(
+                "requestId is ill-formed: expected an id such as 1708102555327.NLOjmg".into(),
+            ),
+            EventError::Sealed(why) => Self::InvalidSealedResult(why),
+            EventError::Misconfigured => Self::FingerprintMisconfigured,
+            EventError::Unavailable { retry_after_secs } => {
+                Self::FingerprintUnavailable { retry_after_secs }
+            }
+        }
     }
 }

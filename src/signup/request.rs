@@ -1,6 +1,6 @@
 //! Reading a signup body: which event it names, and who is signing up.
 
-use crate::http::ApiError;
+use super::Refusal;
 use serde_json::Value;
 
 /// How the signup names its identification event.
@@ -38,13 +38,13 @@ const MAX_USERNAME_CHARS: usize = 254;
 pub const MAX_SEALED_BYTES: usize = 16 * 1024;
 
 /// Parses and checks the body. Each refusal names the field, so the front end can show it.
-pub fn parse(body: &[u8]) -> Result<SignupRequest, ApiError> {
+pub fn parse(body: &[u8]) -> Result<SignupRequest, Refusal> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| invalid(format!("body is not valid JSON: {e}")))?;
     let Value::Object(fields) = value else {
         return Err(invalid("body must be a JSON object".into()));
     };
-    let text = |name: &str| -> Result<Option<&str>, ApiError> {
+    let text = |name: &str| -> Result<Option<&str>, Refusal> {
         match fields.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.as_str())),
@@ -105,8 +105,8 @@ pub fn username_key(username: &str) -> String {
     username.trim().to_lowercase()
 }
 
-fn invalid(message: String) -> ApiError {
-    ApiError::InvalidRequest(message)
+fn invalid(message: String) -> Refusal {
+    Refusal::Invalid(message)
 }
 
 #[cfg(test)]
@@ -115,7 +115,7 @@ mod tests {
 
     fn error_of(body: &str) -> String {
         match parse(body.as_bytes()) {
-            Err(ApiError::InvalidRequest(why)) => why,
+            Err(Refusal::Invalid(why)) => why,
             other => panic!("{body}: expected invalid_request, got {other:?}"),
         }
     }

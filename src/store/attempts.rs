@@ -1,4 +1,5 @@
 use super::{Store, StoreError};
+use crate::policy::Snapshot;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
@@ -19,8 +20,8 @@ pub struct NewAttempt {
     pub code: String,
     /// Every rule that fired, in policy order.
     pub codes: Vec<String>,
-    /// The normalized signals the decision used.
-    pub signals: Option<serde_json::Value>,
+    /// What the decision saw: the event and the request context.
+    pub signals: Option<Snapshot>,
     /// The policy version that decided.
     pub policy_hash: Option<String>,
     /// Whether shadow mode was on.
@@ -48,8 +49,8 @@ pub struct AttemptRow {
     pub code: String,
     /// See [`NewAttempt`].
     pub codes: Vec<String>,
-    /// See [`NewAttempt`].
-    pub signals: Option<serde_json::Value>,
+    /// See [`NewAttempt`]; `None` also for a snapshot this version cannot read.
+    pub signals: Option<Snapshot>,
     /// See [`NewAttempt`].
     pub policy_hash: Option<String>,
     /// See [`NewAttempt`].
@@ -94,7 +95,7 @@ impl Store {
         account_id: Option<i64>,
     ) -> Result<(), StoreError> {
         let codes = serde_json::to_string(&attempt.codes).unwrap_or_else(|_| "[]".into());
-        let signals = attempt.signals.as_ref().map(|s| s.to_string());
+        let signals = attempt.signals.as_ref().map(Snapshot::to_json);
         sqlx::query(
             "INSERT INTO attempts (event_id, visitor_id, ip, username, verdict, code, codes, \
                signals, policy_hash, shadow, account_id, created_at) \
@@ -184,7 +185,7 @@ fn attempt_row(row: &AnyRow) -> Result<AttemptRow, StoreError> {
         verdict: row.try_get("verdict")?,
         code: row.try_get("code")?,
         codes: serde_json::from_str(&codes).unwrap_or_default(),
-        signals: signals.and_then(|s| serde_json::from_str(&s).ok()),
+        signals: signals.as_deref().and_then(Snapshot::from_json),
         policy_hash: row.try_get("policy_hash")?,
         shadow: row.try_get::<i64, _>("shadow")? != 0,
         account_id: row.try_get("account_id")?,

@@ -1,4 +1,4 @@
-use crate::helpers::*;
+use crate::common::*;
 use fingerprint::simulator::Persona;
 use serde_json::Value;
 

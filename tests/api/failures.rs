@@ -1,4 +1,4 @@
-use crate::helpers::*;
+use crate::common::*;
 use fingerprint::simulator::{Fault, Persona};
 use std::time::{Duration, Instant};
 

@@ -4,9 +4,11 @@
 mod admin;
 mod demo;
 mod failures;
-mod helpers;
 mod policy;
 mod rate_limit;
 mod signals;
 mod signup;
 mod webhooks;
+
+#[path = "../common/mod.rs"]
+mod common;

@@ -5,10 +5,10 @@
 //! Expectations come from the documented defaults (`signup-guard.example.toml`) and the rule
 //! order documented in `src/policy/rules.rs` and `src/policy/signals.rs`, not from observed output.
 
-use crate::helpers::*;
+use crate::common::*;
 use fingerprint::simulator::{Identified, IdentifyRequest, Persona};
 use serde_json::{json, Value};
-use signup_guard::policy::{self, Context, Outcome, Policy};
+use signup_guard::policy::{self, Outcome, Policy};
 use signup_guard::store::AttemptRow;
 use std::path::PathBuf;
 
@@ -182,19 +182,18 @@ async fn every_persona_gets_the_documented_answer_under_the_default_policy() {
             .as_ref()
             .unwrap_or_else(|| panic!("{persona}: a signals snapshot"));
         assert_eq!(
-            signals["event"]["event_id"],
-            event.event_id.as_str(),
-            "{persona}: {signals}"
+            signals.event.event_id, event.event_id,
+            "{persona}: {signals:?}"
         );
-        let context = &signals["context"];
-        assert_eq!(context["clientIp"], "127.0.0.1", "{persona}: {signals}");
-        assert_eq!(context["origin"], Value::Null, "{persona}: {signals}");
-        assert_eq!(context["deviceAccounts"], 0, "{persona}: {signals}");
+        let context = &signals.context;
         assert_eq!(
-            context["nowMs"].as_i64(),
-            Some(attempt.created_at),
-            "{persona}: {signals}"
+            context.client_ip,
+            Some([127, 0, 0, 1].into()),
+            "{persona}: {signals:?}"
         );
+        assert_eq!(context.origin, None, "{persona}: {signals:?}");
+        assert_eq!(context.device_accounts, 0, "{persona}: {signals:?}");
+        assert_eq!(context.now_ms, attempt.created_at, "{persona}: {signals:?}");
     }
 }
 
@@ -208,19 +207,10 @@ async fn a_partial_identification_skips_smart_signals_but_still_counts_toward_th
     assert_accepted(status, &body, "created", &[]);
 
     let attempt = attempt_for(&app, &first.event_id).await;
-    let signals = attempt.signals.expect("a snapshot");
-    let event: fingerprint::Event =
-        serde_json::from_value(signals["event"].clone()).expect("the event round-trips");
-    assert!(!event.has_smart_signals());
-    let context = Context {
-        client_ip: signals["context"]["clientIp"]
-            .as_str()
-            .map(|ip| ip.parse().unwrap()),
-        origin: None,
-        now_ms: signals["context"]["nowMs"].as_i64().unwrap(),
-        device_accounts: 0,
-    };
-    let decision = policy::evaluate(&Policy::default(), &event, &context);
+    let snapshot = attempt.signals.expect("a snapshot");
+    assert!(!snapshot.event.has_smart_signals());
+    assert_eq!(snapshot.context.device_accounts, 0);
+    let decision = snapshot.evaluate(&Policy::default());
     assert!(decision.codes().is_empty(), "{decision:?}");
     for rule in [
         "bot_bad",
@@ -409,8 +399,8 @@ async fn events_from_another_origin_are_refused() {
     assert_accepted(status, &body, "created", &[]);
     let attempt = attempt_for(&app, &ours.event_id).await;
     assert_eq!(
-        attempt.signals.unwrap()["context"]["origin"],
-        "https://shop.example"
+        attempt.signals.unwrap().context.origin.as_deref(),
+        Some("https://shop.example")
     );
 
     // docs/policy.md: the Origin header must be allowed "when present"; a page URL is required.

@@ -1,6 +1,6 @@
 //! The per-client-IP signup rate limit (`SIGNUP_RATE_LIMIT_PER_MINUTE`).
 
-use crate::helpers::*;
+use crate::common::*;
 use fingerprint::simulator::Persona;
 use signup_guard::policy::Policy;
 

@@ -2,7 +2,7 @@
 //! signal on a new device, the service answers through real HTTP, and the audit trail keeps
 //! the finding. Expectations come from the documented defaults (`signup-guard.example.toml`).
 
-use crate::helpers::*;
+use crate::common::*;
 use crate::policy::{assert_accepted, attempt_for, fixture};
 use fingerprint::simulator::{ExtraSignal, IdentifyRequest};
 use fingerprint::ApiVersion;

@@ -1,4 +1,4 @@
-use crate::helpers::*;
+use crate::common::*;
 use fingerprint::simulator::{IdentifyRequest, Persona};
 use fingerprint::ApiVersion;
 use serde_json::json;

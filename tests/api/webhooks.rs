@@ -1,4 +1,4 @@
-use crate::helpers::*;
+use crate::common::*;
 use serde_json::json;
 
 async fn post_webhook(app: &TestApp, body: &str, signature: Option<&str>) -> u16 {

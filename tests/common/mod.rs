@@ -1,6 +1,6 @@
-//! Helpers shared by `tests/store.rs` and `tests/instances.rs`: fresh databases on either
-//! backend, and the real application (in process or as the built binary) against the
-//! Fingerprint simulator.
+//! The one test harness, shared by every test binary: fresh databases on either backend, the
+//! Fingerprint simulator over real HTTP, and the real application built the one way `main`
+//! builds it (`Application::build`), on a free port.
 //!
 //! PostgreSQL tests need `TEST_DATABASE_URL` (an admin URL such as
 //! `postgres://postgres@127.0.0.1:5432/postgres`); each test creates its own database from it
@@ -8,10 +8,11 @@
 
 #![allow(dead_code)]
 
+use fingerprint::sealed::DecryptionKey;
 use fingerprint::simulator::{
     Identified, IdentifyRequest, Persona, Simulator, SimulatorConfig, SimulatorHandle,
 };
-use fingerprint::SecretKey;
+use fingerprint::{ApiVersion, SecretKey};
 use rand::Rng;
 use serde_json::{json, Value};
 use signup_guard::config::{Config, FingerprintSource};
@@ -24,8 +25,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub const API_KEY: &str = "instances-test-secret-key";
+pub const API_KEY: &str = "test-secret-key-4f9a";
+pub const ADMIN_TOKEN: &str = "admin-token-for-tests";
+pub const WEBHOOK_SECRET: &str = "webhook-secret-for-tests";
 pub const STRONG_PASSWORD: &str = "correct horse battery staple";
+/// The key the simulator seals results with, and the application opens them with.
+pub const ENCRYPTION_KEY: [u8; 32] = *b"signup-guard-test-key-32-bytes!!";
 
 /// The admin URL PostgreSQL tests create their databases from, or `None` (with the notice
 /// `.ci/run` logs show) when the variable is unset.
@@ -201,11 +206,13 @@ pub async fn assert_no_half_written_rows(pool: &AnyPool) {
     assert_eq!(dangling_attempts, 0, "attempts naming a missing account");
 }
 
-/// One Fingerprint simulator, over HTTP, that several instances can share.
+/// One Fingerprint simulator, over HTTP, that several instances can share. Clones share the
+/// server, which stops when the last clone is dropped.
+#[derive(Clone)]
 pub struct Fingerprint {
     pub simulator: Simulator,
     pub base_url: String,
-    _handle: SimulatorHandle,
+    _handle: Arc<SimulatorHandle>,
 }
 
 impl Fingerprint {
@@ -213,7 +220,7 @@ impl Fingerprint {
         let simulator = Simulator::new(SimulatorConfig {
             secret_key: SecretKey::new(API_KEY),
             latency: Duration::ZERO,
-            encryption_key: None,
+            encryption_key: Some(DecryptionKey::from_bytes(ENCRYPTION_KEY)),
         });
         let handle = simulator
             .spawn(SocketAddr::from(([127, 0, 0, 1], 0)))
@@ -222,7 +229,7 @@ impl Fingerprint {
         Fingerprint {
             simulator,
             base_url: handle.base_url(),
-            _handle: handle,
+            _handle: Arc::new(handle),
         }
     }
 
@@ -240,28 +247,120 @@ impl Fingerprint {
     }
 }
 
-/// A running in-process instance.
-pub struct Instance {
-    pub address: String,
-    pub state: Arc<AppState>,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+/// What a test may change from the defaults.
+pub struct Options {
+    pub policy: Policy,
+    pub api_version: ApiVersion,
+    pub client_key: String,
+    /// The Fingerprint client's deadline for one event.
+    pub deadline: Duration,
+    pub admin_token: Option<String>,
+    pub webhook_secret: Option<String>,
+    pub cors_origins: Vec<String>,
+    /// A database of the test's own; a fresh SQLite file otherwise.
+    pub database_url: Option<String>,
+    pub request_timeout: Duration,
+    pub signup_rate_limit_per_minute: u32,
 }
 
-pub fn config(database_url: &str, fingerprint: &Fingerprint, policy: Policy) -> Config {
-    let mut client = fingerprint::ClientConfig::new(SecretKey::new(API_KEY));
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            policy: Policy::default(),
+            api_version: ApiVersion::V4,
+            client_key: API_KEY.into(),
+            deadline: Duration::from_millis(1500),
+            admin_token: Some(ADMIN_TOKEN.into()),
+            webhook_secret: Some(WEBHOOK_SECRET.into()),
+            cors_origins: Vec::new(),
+            database_url: None,
+            request_timeout: Duration::from_secs(10),
+            signup_rate_limit_per_minute: 0,
+        }
+    }
+}
+
+impl Options {
+    /// For load and multi-instance tests: deadlines long enough that a slow shared CI box
+    /// answers from the store, not from a timeout.
+    pub fn under_load(policy: Policy) -> Options {
+        Options {
+            policy,
+            deadline: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(30),
+            ..Options::default()
+        }
+    }
+}
+
+/// The application's settings for a test: the one place a test's `Config` is made.
+pub fn config_with(database_url: &str, fingerprint: &Fingerprint, options: Options) -> Config {
+    let mut client = fingerprint::ClientConfig::new(SecretKey::new(options.client_key));
     client.base_url = Some(fingerprint.base_url.clone());
-    client.deadline = Duration::from_secs(5);
+    client.api_version = options.api_version;
+    client.deadline = options.deadline;
+    client.retry.base_delay = Duration::from_millis(20);
+    client.retry.not_found_delay = Duration::from_millis(20);
     Config {
-        // Long enough that a slow shared CI box answers from the store, not the timeout layer.
-        request_timeout: Duration::from_secs(30),
+        encryption_keys: vec![DecryptionKey::from_bytes(ENCRYPTION_KEY)],
+        webhook_secret: options.webhook_secret.map(SecretKey::new),
+        admin_token: options.admin_token.map(SecretKey::new),
+        cors_origins: options.cors_origins,
+        request_timeout: options.request_timeout,
+        signup_rate_limit_per_minute: options.signup_rate_limit_per_minute,
         hash_concurrency: 2,
-        policy,
+        policy: options.policy,
         ..Config::new(FingerprintSource::Api(client), database_url)
     }
 }
 
-impl Instance {
-    pub async fn start(config: Config) -> Instance {
+/// [`config_with`] for load and multi-instance tests.
+pub fn config(database_url: &str, fingerprint: &Fingerprint, policy: Policy) -> Config {
+    config_with(database_url, fingerprint, Options::under_load(policy))
+}
+
+/// A running application and its Fingerprint stand-in.
+pub struct TestApp {
+    pub address: String,
+    pub http: reqwest::Client,
+    pub simulator: Simulator,
+    pub state: Arc<AppState>,
+    pub database_url: String,
+    _fingerprint: Fingerprint,
+    _db: Option<TestDb>,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Several instances of one deployment are test apps sharing a database and a simulator.
+pub type Instance = TestApp;
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+/// An application with a simulator and (unless the options name one) a database of its own.
+pub async fn spawn_app_with(options: Options) -> TestApp {
+    let fingerprint = Fingerprint::start().await;
+    let db = match &options.database_url {
+        Some(_) => None,
+        None => Some(TestDb::sqlite()),
+    };
+    let url = match (&options.database_url, &db) {
+        (Some(url), _) => url.clone(),
+        (None, Some(db)) => db.url.clone(),
+        (None, None) => unreachable!("a database was made above"),
+    };
+    let config = config_with(&url, &fingerprint, options);
+    let mut app = TestApp::start_with(config, fingerprint).await;
+    app._db = db;
+    app
+}
+
+impl TestApp {
+    /// Builds and serves `config`, as `main` does, on a free port. The simulator must be the
+    /// one `config` points at.
+    pub async fn start_with(config: Config, fingerprint: Fingerprint) -> TestApp {
+        let database_url = config.database_url.clone();
         let app = Application::build(config)
             .await
             .expect("the application builds");
@@ -271,12 +370,82 @@ impl Instance {
         tokio::spawn(app.run_until_stopped(async move {
             let _ = stopped.await;
         }));
-        Instance {
+        TestApp {
             address,
+            http: reqwest::Client::new(),
+            simulator: fingerprint.simulator.clone(),
             state,
+            database_url,
+            _fingerprint: fingerprint,
+            _db: None,
             _shutdown: shutdown,
         }
     }
+
+    pub fn identify(&self, persona: Persona) -> Identified {
+        self.simulator.identify(IdentifyRequest {
+            persona,
+            ..IdentifyRequest::default()
+        })
+    }
+
+    pub fn identify_with(&self, request: IdentifyRequest) -> Identified {
+        self.simulator.identify(request)
+    }
+
+    /// Posts a raw body to /api/create-account.
+    pub async fn post_signup(&self, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/create-account", self.address))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("the request is sent")
+    }
+
+    /// A signup with a strong password and a fresh username.
+    pub async fn signup(&self, request_id: &str) -> (u16, Value) {
+        self.signup_as(request_id, &username()).await
+    }
+
+    pub async fn signup_as(&self, request_id: &str, username: &str) -> (u16, Value) {
+        let body =
+            json!({ "requestId": request_id, "username": username, "password": STRONG_PASSWORD });
+        let response = self.post_signup(body.to_string()).await;
+        (
+            response.status().as_u16(),
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut request = self.http.get(format!("{}{path}", self.address));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn accounts(&self) -> i64 {
+        self.state.store.count_accounts().await.unwrap()
+    }
+
+    /// Every recorded attempt, newest first.
+    pub async fn attempts(&self) -> Vec<signup_guard::store::AttemptRow> {
+        let filter = signup_guard::store::AttemptFilter::default();
+        self.state.store.list_attempts(&filter, 1000).await.unwrap()
+    }
+}
+
+/// Asserts the shared error shape.
+pub fn assert_error(status: u16, body: &Value, expected_status: u16, code: &str) {
+    assert_eq!(status, expected_status, "body: {body}");
+    assert_eq!(body["code"], code, "body: {body}");
+    assert!(
+        body["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "a human message: {body}"
+    );
 }
 
 /// A unique, valid username.

@@ -1,0 +1,36 @@
+//! Keyset pagination shared by the admin lists: `?limit=50&before=<id>`, newest first, and a
+//! `nextBefore` cursor in the answer while more rows may follow.
+
+use super::ApiError;
+
+/// The default page size.
+pub const DEFAULT_LIMIT: i64 = 50;
+/// The largest page.
+pub const MAX_LIMIT: i64 = 500;
+
+/// A validated page request.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    /// Rows to return.
+    pub limit: i64,
+    /// Only rows with a smaller id.
+    pub before: Option<i64>,
+}
+
+impl Page {
+    /// Checks the query's `limit`: out of range is an error naming it, never clamped silently.
+    pub fn new(limit: Option<i64>, before: Option<i64>) -> Result<Self, ApiError> {
+        let limit = limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::InvalidRequest(format!(
+                "limit must be between 1 and {MAX_LIMIT}, got {limit}"
+            )));
+        }
+        Ok(Self { limit, before })
+    }
+
+    /// The cursor for the next page: the last id, when the page came back full.
+    pub fn next_before(&self, last_id: Option<i64>, rows: usize) -> Option<i64> {
+        (rows as i64 == self.limit).then_some(last_id).flatten()
+    }
+}
