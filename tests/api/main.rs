@@ -6,6 +6,7 @@ mod demo;
 mod failures;
 mod policy;
 mod rate_limit;
+mod routing;
 mod signals;
 mod signup;
 mod webhooks;
