@@ -1,16 +1,22 @@
 //! Demo mode: the built-in simulator, the signup page, and the page driven by headless Chromium.
 
+use fingerprint::SecretKey;
 use serde_json::Value;
 use signup_guard::config::{Config, FingerprintSource};
 use signup_guard::startup::Application;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 async fn spawn_demo() -> (String, tempfile::TempDir) {
+    spawn_demo_with_admin_token(None).await
+}
+
+async fn spawn_demo_with_admin_token(token: Option<&str>) -> (String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let database_url = format!("sqlite://{}", dir.path().join("demo.db").display());
     let config = Config {
         hash_concurrency: 2,
+        admin_token: token.map(SecretKey::new),
         ..Config::new(FingerprintSource::Demo, database_url)
     };
     let app = Application::build(config).await.unwrap();
@@ -97,6 +103,66 @@ async fn demo_mode_serves_the_page_and_signs_up_with_simulated_devices() {
     assert_eq!(unknown.status().as_u16(), 400);
 }
 
+#[tokio::test]
+async fn the_page_is_told_whether_admin_views_are_open() {
+    let http = reqwest::Client::new();
+    for (token, open, accounts_status) in [(None, true, 200), (Some("s3cret-admin"), false, 401)] {
+        let (address, _dir) = spawn_demo_with_admin_token(token).await;
+        let personas: Value = http
+            .get(format!("{address}/demo/personas"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(personas["adminOpen"], open, "admin token {token:?}");
+        // The flag says what the admin routes do: open exactly when they answer without a token.
+        let accounts = http
+            .get(format!("{address}/api/accounts"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            accounts.status().as_u16(),
+            accounts_status,
+            "admin token {token:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn identify_lists_every_rule_the_event_fires_not_only_the_first() {
+    let (address, _dir) = spawn_demo().await;
+    let http = reqwest::Client::new();
+    let codes = |persona: &'static str| {
+        let http = http.clone();
+        let address = address.clone();
+        async move {
+            let identified: Value = http
+                .post(format!("{address}/demo/identify"))
+                .json(&serde_json::json!({ "persona": persona }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            identified["signals"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{persona}: no signals in {identified}"))
+                .iter()
+                .map(|s| s["code"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    // A bad bot scores 26, over the default threshold of 20: the refusal names bot_detected
+    // only, so the score is the signal a page would otherwise never show.
+    assert_eq!(codes("bad_bot").await, ["bot_detected", "suspect_score"]);
+    assert_eq!(codes("incognito").await, ["incognito"]);
+    assert!(codes("new_device").await.is_empty());
+}
+
 fn chromium() -> Option<PathBuf> {
     let candidates = [
         std::env::var("CHROMIUM").ok(),
@@ -111,8 +177,14 @@ fn chromium() -> Option<PathBuf> {
 }
 
 /// Loads a scenario link in headless Chromium and returns the page's DOM after its scripts ran.
-fn render(browser: &PathBuf, url: &str) -> String {
+fn render(browser: &Path, url: &str) -> String {
     let profile = tempfile::tempdir().unwrap();
+    render_in(browser, profile.path(), url)
+}
+
+/// Like [`render`], in a browser profile that keeps its local storage from one load to the next,
+/// as a person's browser does.
+fn render_in(browser: &Path, profile: &Path, url: &str) -> String {
     let output = Command::new(browser)
         .args([
             "--headless",
@@ -126,7 +198,7 @@ fn render(browser: &PathBuf, url: &str) -> String {
             "--virtual-time-budget=15000",
             "--dump-dom",
         ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--user-data-dir={}", profile.display()))
         .arg(url)
         .output()
         .expect("chromium runs");
@@ -143,13 +215,25 @@ async fn a_person_can_pick_a_persona_sign_up_and_see_the_answer_in_a_browser() {
         return;
     };
     let (address, _dir) = spawn_demo().await;
+    // (persona, status line, codes line, every signal listed)
     let cases = [
-        ("new_device", "200 created"),
-        ("bad_bot", "403 bot_detected"),
-        ("vpn", "200 review"),
-        ("tor", "403 tor_detected"),
+        ("new_device", "200 created", "none", vec![]),
+        (
+            "bad_bot",
+            "403 bot_detected",
+            "bot_detected",
+            vec!["bot_detected", "suspect_score"],
+        ),
+        ("vpn", "200 review", "vpn_detected", vec!["vpn_detected"]),
+        (
+            "tor",
+            "403 tor_detected",
+            "tor_detected",
+            vec!["tor_detected", "suspect_score"],
+        ),
+        ("incognito", "200 created", "none", vec!["incognito"]),
     ];
-    for (persona, expected) in cases {
+    for (persona, expected, codes, signals) in cases {
         let url = format!("{address}/#persona={persona}&submit");
         let browser = browser.clone();
         let dom = tokio::task::spawn_blocking(move || render(&browser, &url))
@@ -159,5 +243,79 @@ async fn a_person_can_pick_a_persona_sign_up_and_see_the_answer_in_a_browser() {
             dom.contains(&format!(">{expected}</p>")),
             "{persona}: expected {expected:?} in the page:\n{dom}"
         );
+        assert!(
+            dom.contains(&format!(">Codes in the answer: {codes}</p>")),
+            "{persona}: expected codes {codes:?} in the page:\n{dom}"
+        );
+        assert_eq!(listed_signals(&dom), signals, "{persona}:\n{dom}");
+    }
+}
+
+/// The codes in the page's "Signals that fired" list, in order.
+fn listed_signals(dom: &str) -> Vec<&str> {
+    let list = dom
+        .split_once("id=\"signals\"")
+        .and_then(|(_, rest)| rest.split_once("</ul>"))
+        .map(|(list, _)| list)
+        .expect("the page has a signals list");
+    list.split("<code>")
+        .skip(1)
+        .map(|item| item.split_once("</code>").unwrap().0)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_signup_from_the_same_browser_is_a_new_device_unless_asked() {
+    let Some(browser) = chromium() else {
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"skipping: Chromium not found (apt-get install chromium, or set CHROMIUM)\n",
+        );
+        return;
+    };
+    let (address, _dir) = spawn_demo().await;
+    let profile = tempfile::tempdir().unwrap();
+    // The third load ticks "same device", which reuses the visitor id the browser stored: its
+    // device_limit shows the stored id survives between loads, so the second load's 200 comes
+    // from the box starting unchecked, not from a browser that forgot.
+    let loads = [
+        ("#persona=new_device&submit", "200 created"),
+        ("#persona=new_device&submit", "200 created"),
+        ("#persona=new_device&same-device&submit", "429 device_limit"),
+    ];
+    for (scenario, expected) in loads {
+        let url = format!("{address}/{scenario}");
+        let (browser, profile) = (browser.clone(), profile.path().to_owned());
+        let dom = tokio::task::spawn_blocking(move || render_in(&browser, &profile, &url))
+            .await
+            .unwrap();
+        assert!(
+            dom.contains(&format!(">{expected}</p>")),
+            "{scenario}: expected {expected:?} in the page:\n{dom}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_banner_says_admin_views_need_the_token_when_one_is_set() {
+    let Some(browser) = chromium() else {
+        return;
+    };
+    for (token, says) in [
+        (None, "Admin endpoints are open"),
+        (Some("s3cret-admin"), "ADMIN_TOKEN is set"),
+    ] {
+        let (address, _dir) = spawn_demo_with_admin_token(token).await;
+        let url = format!("{address}/");
+        let browser = browser.clone();
+        let dom = tokio::task::spawn_blocking(move || render(&browser, &url))
+            .await
+            .unwrap();
+        let banner = dom
+            .split_once("class=\"banner\"")
+            .and_then(|(_, rest)| rest.split_once("</p>"))
+            .map(|(banner, _)| banner)
+            .expect("the page has a banner");
+        assert!(banner.contains(says), "admin token {token:?}: {banner}");
     }
 }

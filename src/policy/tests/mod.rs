@@ -6,6 +6,7 @@ mod config;
 mod context;
 mod decision;
 mod identity;
+mod order;
 mod signals;
 
 use fingerprint::event::{IpBlocklist, Proxy, Tampering, Velocity, VelocityIntervals, Vpn};
