@@ -1,7 +1,6 @@
 //! `explain`: why a signup was (or would be) refused, rule by rule.
 
-use super::load_policy;
-use crate::config::Settings;
+use crate::cli::ExplainArgs;
 use crate::policy::{self, Context, Decision};
 use crate::store::{now_ms, Store, StoreError};
 use anyhow::{bail, Context as _};
@@ -10,16 +9,17 @@ use std::net::IpAddr;
 
 /// Fetches the event (or unseals it), rebuilds the context the signup had when one was recorded,
 /// and prints every rule under the current policy.
-pub async fn explain(
-    settings: Settings,
-    request_id: Option<String>,
-    sealed: Option<String>,
-    json: bool,
-) -> anyhow::Result<()> {
-    let policy = load_policy(&settings)?;
+pub async fn explain(settings: ExplainArgs) -> anyhow::Result<()> {
+    let ExplainArgs {
+        request_id,
+        sealed,
+        json,
+        ..
+    } = settings.clone();
+    let policy = settings.policy_file.load()?;
     let event = match (request_id, sealed) {
         (Some(id), _) => {
-            let client = fingerprint::Client::new(settings.client_config()?)?;
+            let client = fingerprint::Client::new(settings.fingerprint.client_config()?)?;
             client
                 .get_event(&id)
                 .await
@@ -27,6 +27,7 @@ pub async fn explain(
         }
         (None, Some(payload)) => {
             let keys = settings
+                .fingerprint
                 .fingerprint_encryption_keys
                 .as_deref()
                 .unwrap_or_default();
@@ -56,7 +57,7 @@ pub async fn explain(
 /// The context of the latest recorded attempt with this event, else "now, unknown caller" with the
 /// device's current account count.
 async fn recorded_context(
-    settings: &Settings,
+    settings: &ExplainArgs,
     event: &fingerprint::Event,
     policy: &policy::Policy,
 ) -> (Context, String) {
@@ -67,8 +68,11 @@ async fn recorded_context(
         now_ms: now,
         device_accounts: 0,
     };
-    let store = match Store::connect_existing(&settings.database_url(), settings.pool_settings())
-        .await
+    let store = match Store::connect_existing(
+        &settings.database.url(settings.demo.demo),
+        settings.database.pool(),
+    )
+    .await
     {
         Ok(store) => store,
         Err(StoreError::Config(why)) => {

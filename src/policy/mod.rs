@@ -11,7 +11,7 @@ mod config;
 mod context;
 mod decision;
 mod file;
-mod origin;
+pub(crate) mod origin;
 mod rules;
 mod signals;
 

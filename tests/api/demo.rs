@@ -1,7 +1,7 @@
 //! Demo mode: the built-in simulator, the signup page, and the page driven by headless Chromium.
 
 use serde_json::Value;
-use signup_guard::config::{Config, FingerprintSource};
+use signup_guard::settings::{Config, FingerprintSource};
 use signup_guard::startup::Application;
 use std::path::PathBuf;
 use std::process::Command;

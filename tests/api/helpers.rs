@@ -7,9 +7,9 @@ use fingerprint::simulator::{
 };
 use fingerprint::{ApiVersion, SecretKey};
 use serde_json::{json, Value};
-use signup_guard::config::{Config, FingerprintSource};
 use signup_guard::http::AppState;
 use signup_guard::policy::Policy;
+use signup_guard::settings::{Config, FingerprintSource};
 use signup_guard::startup::Application;
 use std::net::SocketAddr;
 use std::sync::Arc;

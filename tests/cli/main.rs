@@ -10,8 +10,8 @@ use fingerprint::simulator::{
 };
 use fingerprint::SecretKey;
 use serde_json::{json, Value};
-use signup_guard::config::{Config, FingerprintSource};
 use signup_guard::policy::Policy;
+use signup_guard::settings::{Config, FingerprintSource};
 use signup_guard::startup::Application;
 use signup_guard::store::PoolSettings;
 use std::io::Read;
