@@ -35,8 +35,17 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
     let store = Store::connect(&url, args.database.pool())
         .await
         .with_context(|| format!("cannot connect to {}", crate::startup::redact_url(&url)))?;
-    store.migrate().await?;
-    println!("database schema is up to date ({:?})", store.backend());
+    let applied = store.migrate().await?;
+    let backend = format!("{:?}", store.backend()).to_lowercase();
+    if applied.is_empty() {
+        println!("no migrations to apply: the database schema is up to date ({backend})");
+    }
+    for migration in &applied {
+        println!("applied {migration} ({backend})");
+    }
+    if !applied.is_empty() {
+        println!("database schema is up to date ({backend})");
+    }
     Ok(())
 }
 

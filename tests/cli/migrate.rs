@@ -40,3 +40,23 @@ fn a_database_url_of_another_engine_fails_with_a_clear_message() {
         "{stderr}"
     );
 }
+
+#[test]
+fn migrate_names_the_migrations_it_applied_then_says_there_are_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path(), "named.db");
+    let first = run(dir.path(), &["migrate"], &[("DATABASE_URL", &url)]);
+    assert!(first.status.success(), "{first:?}");
+    let stdout = text(&first.stdout);
+    assert!(stdout.contains("applied 0001_init (sqlite)"), "{stdout}");
+    assert!(!stdout.contains("no migrations to apply"), "{stdout}");
+
+    let second = run(dir.path(), &["migrate"], &[("DATABASE_URL", &url)]);
+    assert!(second.status.success(), "{second:?}");
+    let stdout = text(&second.stdout);
+    assert!(
+        stdout.contains("no migrations to apply: the database schema is up to date (sqlite)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("applied "), "{stdout}");
+}
