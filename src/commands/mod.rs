@@ -22,7 +22,7 @@ pub async fn serve(settings: ServeArgs) -> anyhow::Result<()> {
     let addr = config.addr;
     let demo = config.demo;
     if demo {
-        print_demo_banner(addr.port());
+        print_demo_banner(addr.port(), config.admin_token.is_some());
     }
     let app = Application::build(config).await?;
     tracing::info!(%addr, port = app.port(), demo, "signup-guard listening");
@@ -84,12 +84,16 @@ pub async fn simulator(args: SimulatorArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_demo_banner(port: u16) {
+fn print_demo_banner(port: u16, admin_token: bool) {
     let line = "=".repeat(72);
     eprintln!("{line}");
     eprintln!("  DEMO MODE: NOT FOR PRODUCTION");
     eprintln!("  Events come from a built-in Fingerprint simulator; no key, no network.");
-    eprintln!("  Admin endpoints are open without ADMIN_TOKEN.");
+    if admin_token {
+        eprintln!("  Admin endpoints need ADMIN_TOKEN (Authorization: Bearer <token>).");
+    } else {
+        eprintln!("  Admin endpoints are open without ADMIN_TOKEN.");
+    }
     eprintln!("  Open http://localhost:{port}/ to try signups with different devices.");
     eprintln!("{line}");
 }

@@ -203,3 +203,169 @@ async fn sigterm_stops_the_service_gracefully() {
     running.sigterm();
     running.exits_cleanly().await;
 }
+
+/// Starts the binary with `args` and `env`, stderr piped; returned once /health answers.
+async fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Running, String, Reader) {
+    let mut child = command(dir, args, env)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::thread::spawn({
+        let mut pipe = child.stderr.take().unwrap();
+        move || {
+            let mut out = Vec::new();
+            let _ = pipe.read_to_end(&mut out);
+            out
+        }
+    });
+    let running = Running(child);
+    let port = args
+        .iter()
+        .skip_while(|a| **a != "--port")
+        .nth(1)
+        .expect("a --port");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    eventually("the service answering /health", || async {
+        http.get(format!("{base}/health"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    })
+    .await;
+    (running, base, stderr)
+}
+
+#[tokio::test]
+async fn serve_takes_host_and_port_after_the_subcommand() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port().to_string();
+    let args = ["serve", "--host", "127.0.0.1", "--port", &port];
+    let (running, _, _) = start(dir.path(), &args, &[("SIGNUP_GUARD_DEMO", "true")]).await;
+    drop(running);
+}
+
+#[test]
+fn the_demo_variable_takes_1_0_true_false_yes_no_on_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path(), "serve.db");
+    // An out-of-range body limit stops startup right after the Fingerprint settings: demo mode
+    // gets that far without a key, and without demo mode the missing key stops it first.
+    let base = [
+        ("DATABASE_URL", url.as_str()),
+        ("MAX_BODY_BYTES", "1"),
+        ("PORT", "0"),
+    ];
+    for (value, demo) in [
+        ("1", true),
+        ("true", true),
+        ("yes", true),
+        ("on", true),
+        ("0", false),
+        ("false", false),
+        ("no", false),
+        ("off", false),
+    ] {
+        let mut env = base.to_vec();
+        env.push(("SIGNUP_GUARD_DEMO", value));
+        let output = run(dir.path(), &["serve"], &env);
+        let stderr = text(&output.stderr);
+        assert!(!output.status.success(), "{value}: {stderr}");
+        if demo {
+            assert!(
+                stderr.contains("MAX_BODY_BYTES"),
+                "{value} is demo mode: {stderr}"
+            );
+        } else {
+            assert!(
+                stderr.contains("FINGERPRINT_API_KEY is required"),
+                "{value} is not demo mode: {stderr}"
+            );
+        }
+    }
+    let mut env = base.to_vec();
+    env.push(("SIGNUP_GUARD_DEMO", "maybe"));
+    let output = run(dir.path(), &["serve"], &env);
+    let stderr = text(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("maybe") && stderr.contains("--demo"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn cors_allowed_origins_that_are_not_origins_stop_startup_naming_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path(), "serve.db");
+    for (value, named) in [
+        ("not a url", "\"not a url\""),
+        (
+            "https://ok.example, https://shop.example/signup",
+            "\"https://shop.example/signup\"",
+        ),
+    ] {
+        let env = [
+            ("FINGERPRINT_API_KEY", "k"),
+            ("DATABASE_URL", url.as_str()),
+            ("HOST", "127.0.0.1"),
+            ("PORT", "0"),
+            ("CORS_ALLOWED_ORIGINS", value),
+        ];
+        let output = run(dir.path(), &["serve"], &env);
+        let stderr = text(&output.stderr);
+        assert!(!output.status.success(), "{value}: {stderr}");
+        assert!(
+            stderr.contains("CORS_ALLOWED_ORIGINS") && stderr.contains(named),
+            "{value}: {stderr}"
+        );
+        assert!(
+            !dir.path().join("serve.db").exists(),
+            "nothing is touched before the settings are valid"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_demo_banner_says_admin_endpoints_need_the_token_when_one_is_set() {
+    const TOKEN: &str = "demo-admin-token-5f2a9c";
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port().to_string();
+    let args = ["--demo", "--port", &port];
+    let (running, base, stderr) = start(dir.path(), &args, &[("ADMIN_TOKEN", TOKEN)]).await;
+    let http = reqwest::Client::new();
+    let accounts = format!("{base}/api/accounts");
+    let without = http.get(&accounts).send().await.unwrap();
+    assert_eq!(without.status().as_u16(), 401, "the token is needed");
+    let with = http.get(&accounts).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(with.status().as_u16(), 200);
+    drop(running);
+    let banner = text(&stderr.join().unwrap());
+    assert!(banner.contains("DEMO MODE: NOT FOR PRODUCTION"), "{banner}");
+    assert!(
+        banner.contains("Admin endpoints need ADMIN_TOKEN"),
+        "{banner}"
+    );
+    assert!(!banner.contains("open without ADMIN_TOKEN"), "{banner}");
+    assert!(
+        !banner.contains(TOKEN),
+        "the token is never echoed: {banner}"
+    );
+}
+
+#[tokio::test]
+async fn the_demo_banner_says_admin_endpoints_are_open_without_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port().to_string();
+    let args = ["--demo", "--port", &port];
+    let (running, base, stderr) = start(dir.path(), &args, &[]).await;
+    let open = reqwest::get(format!("{base}/api/accounts")).await.unwrap();
+    assert_eq!(open.status().as_u16(), 200);
+    drop(running);
+    let banner = text(&stderr.join().unwrap());
+    assert!(
+        banner.contains("Admin endpoints are open without ADMIN_TOKEN"),
+        "{banner}"
+    );
+}
