@@ -14,6 +14,7 @@ use signup_guard::policy::Policy;
 use signup_guard::settings::{Config, FingerprintSource};
 use signup_guard::startup::Application;
 use signup_guard::store::PoolSettings;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
