@@ -173,3 +173,54 @@ pub fn subcommand_first(mut args: Vec<OsString>) -> Vec<OsString> {
     }
     args
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn options_before_the_subcommand_are_moved_after_it() {
+        let cases = vec![
+            ("--port 8080 serve", "serve --port 8080", "the old order"),
+            ("serve --port 8080", "serve --port 8080", "already in order"),
+            (
+                "--demo --port 8080",
+                "--demo --port 8080",
+                "no subcommand: serve",
+            ),
+            (
+                "--database-url sqlite://x.db migrate",
+                "migrate --database-url sqlite://x.db",
+                "any subcommand",
+            ),
+            (
+                "--config serve explain id",
+                "explain --config serve id",
+                "a value that is a subcommand's name is a value",
+            ),
+            (
+                "explain serve",
+                "explain serve",
+                "a positional that is a name",
+            ),
+            ("--help serve", "--help serve", "help stays where it is"),
+        ];
+        for (given, expected, why) in cases {
+            let args = std::iter::once("signup-guard")
+                .chain(given.split(' '))
+                .map(OsString::from)
+                .collect();
+            let moved: Vec<String> = subcommand_first(args)
+                .into_iter()
+                .skip(1)
+                .map(|a| a.into_string().unwrap())
+                .collect();
+            assert_eq!(moved.join(" "), expected, "{why}");
+        }
+    }
+}
