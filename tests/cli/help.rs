@@ -66,6 +66,8 @@ fn help_of(command: &str) -> String {
 /// The variables a `--help` lists (`[env: NAME]`), each with the `[default: ...]` that follows
 /// it, if any (on the same line in the short layout, on the next in the long one).
 fn variables(help: &str) -> BTreeMap<String, Option<String>> {
+    // Help may be wrapped to the terminal's width, even inside `[env: NAME]`.
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut found = BTreeMap::new();
     for (at, _) in help.match_indices("[env: ") {
         let rest = &help[at + "[env: ".len()..];
