@@ -4,11 +4,11 @@
 
 pub mod cli;
 pub mod commands;
-pub mod config;
 pub mod events;
 pub mod http;
 pub mod password;
 pub mod policy;
+pub mod settings;
 pub mod signup;
 pub mod startup;
 pub mod store;

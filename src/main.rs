@@ -1,4 +1,3 @@
-use clap::Parser;
 use signup_guard::cli::{Cli, Command};
 use signup_guard::{commands, telemetry};
 use std::process::ExitCode;
@@ -13,8 +12,8 @@ fn main() -> ExitCode {
         }
         _ => {}
     }
-    let cli = Cli::parse();
-    telemetry::init(cli.settings.log_format);
+    let command = Cli::parse_args().into_command();
+    telemetry::init(command.log_format());
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -22,34 +21,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let settings = cli.settings;
     let result = runtime.block_on(async move {
-        match cli.command.unwrap_or(Command::Serve) {
-            Command::Serve => commands::serve(settings).await,
-            Command::Migrate => commands::migrate(settings).await,
-            Command::Simulator {
-                host,
-                port,
-                secret_key,
-                latency_ms,
-                encryption_key,
-            } => commands::simulator(&host, port, secret_key, latency_ms, encryption_key).await,
-            Command::Explain {
-                request_id,
-                fetch,
-                sealed,
-                json,
-            } => {
-                let subject = match (request_id, sealed) {
-                    (Some(id), _) => commands::ExplainSubject::Event { id, fetch },
-                    (None, Some(payload)) => commands::ExplainSubject::Sealed(payload),
-                    (None, None) => {
-                        return Err(anyhow::anyhow!("give a requestId, or --sealed <payload>"))
-                    }
-                };
-                commands::explain(settings, subject, json).await
-            }
-            Command::Backtest { since, json } => commands::backtest(settings, since, json).await,
+        match command {
+            Command::Serve(settings) => commands::serve(settings).await,
+            Command::Migrate(args) => commands::migrate(args).await,
+            Command::Simulator(args) => commands::simulator(args).await,
+            Command::Explain(args) => commands::explain(args).await,
+            Command::Backtest(args) => commands::backtest(args).await,
         }
     });
     match result {

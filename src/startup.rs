@@ -1,9 +1,9 @@
 //! Building and running the application: `main` and every test go through here.
 
-use crate::config::{Config, FingerprintSource};
 use crate::events::EventSource;
 use crate::http::{self, AdminAuth, AppState, HttpLimits, SignupLimiter};
 use crate::password::Hasher;
+use crate::settings::{Config, FingerprintSource};
 use crate::signup::Signups;
 use crate::store::Store;
 use anyhow::Context as _;

@@ -1,6 +1,6 @@
 //! Structured logs: `RUST_LOG` filters, `LOG_FORMAT=json` switches to one JSON object a line.
 
-use crate::config::LogFormat;
+use crate::settings::LogFormat;
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber. Logs go to stderr so stdout stays clean for CLI output.

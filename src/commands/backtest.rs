@@ -1,6 +1,6 @@
 //! `backtest`: what another policy would have decided on the recorded attempts. Read-only.
 
-use crate::config::Settings;
+use crate::cli::BacktestArgs;
 use crate::policy::{self, Policy};
 use crate::store::{now_ms, AttemptRow, Store};
 use anyhow::{bail, Context as _};
@@ -39,8 +39,11 @@ pub struct Report {
 }
 
 /// Replays every recorded attempt (since `since`) against the policy named by `--config`.
-pub async fn backtest(settings: Settings, since: Option<String>, json: bool) -> anyhow::Result<()> {
-    let Some(path) = settings.config.clone() else {
+pub async fn backtest(settings: BacktestArgs) -> anyhow::Result<()> {
+    let BacktestArgs { since, json, .. } = &settings;
+    let (since, json) = (since.clone(), *json);
+    let database_url = settings.database.url(settings.demo.demo);
+    let Some(path) = settings.policy_file.config.clone() else {
         bail!("backtest needs the candidate policy: signup-guard backtest --config other.toml");
     };
     let candidate = policy::load_file(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -49,14 +52,9 @@ pub async fn backtest(settings: Settings, since: Option<String>, json: bool) -> 
             .map_err(|e| anyhow::anyhow!("--since: {e}"))?,
         None => 0,
     };
-    let store = Store::connect_existing(&settings.database_url(), settings.pool_settings())
+    let store = Store::connect_existing(&database_url, settings.database.pool())
         .await
-        .with_context(|| {
-            format!(
-                "cannot open {}",
-                crate::startup::redact_url(&settings.database_url())
-            )
-        })?;
+        .with_context(|| format!("cannot open {}", crate::startup::redact_url(&database_url)))?;
     let report = run(&store, &candidate, since_ms).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -4,39 +4,27 @@
 //! request exactly as the decision saw them, with no call to Fingerprint. `--fetch` asks
 //! Fingerprint afresh instead (the event may have changed, for example after a label).
 
-use super::load_policy;
-use crate::config::Settings;
+use crate::cli::ExplainArgs;
 use crate::policy::{Context, Decision, Policy, Snapshot};
 use crate::store::{now_ms, Store, StoreError};
 use anyhow::{bail, Context as _};
 use fingerprint::sealed::DecryptionKey;
 
-/// What to explain.
-pub enum Subject {
-    /// An event by id; `fetch` asks Fingerprint even when it was recorded.
-    Event {
-        /// The requestId.
-        id: String,
-        /// Fetch afresh rather than use the recorded snapshot.
-        fetch: bool,
-    },
-    /// A sealed result, opened with the configured keys.
-    Sealed(String),
-}
-
-/// Prints every rule under the current policy for the subject.
-pub async fn explain(settings: Settings, subject: Subject, json: bool) -> anyhow::Result<()> {
-    let policy = load_policy(&settings)?;
-    let (snapshot, source) = match subject {
-        Subject::Event { id, fetch } => event_snapshot(&settings, &policy, &id, fetch).await?,
-        Subject::Sealed(payload) => {
+/// Prints every rule under the current policy for a requestId or a sealed result.
+pub async fn explain(settings: ExplainArgs) -> anyhow::Result<()> {
+    let policy = settings.policy_file.load()?;
+    let (snapshot, source) = match (&settings.request_id, &settings.sealed) {
+        (Some(id), _) => event_snapshot(&settings, &policy, id, settings.fetch).await?,
+        (None, None) => bail!("give a requestId, or --sealed <payload>"),
+        (None, Some(payload)) => {
             let keys = settings
+                .fingerprint
                 .fingerprint_encryption_keys
                 .as_deref()
                 .unwrap_or_default();
             let keys = DecryptionKey::parse_list(keys)
                 .map_err(|e| anyhow::anyhow!("FINGERPRINT_ENCRYPTION_KEYS: {e}"))?;
-            let event = fingerprint::sealed::unseal(&payload, &keys)?;
+            let event = fingerprint::sealed::unseal(payload, &keys)?;
             let store = open_store(&settings).await;
             let recorded = recorded(&store, &event.event_id).await;
             match recorded {
@@ -51,7 +39,7 @@ pub async fn explain(settings: Settings, subject: Subject, json: bool) -> anyhow
     };
     let decision = snapshot.evaluate(&policy);
     let event = &snapshot.event;
-    if json {
+    if settings.json {
         let out = serde_json::json!({
             "eventId": event.event_id,
             "visitorId": event.visitor_id,
@@ -69,7 +57,7 @@ pub async fn explain(settings: Settings, subject: Subject, json: bool) -> anyhow
 /// The recorded snapshot when there is one and no fresh fetch was asked for; otherwise the
 /// event from Fingerprint, with the recorded context when there is one.
 async fn event_snapshot(
-    settings: &Settings,
+    settings: &ExplainArgs,
     policy: &Policy,
     id: &str,
     fetch: bool,
@@ -83,7 +71,7 @@ async fn event_snapshot(
         );
         return Ok((snapshot.clone(), source));
     }
-    if settings.demo {
+    if settings.demo.demo {
         bail!(
             "{}",
             if fetch {
@@ -93,7 +81,7 @@ async fn event_snapshot(
             }
         );
     }
-    let client = fingerprint::Client::new(settings.client_config()?)?;
+    let client = fingerprint::Client::new(settings.fingerprint.client_config()?)?;
     let event = client
         .get_event(id)
         .await
@@ -109,8 +97,9 @@ async fn event_snapshot(
 }
 
 /// The store, read-only, or why it cannot be read.
-async fn open_store(settings: &Settings) -> Result<Store, String> {
-    match Store::connect_existing(&settings.database_url(), settings.pool_settings()).await {
+async fn open_store(settings: &ExplainArgs) -> Result<Store, String> {
+    let url = settings.database.url(settings.demo.demo);
+    match Store::connect_existing(&url, settings.database.pool()).await {
         Ok(store) => Ok(store),
         Err(StoreError::Config(why)) => Err(format!("no recorded attempt ({why})")),
         Err(_) => Err("database unreachable".into()),

@@ -4,11 +4,10 @@ mod backtest;
 mod explain;
 
 pub use backtest::backtest;
-pub use explain::{explain, Subject as ExplainSubject};
+pub use explain::explain;
 
-use crate::cli::policy_path;
-use crate::config::Settings;
-use crate::policy::{self, Policy};
+use crate::cli::{MigrateArgs, SimulatorArgs};
+use crate::settings::ServeArgs;
 use crate::startup::{shutdown_signal, Application};
 use crate::store::Store;
 use anyhow::Context as _;
@@ -16,26 +15,14 @@ use fingerprint::simulator::{Simulator, SimulatorConfig};
 use fingerprint::SecretKey;
 use std::time::Duration;
 
-/// Loads the policy named by `--config`, or `signup-guard.toml`, or the defaults.
-pub fn load_policy(settings: &Settings) -> anyhow::Result<Policy> {
-    match policy_path(settings.config.as_ref()) {
-        Some(path) => {
-            let policy = policy::load_file(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
-            tracing::info!(path = %path.display(), hash = %policy.hash(), "policy loaded");
-            Ok(policy)
-        }
-        None => Ok(Policy::default()),
-    }
-}
-
 /// `serve`: run until Ctrl-C or SIGTERM.
-pub async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let policy = load_policy(&settings)?;
-    let demo = settings.demo;
+pub async fn serve(settings: ServeArgs) -> anyhow::Result<()> {
+    let policy = settings.policy_file.load()?;
     let config = settings.into_config(policy)?;
     let addr = config.addr;
+    let demo = config.demo;
     if demo {
-        print_demo_banner(addr.port());
+        print_demo_banner(addr.port(), config.admin_token.is_some());
     }
     let app = Application::build(config).await?;
     tracing::info!(%addr, port = app.port(), demo, "signup-guard listening");
@@ -43,24 +30,34 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 }
 
 /// `migrate`: bring the schema up to date and exit.
-pub async fn migrate(settings: Settings) -> anyhow::Result<()> {
-    let url = settings.database_url();
-    let store = Store::connect(&url, settings.pool_settings())
+pub async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
+    let url = args.database.url(args.demo.demo);
+    let store = Store::connect(&url, args.database.pool())
         .await
         .with_context(|| format!("cannot connect to {}", crate::startup::redact_url(&url)))?;
-    store.migrate().await?;
-    println!("database schema is up to date ({:?})", store.backend());
+    let applied = store.migrate().await?;
+    let backend = format!("{:?}", store.backend()).to_lowercase();
+    if applied.is_empty() {
+        println!("no migrations to apply: the database schema is up to date ({backend})");
+    }
+    for migration in &applied {
+        println!("applied {migration} ({backend})");
+    }
+    if !applied.is_empty() {
+        println!("database schema is up to date ({backend})");
+    }
     Ok(())
 }
 
 /// `simulator`: the Fingerprint stand-in alone.
-pub async fn simulator(
-    host: &str,
-    port: u16,
-    secret_key: String,
-    latency_ms: u64,
-    encryption_key: Option<String>,
-) -> anyhow::Result<()> {
+pub async fn simulator(args: SimulatorArgs) -> anyhow::Result<()> {
+    let SimulatorArgs {
+        host,
+        port,
+        secret_key,
+        latency_ms,
+        encryption_key,
+    } = args;
     let encryption_key = encryption_key
         .map(|k| fingerprint::sealed::DecryptionKey::from_base64(&k))
         .transpose()
@@ -87,12 +84,16 @@ pub async fn simulator(
     Ok(())
 }
 
-fn print_demo_banner(port: u16) {
+fn print_demo_banner(port: u16, admin_token: bool) {
     let line = "=".repeat(72);
     eprintln!("{line}");
     eprintln!("  DEMO MODE: NOT FOR PRODUCTION");
     eprintln!("  Events come from a built-in Fingerprint simulator; no key, no network.");
-    eprintln!("  Admin endpoints are open without ADMIN_TOKEN.");
+    if admin_token {
+        eprintln!("  Admin endpoints need ADMIN_TOKEN (Authorization: Bearer <token>).");
+    } else {
+        eprintln!("  Admin endpoints are open without ADMIN_TOKEN.");
+    }
     eprintln!("  Open http://localhost:{port}/ to try signups with different devices.");
     eprintln!("{line}");
 }

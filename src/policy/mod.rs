@@ -12,7 +12,7 @@ mod context;
 mod decision;
 mod file;
 mod judge;
-mod origin;
+pub(crate) mod origin;
 mod rules;
 mod signals;
 mod snapshot;

@@ -150,9 +150,11 @@ impl Store {
         Ok(store)
     }
 
-    /// Runs the embedded migrations of this backend. Safe to run from several instances at once:
-    /// sqlx takes a lock around them.
-    pub async fn migrate(&self) -> Result<(), StoreError> {
+    /// Runs the embedded migrations of this backend, and returns the ones this run applied
+    /// (`0001_init`), oldest first; none when the schema was up to date. Safe to run from several
+    /// instances at once: sqlx takes a lock around them.
+    pub async fn migrate(&self) -> Result<Vec<String>, StoreError> {
+        use sqlx::migrate::Migrate as _;
         let migrator = match self.backend {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
             Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
@@ -164,10 +166,34 @@ impl Store {
         if self.backend == Backend::Postgres {
             conn.execute("SET statement_timeout = 0").await?;
         }
-        let result = migrator
-            .run_direct(&mut conn)
-            .await
-            .map_err(|e| StoreError::Migration(e.to_string()));
+        let migration_error = |e: sqlx::migrate::MigrateError| StoreError::Migration(e.to_string());
+        let result = async {
+            // The versions already applied, read before and after: what is new was applied by
+            // this run (another instance's run may apply some in between; those are not ours).
+            conn.ensure_migrations_table()
+                .await
+                .map_err(migration_error)?;
+            let before = conn
+                .list_applied_migrations()
+                .await
+                .map_err(migration_error)?;
+            migrator
+                .run_direct(&mut conn)
+                .await
+                .map_err(migration_error)?;
+            let after = conn
+                .list_applied_migrations()
+                .await
+                .map_err(migration_error)?;
+            let applied = after
+                .iter()
+                .filter(|a| !before.iter().any(|b| b.version == a.version))
+                .filter_map(|a| migrator.iter().find(|m| m.version == a.version))
+                .map(|m| format!("{:04}_{}", m.version, m.description.replace(' ', "_")))
+                .collect();
+            Ok(applied)
+        }
+        .await;
         let _ = sqlx::Connection::close(conn).await;
         result
     }

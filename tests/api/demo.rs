@@ -2,7 +2,7 @@
 
 use fingerprint::SecretKey;
 use serde_json::Value;
-use signup_guard::config::{Config, FingerprintSource};
+use signup_guard::settings::{Config, FingerprintSource};
 use signup_guard::startup::Application;
 use std::path::{Path, PathBuf};
 use std::process::Command;

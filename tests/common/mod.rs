@@ -15,9 +15,9 @@ use fingerprint::simulator::{
 use fingerprint::{ApiVersion, SecretKey};
 use rand::Rng;
 use serde_json::{json, Value};
-use signup_guard::config::{Config, FingerprintSource};
 use signup_guard::http::AppState;
 use signup_guard::policy::Policy;
+use signup_guard::settings::{Config, FingerprintSource};
 use signup_guard::startup::Application;
 use signup_guard::store::{PoolSettings, Store};
 use sqlx::{AnyPool, Row};

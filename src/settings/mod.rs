@@ -1,0 +1,164 @@
+//! Settings from flags, the environment and `.env`, by area, validated once at startup.
+//!
+//! Each area (a file here) owns its flags and environment variables, their defaults (written
+//! once, as a constant or the runtime type's own default), their validation, and the
+//! conversion into the type the rest of the code uses. A subcommand flattens the areas it uses,
+//! so its `--help` lists only those. A new setting goes into its area's file, the code that
+//! reads it, and the README's configuration table.
+
+mod admin;
+pub mod database;
+mod demo;
+mod fingerprint;
+pub mod http;
+mod logging;
+pub mod passwords;
+mod policy_file;
+
+pub use self::admin::AdminArgs;
+pub use self::database::DatabaseArgs;
+pub use self::demo::DemoArgs;
+pub use self::fingerprint::{FingerprintArgs, WebhookArgs};
+pub use self::http::HttpArgs;
+pub use self::logging::{LogFormat, LoggingArgs};
+pub use self::passwords::PasswordArgs;
+pub use self::policy_file::PolicyFileArgs;
+
+use crate::password::PasswordPolicy;
+use ::fingerprint::sealed::DecryptionKey;
+use ::fingerprint::SecretKey;
+use clap::Args;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Everything `serve` reads (and `signup-guard` with no subcommand). Secrets are read but never
+/// echoed by `--help`; no `Debug`, so that it cannot be logged whole.
+#[derive(Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub demo: DemoArgs,
+    #[command(flatten)]
+    pub fingerprint: FingerprintArgs,
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub http: HttpArgs,
+    #[command(flatten)]
+    pub passwords: PasswordArgs,
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    #[command(flatten)]
+    pub policy_file: PolicyFileArgs,
+    #[command(flatten)]
+    pub logging: LoggingArgs,
+}
+
+/// Where identification events come from.
+#[derive(Debug, Clone)]
+pub enum FingerprintSource {
+    /// The real Server API (or a stand-in at `base_url`).
+    Api(::fingerprint::ClientConfig),
+    /// Demo mode: an in-process simulator started with the service.
+    Demo,
+}
+
+/// Validated settings for `serve`. No `Debug`: it holds the database URL, which may carry a password.
+#[derive(Clone)]
+pub struct Config {
+    /// Where events come from.
+    pub fingerprint: FingerprintSource,
+    /// Keys for Sealed Client Results.
+    pub encryption_keys: Vec<DecryptionKey>,
+    /// Webhook signing secret.
+    pub webhook_secret: Option<SecretKey>,
+    /// Database URL.
+    pub database_url: String,
+    /// Pool settings.
+    pub pool: crate::store::PoolSettings,
+    /// Listen address.
+    pub addr: SocketAddr,
+    /// Admin bearer token.
+    pub admin_token: Option<SecretKey>,
+    /// CORS origins; empty = any origin, without credentials.
+    pub cors_origins: Vec<String>,
+    /// Body size limit.
+    pub max_body_bytes: usize,
+    /// Whole-request time limit.
+    pub request_timeout: Duration,
+    /// Signups per minute per client IP (0 = off).
+    pub signup_rate_limit_per_minute: u32,
+    /// Password rules.
+    pub password: PasswordPolicy,
+    /// Concurrent hashes.
+    pub hash_concurrency: usize,
+    /// The fraud policy.
+    pub policy: crate::policy::Policy,
+    /// Demo mode.
+    pub demo: bool,
+}
+
+impl Config {
+    /// The defaults `serve` uses, for an application built in code (tests, embedding): listen on
+    /// 127.0.0.1 with a free port, no admin token, webhooks or sealed-result keys, the default
+    /// policy. Adjust the public fields.
+    pub fn new(fingerprint: FingerprintSource, database_url: impl Into<String>) -> Self {
+        Self {
+            demo: matches!(fingerprint, FingerprintSource::Demo),
+            fingerprint,
+            encryption_keys: Vec::new(),
+            webhook_secret: None,
+            database_url: database_url.into(),
+            pool: crate::store::PoolSettings::default(),
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            admin_token: None,
+            cors_origins: Vec::new(),
+            max_body_bytes: http::DEFAULT_MAX_BODY_BYTES,
+            request_timeout: http::default_request_timeout(),
+            signup_rate_limit_per_minute: http::DEFAULT_SIGNUP_RATE_LIMIT_PER_MINUTE,
+            password: PasswordPolicy::default(),
+            hash_concurrency: passwords::hash_concurrency(passwords::DEFAULT_HASH_CONCURRENCY),
+            policy: crate::policy::Policy::default(),
+        }
+    }
+}
+
+impl ServeArgs {
+    /// Validates everything `serve` needs, with messages that say what to fix.
+    pub fn into_config(self, policy: crate::policy::Policy) -> anyhow::Result<Config> {
+        let demo = self.demo.demo;
+        let fingerprint = if demo {
+            FingerprintSource::Demo
+        } else {
+            FingerprintSource::Api(self.fingerprint.client_config()?)
+        };
+        let http = self.http.validate(demo)?;
+        let password = self.passwords.policy()?;
+        let database_url = self.database.url(demo);
+        crate::store::Backend::from_url(&database_url).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let encryption_keys = self.fingerprint.encryption_keys()?;
+        let admin_token = self.admin.token()?;
+        Ok(Config {
+            fingerprint,
+            encryption_keys,
+            webhook_secret: self.webhooks.secret(),
+            database_url,
+            pool: self.database.pool(),
+            addr: http.addr,
+            admin_token,
+            cors_origins: http.cors_origins,
+            max_body_bytes: http.max_body_bytes,
+            request_timeout: http.request_timeout,
+            signup_rate_limit_per_minute: http.signup_rate_limit_per_minute,
+            password,
+            hash_concurrency: passwords::hash_concurrency(self.passwords.hash_concurrency),
+            policy,
+            demo,
+        })
+    }
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}

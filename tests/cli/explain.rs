@@ -1,0 +1,157 @@
+//! `explain`: every rule, its input and outcome, in the documented order.
+
+use super::*;
+
+/// Every rule `explain` lists, in the order `docs/policy.md` documents under *Rule order*: the
+/// table's "rule (config key)" column, without backticks, the `rules.` prefix or "(built in)".
+/// The doc is the one list; this test holds the code to it.
+fn documented_rule_order() -> Vec<String> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/policy.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let mut rows = doc
+        .lines()
+        .skip_while(|l| l.trim() != "## Rule order")
+        .skip(1)
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'));
+    let cells = |line: &str| -> Vec<String> {
+        line.trim()
+            .trim_matches('|')
+            .split('|')
+            .map(|c| c.trim().to_owned())
+            .collect()
+    };
+    let header = cells(rows.next().expect("the rule order table"));
+    let column = header
+        .iter()
+        .position(|h| h == "rule (config key)")
+        .expect("a \"rule (config key)\" column");
+    let order: Vec<String> = rows
+        .skip(1)
+        .map(|row| {
+            let cell = cells(row)[column].replace('`', "");
+            let cell = cell.trim_end_matches("(built in)").trim();
+            cell.strip_prefix("rules.").unwrap_or(cell).to_owned()
+        })
+        .collect();
+    assert!(order.len() > 20, "the table was read: {order:?}");
+    order
+}
+
+/// The table rows `explain` prints: rule, outcome, action.
+fn explain_rows(stdout: &str) -> Vec<(String, String, String)> {
+    stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("rule "))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .map(|l| {
+            let mut words = l.split_whitespace().map(str::to_owned);
+            (
+                words.next().unwrap(),
+                words.next().unwrap(),
+                words.next().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_prints_every_rule_and_the_verdict() {
+    let (simulator, handle) = spawn_simulator(SIM_KEY).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path(), "explain.db");
+    let vpn = simulator.identify(IdentifyRequest {
+        persona: Persona::Vpn,
+        ..IdentifyRequest::default()
+    });
+    let base_url = handle.base_url();
+    let env = [
+        ("FINGERPRINT_API_KEY", SIM_KEY),
+        ("FINGERPRINT_API_URL", base_url.as_str()),
+        ("DATABASE_URL", &url),
+    ];
+
+    let output = run_async(dir.path(), &["explain", &vpn.request_id], &env).await;
+    assert!(output.status.success(), "{output:?}");
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains(&format!("event    {}", vpn.request_id)),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("visitor  {}", vpn.visitor_id)),
+        "{stdout}"
+    );
+    assert!(stdout.contains("no recorded attempt"), "{stdout}");
+    let rows = explain_rows(&stdout);
+    let rules: Vec<&str> = rows.iter().map(|(rule, _, _)| rule.as_str()).collect();
+    let documented = documented_rule_order();
+    assert_eq!(rules, documented, "{stdout}");
+    for (rule, outcome, action) in &rows {
+        match rule.as_str() {
+            "vpn" => assert_eq!(
+                (outcome.as_str(), action.as_str()),
+                ("fired", "review"),
+                "{stdout}"
+            ),
+            "allowed_origins" | "ip_binding" => assert_eq!(outcome, "disabled", "{stdout}"),
+            // Remote control is a Server API v3 signal; a v4 event does not carry it.
+            "remote_control" => assert_eq!(outcome, "unavailable", "{stdout}"),
+            _ => assert_eq!(outcome, "passed", "{rule}: {stdout}"),
+        }
+    }
+    let vpn_row = stdout.lines().find(|l| l.starts_with("vpn ")).unwrap();
+    assert!(
+        vpn_row.contains("vpn: true"),
+        "the input is shown: {vpn_row}"
+    );
+    assert!(
+        stdout.contains("verdict  review (first reason vpn_detected; all: vpn_detected)"),
+        "{stdout}"
+    );
+
+    let output = run_async(dir.path(), &["explain", &vpn.request_id, "--json"], &env).await;
+    assert!(output.status.success(), "{output:?}");
+    let report: Value = serde_json::from_slice(&output.stdout).expect("--json prints JSON");
+    assert_eq!(report["eventId"], vpn.request_id.as_str());
+    assert_eq!(report["visitorId"], vpn.visitor_id.as_str());
+    assert_eq!(report["policyHash"], Policy::default().hash());
+    assert_eq!(report["decision"]["verdict"], "review");
+    assert_eq!(report["decision"]["would_be"], "review");
+    assert_eq!(
+        report["decision"]["findings"].as_array().unwrap().len(),
+        1,
+        "{report}"
+    );
+    assert_eq!(report["decision"]["findings"][0]["code"], "vpn_detected");
+    let checks = report["decision"]["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), documented.len());
+    let vpn_check = checks.iter().find(|c| c["rule"] == "vpn").unwrap();
+    assert_eq!(
+        (vpn_check["outcome"].as_str(), vpn_check["action"].as_str()),
+        (Some("fired"), Some("review"))
+    );
+
+    // A stricter policy through --config changes the verdict it explains.
+    let strict = fixture("strict.toml");
+    let args = [
+        "explain",
+        vpn.request_id.as_str(),
+        "--json",
+        "--config",
+        strict.to_str().unwrap(),
+    ];
+    let output = run_async(dir.path(), &args, &env).await;
+    assert!(output.status.success(), "{output:?}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["decision"]["verdict"], "block", "{report}");
+
+    // An unknown event is an error, not an empty explanation.
+    let output = run_async(dir.path(), &["explain", "1700000000000.nOtHeRe"], &env).await;
+    assert!(!output.status.success(), "{output:?}");
+    assert!(
+        text(&output.stderr).contains("cannot fetch event 1700000000000.nOtHeRe"),
+        "{output:?}"
+    );
+}

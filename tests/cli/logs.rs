@@ -1,0 +1,163 @@
+//! The logs `serve` writes, in text and JSON, never carry a secret.
+
+use super::*;
+
+/// Runs `serve` with canary secrets, makes requests that carry every one of them down the
+/// success path (a signup that hashes its password), a refused webhook and a refused key, and
+/// returns everything the process wrote.
+async fn serve_and_collect_logs(log_format: &str) -> String {
+    const API_KEY: &str = "sk-live-LEAKCANARY-5e1d9c3a7b";
+    const ADMIN_TOKEN: &str = "admin-LEAKCANARY-0f4e8a2d6c";
+    const SIGNUP_PASSWORD: &str = "Pelican LEAKCANARY quartz 7731";
+    const WEBHOOK_SECRET: &str = "whsec-LEAKCANARY-77aa";
+    const ENCRYPTION_KEY: &str = "LEAKCANARYLEAKCANARYLEAKCANARYLEAKCANARYAAA=";
+    let (simulator, handle) = spawn_simulator(API_KEY).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path(), "serve.db");
+    let port = free_port().to_string();
+    let base_url = handle.base_url();
+    let env = [
+        ("FINGERPRINT_API_KEY", API_KEY),
+        ("FINGERPRINT_API_URL", base_url.as_str()),
+        ("ADMIN_TOKEN", ADMIN_TOKEN),
+        ("FINGERPRINT_WEBHOOK_SECRET", WEBHOOK_SECRET),
+        ("FINGERPRINT_ENCRYPTION_KEYS", ENCRYPTION_KEY),
+        ("RUST_LOG", "debug"),
+        ("LOG_FORMAT", log_format),
+        ("HOST", "127.0.0.1"),
+        ("PORT", port.as_str()),
+        ("DATABASE_URL", url.as_str()),
+    ];
+    let mut child = command(dir.path(), &["serve"], &env)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let (stdout, stderr) = drain(&mut child);
+    let collect = |mut child: Child, stdout: Reader, stderr: Reader| {
+        let _ = child.kill();
+        let _ = child.wait();
+        let mut all = text(&stdout.join().unwrap());
+        all.push_str(&text(&stderr.join().unwrap()));
+        all
+    };
+
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let address = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "serve exited with {status}: {}",
+                collect(child, stdout, stderr)
+            );
+        }
+        if let Ok(response) = http.get(format!("{address}/health")).send().await {
+            if response.status() == 200 {
+                break;
+            }
+        }
+        if Instant::now() > deadline {
+            panic!(
+                "serve never became healthy: {}",
+                collect(child, stdout, stderr)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let signup = |username: &'static str| {
+        let event = simulator.identify(IdentifyRequest::default());
+        let body = json!({ "requestId": event.request_id, "username": username, "password": SIGNUP_PASSWORD });
+        http.post(format!("{address}/api/create-account"))
+            .json(&body)
+            .send()
+    };
+    // The success path: the event is fetched with the key and the password hashed.
+    let created: Value = signup("leak-check@example.com")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(created["status"], "created", "{created}");
+
+    let webhook = http
+        .post(format!("{address}/api/webhooks/fingerprint"))
+        .header("fpjs-event-signature", "v1=00")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(webhook.status(), 401);
+
+    // Fingerprint refuses the key: the log says what to fix, and never what the key is.
+    simulator.set_fault(Some(fingerprint::simulator::Fault::Status(403)), None);
+    let response = signup("leak-check-2@example.com").await.unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (500, Some("fingerprint_misconfigured")),
+        "{body}"
+    );
+    assert!(!body.to_string().contains(API_KEY), "{body}");
+
+    let attempts = http
+        .get(format!("{address}/api/attempts"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attempts.status(), 200);
+    let attempts: Value = attempts.json().await.unwrap();
+    assert_eq!(
+        attempts["attempts"][0]["code"], "fingerprint_misconfigured",
+        "{attempts}"
+    );
+    let wrong = http
+        .get(format!("{address}/api/accounts"))
+        .bearer_auth(format!("{ADMIN_TOKEN}x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+
+    let logs = collect(child, stdout, stderr);
+    for secret in [API_KEY, ADMIN_TOKEN, SIGNUP_PASSWORD, "LEAKCANARY"] {
+        assert!(
+            !logs.contains(secret),
+            "{secret:?} leaked into the {log_format} logs:\n{logs}"
+        );
+    }
+    assert!(
+        logs.contains("Fingerprint refused our secret key"),
+        "the misconfiguration is logged:\n{logs}"
+    );
+    assert!(logs.contains("signup decided"), "{logs}");
+    assert!(
+        logs.contains("DEBUG") || logs.contains("\"level\":\"DEBUG\""),
+        "RUST_LOG=debug took effect:\n{logs}"
+    );
+    logs
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_never_appear_in_text_logs() {
+    serve_and_collect_logs("text").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_never_appear_in_json_logs() {
+    let logs = serve_and_collect_logs("json").await;
+    for line in logs.lines().filter(|l| !l.trim().is_empty()) {
+        let parsed: Result<Value, _> = serde_json::from_str(line);
+        assert!(
+            parsed.is_ok_and(|v| v.is_object()),
+            "LOG_FORMAT=json writes one JSON object a line: {line}"
+        );
+    }
+}
