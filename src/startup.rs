@@ -1,7 +1,7 @@
 //! Building and running the application: `main` and every test go through here.
 
 use crate::events::EventSource;
-use crate::http::{self, AdminAuth, AppState, HttpLimits, SignupLimiter};
+use crate::http::{self, AdminAuth, AppState, SignupLimiter};
 use crate::password::Hasher;
 use crate::settings::{Config, FingerprintSource};
 use crate::signup::Signups;
@@ -33,7 +33,7 @@ pub struct Application {
 /// defaults: 10 s + 2 × (3 s + 4 × 5 s) + 1 s = 57 s.
 pub fn drain_limit(config: &Config) -> Duration {
     let write = config.pool.acquire_timeout + 4 * config.pool.statement_timeout;
-    config.request_timeout + 2 * write + Duration::from_secs(1)
+    config.http.request_timeout + 2 * write + Duration::from_secs(1)
 }
 
 impl Application {
@@ -62,27 +62,23 @@ impl Application {
             store.clone(),
             EventSource::new(client, keys),
             config.policy.clone(),
-            Hasher::new(config.hash_concurrency),
-            config.password,
+            Hasher::new(config.passwords.hash_concurrency),
+            config.passwords.policy,
         );
         let state = Arc::new(AppState {
             signups: Arc::new(signups),
             store,
             admin: AdminAuth::new(config.admin_token.clone(), demo.is_some()),
             webhook_secret: config.webhook_secret.clone(),
-            signup_limiter: SignupLimiter::new(config.signup_rate_limit_per_minute),
-            limits: HttpLimits {
-                max_body_bytes: config.max_body_bytes,
-                request_timeout: config.request_timeout,
-                cors_origins: config.cors_origins.clone(),
-            },
+            signup_limiter: SignupLimiter::new(config.http.signup_rate_limit_per_minute),
+            limits: config.http.clone(),
             demo,
         });
         let router = http::router(state.clone());
-        let listener = TcpListener::bind(config.addr).await.with_context(|| {
+        let listener = TcpListener::bind(config.http.addr).await.with_context(|| {
             format!(
                 "cannot listen on {} (is the port in use? set PORT)",
-                config.addr
+                config.http.addr
             )
         })?;
         Ok(Self {
@@ -234,7 +230,10 @@ mod tests {
             "the documented default"
         );
         let quick = Config {
-            request_timeout: Duration::from_secs(2),
+            http: crate::settings::HttpConfig {
+                request_timeout: Duration::from_secs(2),
+                ..Default::default()
+            },
             pool: crate::store::PoolSettings {
                 acquire_timeout: Duration::from_secs(1),
                 statement_timeout: Duration::from_secs(1),

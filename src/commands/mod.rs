@@ -19,7 +19,7 @@ use std::time::Duration;
 pub async fn serve(settings: ServeArgs) -> anyhow::Result<()> {
     let policy = settings.policy_file.load()?;
     let config = settings.into_config(policy)?;
-    let addr = config.addr;
+    let addr = config.http.addr;
     let demo = config.demo;
     if demo {
         print_demo_banner(addr.port(), config.admin_token.is_some());

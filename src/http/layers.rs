@@ -1,6 +1,7 @@
 //! Cross-cutting layers: body limit, request deadline, CORS, tracing with a request id.
 
-use super::{ApiError, AppState, HttpLimits};
+use super::{ApiError, AppState};
+use crate::settings::HttpConfig;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::middleware::{self, Next};
@@ -16,7 +17,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The request deadline, for every route but signup: the signup flow keeps its own, which
 /// records a timed-out attempt and never cuts the account write short (see `signup::signup`).
-pub fn with_deadline(app: Router<Arc<AppState>>, limits: &HttpLimits) -> Router<Arc<AppState>> {
+pub fn with_deadline(app: Router<Arc<AppState>>, limits: &HttpConfig) -> Router<Arc<AppState>> {
     let timeout = limits.request_timeout;
     app.layer(middleware::from_fn(move |req: Request, next: Next| {
         deadline(timeout, req, next)
@@ -24,7 +25,7 @@ pub fn with_deadline(app: Router<Arc<AppState>>, limits: &HttpLimits) -> Router<
 }
 
 /// Wraps the router in every shared layer, outermost last.
-pub fn apply(app: Router<Arc<AppState>>, limits: &HttpLimits) -> Router<Arc<AppState>> {
+pub fn apply(app: Router<Arc<AppState>>, limits: &HttpConfig) -> Router<Arc<AppState>> {
     app.layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(cors(&limits.cors_origins))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {

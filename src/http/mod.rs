@@ -20,12 +20,12 @@ pub use admin::AdminAuth;
 pub use error::{ApiError, Result};
 pub use rate_limit::SignupLimiter;
 
+use crate::settings::HttpConfig;
 use crate::signup::Signups;
 use crate::store::Store;
 use axum::Router;
 use fingerprint::SecretKey;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Everything a request handler needs, shared by all of them.
 #[derive(Debug)]
@@ -40,21 +40,10 @@ pub struct AppState {
     pub webhook_secret: Option<SecretKey>,
     /// Per-client-IP signup rate limit, when configured.
     pub signup_limiter: Option<SignupLimiter>,
-    /// Body size and time limits.
-    pub limits: HttpLimits,
+    /// Where to listen, CORS, and the limits on a request.
+    pub limits: HttpConfig,
     /// The in-process simulator in demo mode.
     pub demo: Option<fingerprint::simulator::Simulator>,
-}
-
-/// HTTP-level limits.
-#[derive(Debug, Clone)]
-pub struct HttpLimits {
-    /// Largest body.
-    pub max_body_bytes: usize,
-    /// Time for a whole request; for a signup, from its first byte to its decision.
-    pub request_timeout: Duration,
-    /// CORS origins (empty: any origin, no credentials).
-    pub cors_origins: Vec<String>,
 }
 
 /// The whole application router.

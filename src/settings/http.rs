@@ -44,8 +44,9 @@ pub struct HttpArgs {
     pub signup_rate_limit_per_minute: u32,
 }
 
-/// The validated HTTP settings.
-pub struct Http {
+/// The validated HTTP settings, as the HTTP layer reads them.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
     /// Listen address.
     pub addr: SocketAddr,
     /// CORS origins, normalized as a browser sends them; empty = any origin, without credentials.
@@ -58,6 +59,20 @@ pub struct Http {
     pub signup_rate_limit_per_minute: u32,
 }
 
+/// The serve defaults, listening on 127.0.0.1 with a free port: for an application built in
+/// code (tests, embedding).
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            cors_origins: Vec::new(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            request_timeout: default_request_timeout(),
+            signup_rate_limit_per_minute: DEFAULT_SIGNUP_RATE_LIMIT_PER_MINUTE,
+        }
+    }
+}
+
 /// The default request time limit.
 pub fn default_request_timeout() -> Duration {
     Duration::from_millis(DEFAULT_REQUEST_TIMEOUT_MS)
@@ -65,7 +80,7 @@ pub fn default_request_timeout() -> Duration {
 
 impl HttpArgs {
     /// Validates the HTTP settings; `demo` listens on loopback unless a host is given.
-    pub fn validate(&self, demo: bool) -> anyhow::Result<Http> {
+    pub fn validate(&self, demo: bool) -> anyhow::Result<HttpConfig> {
         let floor = crate::signup::request::MAX_SEALED_BYTES + 4096;
         if !(floor..=MAX_MAX_BODY_BYTES).contains(&self.max_body_bytes) {
             bail!(
@@ -79,7 +94,7 @@ impl HttpArgs {
         } else {
             IpAddr::from([0, 0, 0, 0])
         };
-        Ok(Http {
+        Ok(HttpConfig {
             addr: SocketAddr::new(self.host.unwrap_or(default_host), self.port),
             cors_origins: cors_origins(self.cors_allowed_origins.as_deref())?,
             max_body_bytes: self.max_body_bytes,

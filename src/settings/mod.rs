@@ -19,17 +19,14 @@ pub use self::admin::AdminArgs;
 pub use self::database::DatabaseArgs;
 pub use self::demo::DemoArgs;
 pub use self::fingerprint::{FingerprintArgs, WebhookArgs};
-pub use self::http::HttpArgs;
+pub use self::http::{HttpArgs, HttpConfig};
 pub use self::logging::{LogFormat, LoggingArgs};
-pub use self::passwords::PasswordArgs;
+pub use self::passwords::{PasswordArgs, Passwords};
 pub use self::policy_file::PolicyFileArgs;
 
-use crate::password::PasswordPolicy;
 use ::fingerprint::sealed::DecryptionKey;
 use ::fingerprint::SecretKey;
 use clap::Args;
-use std::net::SocketAddr;
-use std::time::Duration;
 
 /// Everything `serve` reads (and `signup-guard` with no subcommand). Secrets are read but never
 /// echoed by `--help`; no `Debug`, so that it cannot be logged whole.
@@ -64,7 +61,8 @@ pub enum FingerprintSource {
     Demo,
 }
 
-/// Validated settings for `serve`. No `Debug`: it holds the database URL, which may carry a password.
+/// Validated settings for `serve`, by area. No `Debug`: it holds the database URL, which may
+/// carry a password.
 #[derive(Clone)]
 pub struct Config {
     /// Where events come from.
@@ -77,22 +75,12 @@ pub struct Config {
     pub database_url: String,
     /// Pool settings.
     pub pool: crate::store::PoolSettings,
-    /// Listen address.
-    pub addr: SocketAddr,
+    /// Where to listen, CORS, and the limits on a request.
+    pub http: HttpConfig,
+    /// Password rules and hashing.
+    pub passwords: Passwords,
     /// Admin bearer token.
     pub admin_token: Option<SecretKey>,
-    /// CORS origins; empty = any origin, without credentials.
-    pub cors_origins: Vec<String>,
-    /// Body size limit.
-    pub max_body_bytes: usize,
-    /// Whole-request time limit.
-    pub request_timeout: Duration,
-    /// Signups per minute per client IP (0 = off).
-    pub signup_rate_limit_per_minute: u32,
-    /// Password rules.
-    pub password: PasswordPolicy,
-    /// Concurrent hashes.
-    pub hash_concurrency: usize,
     /// The fraud policy.
     pub policy: crate::policy::Policy,
     /// Demo mode.
@@ -111,14 +99,9 @@ impl Config {
             webhook_secret: None,
             database_url: database_url.into(),
             pool: crate::store::PoolSettings::default(),
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            http: HttpConfig::default(),
+            passwords: Passwords::default(),
             admin_token: None,
-            cors_origins: Vec::new(),
-            max_body_bytes: http::DEFAULT_MAX_BODY_BYTES,
-            request_timeout: http::default_request_timeout(),
-            signup_rate_limit_per_minute: http::DEFAULT_SIGNUP_RATE_LIMIT_PER_MINUTE,
-            password: PasswordPolicy::default(),
-            hash_concurrency: passwords::hash_concurrency(passwords::DEFAULT_HASH_CONCURRENCY),
             policy: crate::policy::Policy::default(),
         }
     }
@@ -134,7 +117,7 @@ impl ServeArgs {
             FingerprintSource::Api(self.fingerprint.client_config()?)
         };
         let http = self.http.validate(demo)?;
-        let password = self.passwords.policy()?;
+        let passwords = self.passwords.validate()?;
         let database_url = self.database.url(demo);
         crate::store::Backend::from_url(&database_url).map_err(|e| anyhow::anyhow!("{e}"))?;
         let encryption_keys = self.fingerprint.encryption_keys()?;
@@ -145,14 +128,9 @@ impl ServeArgs {
             webhook_secret: self.webhooks.secret(),
             database_url,
             pool: self.database.pool(),
-            addr: http.addr,
+            http,
+            passwords,
             admin_token,
-            cors_origins: http.cors_origins,
-            max_body_bytes: http.max_body_bytes,
-            request_timeout: http.request_timeout,
-            signup_rate_limit_per_minute: http.signup_rate_limit_per_minute,
-            password,
-            hash_concurrency: passwords::hash_concurrency(self.passwords.hash_concurrency),
             policy,
             demo,
         })

@@ -27,6 +27,24 @@ pub struct PasswordArgs {
     pub hash_concurrency: usize,
 }
 
+/// The validated password settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Passwords {
+    /// What a password must satisfy.
+    pub policy: PasswordPolicy,
+    /// Hashes computed at once.
+    pub hash_concurrency: usize,
+}
+
+impl Default for Passwords {
+    fn default() -> Self {
+        Self {
+            policy: PasswordPolicy::default(),
+            hash_concurrency: hash_concurrency(DEFAULT_HASH_CONCURRENCY),
+        }
+    }
+}
+
 /// How many hashes run at once for a setting of `n` (0 = one per CPU).
 pub fn hash_concurrency(n: usize) -> usize {
     match n {
@@ -38,8 +56,8 @@ pub fn hash_concurrency(n: usize) -> usize {
 }
 
 impl PasswordArgs {
-    /// The validated password policy.
-    pub fn policy(&self) -> anyhow::Result<PasswordPolicy> {
+    /// The validated password settings.
+    pub fn validate(&self) -> anyhow::Result<Passwords> {
         let floor = PasswordPolicy::default().min_length;
         if self.password_min_length < floor
             || self.password_max_length < self.password_min_length
@@ -53,10 +71,13 @@ impl PasswordArgs {
                 self.password_min_score
             );
         }
-        Ok(PasswordPolicy {
-            min_length: self.password_min_length,
-            max_length: self.password_max_length,
-            min_score: self.password_min_score,
+        Ok(Passwords {
+            policy: PasswordPolicy {
+                min_length: self.password_min_length,
+                max_length: self.password_max_length,
+                min_score: self.password_min_score,
+            },
+            hash_concurrency: hash_concurrency(self.hash_concurrency),
         })
     }
 }

@@ -2,7 +2,7 @@
 
 use fingerprint::SecretKey;
 use serde_json::Value;
-use signup_guard::settings::{Config, FingerprintSource};
+use signup_guard::settings::{Config, FingerprintSource, Passwords};
 use signup_guard::startup::Application;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,7 +15,10 @@ async fn spawn_demo_with_admin_token(token: Option<&str>) -> (String, tempfile::
     let dir = tempfile::tempdir().unwrap();
     let database_url = format!("sqlite://{}", dir.path().join("demo.db").display());
     let config = Config {
-        hash_concurrency: 2,
+        passwords: Passwords {
+            hash_concurrency: 2,
+            ..Passwords::default()
+        },
         admin_token: token.map(SecretKey::new),
         ..Config::new(FingerprintSource::Demo, database_url)
     };

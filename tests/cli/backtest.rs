@@ -4,10 +4,10 @@ use super::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backtest_replays_the_recorded_attempts_against_a_candidate_policy_read_only() {
-    let (simulator, handle) = spawn_simulator(SIM_KEY).await;
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(dir.path(), "recorded.db");
-    let (address, stop) = spawn_app(handle.base_url(), &url).await;
+    let app = spawn_app(&url).await;
+    let (simulator, address) = (app.simulator.clone(), app.address.clone());
     let http = reqwest::Client::new();
     let recorded = [
         (Persona::Vpn, 200, "review"),
@@ -33,7 +33,8 @@ async fn backtest_replays_the_recorded_attempts_against_a_candidate_policy_read_
             tor_event = event.request_id;
         }
     }
-    let _ = stop.send(());
+    let fingerprint = app.fingerprint.clone();
+    drop(app);
     let before = database_dump(&url).await;
     assert_eq!((before.0.len(), before.1), (6, 5));
 
@@ -151,9 +152,9 @@ async fn backtest_replays_the_recorded_attempts_against_a_candidate_policy_read_
     assert_eq!(database_dump(&url).await, before, "a backtest never writes");
 
     // explain uses the recorded context of the attempt.
-    let base_url = handle.base_url();
+    let base_url = fingerprint.base_url.clone();
     let env = [
-        ("FINGERPRINT_API_KEY", SIM_KEY),
+        ("FINGERPRINT_API_KEY", common::API_KEY),
         ("FINGERPRINT_API_URL", base_url.as_str()),
         ("DATABASE_URL", &url),
     ];

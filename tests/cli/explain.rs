@@ -155,3 +155,127 @@ async fn explain_prints_every_rule_and_the_verdict() {
         "{output:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_event_is_explained_from_its_snapshot_without_calling_fingerprint() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path(), "recorded.db");
+    let app = spawn_app(&url).await;
+    let vpn = app.identify(Persona::Vpn);
+    let (status, body) = app.signup(&vpn.request_id).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("review")),
+        "{body}"
+    );
+    let fingerprint = app.fingerprint.clone();
+    drop(app);
+
+    // No key at all: a fetch could not even be attempted, so an answer proves none was made.
+    let recorded = [("DATABASE_URL", url.as_str())];
+    let output = run_async(dir.path(), &["explain", &vpn.request_id], &recorded).await;
+    assert!(output.status.success(), "{output:?}");
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("context  recorded attempt #"), "{stdout}");
+    assert!(stdout.contains("no call to Fingerprint"), "{stdout}");
+    assert!(
+        stdout.contains("verdict  review (first reason vpn_detected; all: vpn_detected)"),
+        "{stdout}"
+    );
+    let ip_row = stdout
+        .lines()
+        .find(|l| l.starts_with("ip_binding "))
+        .unwrap();
+    assert!(ip_row.contains("disabled"), "{ip_row}");
+
+    // --fetch asks Fingerprint afresh, so it needs the key, and keeps the recorded context.
+    let output = run_async(
+        dir.path(),
+        &["explain", &vpn.request_id, "--fetch"],
+        &recorded,
+    )
+    .await;
+    assert!(!output.status.success(), "{output:?}");
+    assert!(
+        text(&output.stderr).contains("FINGERPRINT_API_KEY is required"),
+        "{output:?}"
+    );
+    let fetching = [
+        ("DATABASE_URL", url.as_str()),
+        ("FINGERPRINT_API_KEY", common::API_KEY),
+        ("FINGERPRINT_API_URL", fingerprint.base_url.as_str()),
+    ];
+    let output = run_async(
+        dir.path(),
+        &["explain", &vpn.request_id, "--fetch"],
+        &fetching,
+    )
+    .await;
+    assert!(output.status.success(), "{output:?}");
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains("context  fetched afresh; context of recorded attempt #"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("verdict  review"), "{stdout}");
+
+    // --fetch names an event; alone it is a usage error.
+    let output = run_async(dir.path(), &["explain", "--fetch"], &fetching).await;
+    assert!(!output.status.success(), "{output:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_works_in_demo_mode_for_a_recorded_signup() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port().to_string();
+    let child = command(dir.path(), &["--demo", "--port", &port], &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let running = Running(child);
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    eventually("demo mode answering /health", || async {
+        http.get(format!("{base}/health"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    })
+    .await;
+    let issued: Value = http
+        .post(format!("{base}/demo/identify"))
+        .json(&json!({"persona": "tor"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let request_id = issued["requestId"].as_str().unwrap().to_owned();
+    let (status, body) = post_signup(&http, &base, &request_id, 1).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("tor_detected")),
+        "{body}"
+    );
+    drop(running);
+
+    let output = run_async(dir.path(), &["explain", "--demo", &request_id], &[]).await;
+    assert!(output.status.success(), "{output:?}");
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("context  recorded attempt #"), "{stdout}");
+    assert!(
+        stdout.contains("verdict  block (first reason tor_detected"),
+        "{stdout}"
+    );
+
+    let unknown = "1708102555327.NLOjmg";
+    let output = run_async(dir.path(), &["explain", "--demo", unknown], &[]).await;
+    assert!(!output.status.success(), "{output:?}");
+    assert!(
+        text(&output.stderr)
+            .contains("is not recorded in the demo database: sign up with it first"),
+        "{output:?}"
+    );
+}

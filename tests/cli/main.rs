@@ -4,15 +4,12 @@
 //! Each subprocess runs with a cleared environment and a temporary working directory, so
 //! neither a developer's `.env` nor a `signup-guard.toml` lying around can change the result.
 
-use fingerprint::sealed::DecryptionKey;
 use fingerprint::simulator::{
     IdentifyRequest, Persona, Simulator, SimulatorConfig, SimulatorHandle,
 };
 use fingerprint::SecretKey;
 use serde_json::{json, Value};
 use signup_guard::policy::Policy;
-use signup_guard::settings::{Config, FingerprintSource};
-use signup_guard::startup::Application;
 use signup_guard::store::PoolSettings;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -20,6 +17,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+#[path = "../common/mod.rs"]
+mod common;
 
 mod backtest;
 mod explain;
@@ -137,29 +137,14 @@ async fn spawn_simulator(key: &str) -> (Simulator, SimulatorHandle) {
     (simulator, handle)
 }
 
-/// The application in process, on a free port, against `simulator` and `database_url`.
-async fn spawn_app(
-    base_url: String,
-    database_url: &str,
-) -> (String, tokio::sync::oneshot::Sender<()>) {
-    let mut client = fingerprint::ClientConfig::new(SecretKey::new(SIM_KEY));
-    client.base_url = Some(base_url);
-    let config = Config {
-        encryption_keys: vec![DecryptionKey::from_bytes(
-            *b"signup-guard-cli-test-key-32byte",
-        )],
-        hash_concurrency: 2,
-        ..Config::new(FingerprintSource::Api(client), database_url)
-    };
-    let app = Application::build(config)
-        .await
-        .expect("the application builds");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until_stopped(async move {
-        let _ = stopped.await;
-    }));
-    (address, stop)
+/// The application in process, on a free port, with a simulator of its own: built by the one
+/// harness every test binary shares.
+async fn spawn_app(database_url: &str) -> common::TestApp {
+    common::spawn_app_with(common::Options {
+        database_url: Some(database_url.to_owned()),
+        ..common::Options::default()
+    })
+    .await
 }
 
 async fn post_signup(

@@ -17,7 +17,7 @@ use rand::Rng;
 use serde_json::{json, Value};
 use signup_guard::http::AppState;
 use signup_guard::policy::Policy;
-use signup_guard::settings::{Config, FingerprintSource};
+use signup_guard::settings::{Config, FingerprintSource, HttpConfig, Passwords};
 use signup_guard::startup::Application;
 use signup_guard::store::{PoolSettings, Store};
 use sqlx::{AnyPool, Row};
@@ -305,10 +305,16 @@ pub fn config_with(database_url: &str, fingerprint: &Fingerprint, options: Optio
         encryption_keys: vec![DecryptionKey::from_bytes(ENCRYPTION_KEY)],
         webhook_secret: options.webhook_secret.map(SecretKey::new),
         admin_token: options.admin_token.map(SecretKey::new),
-        cors_origins: options.cors_origins,
-        request_timeout: options.request_timeout,
-        signup_rate_limit_per_minute: options.signup_rate_limit_per_minute,
-        hash_concurrency: 2,
+        http: HttpConfig {
+            cors_origins: options.cors_origins,
+            request_timeout: options.request_timeout,
+            signup_rate_limit_per_minute: options.signup_rate_limit_per_minute,
+            ..HttpConfig::default()
+        },
+        passwords: Passwords {
+            hash_concurrency: 2,
+            ..Passwords::default()
+        },
         policy: options.policy,
         ..Config::new(FingerprintSource::Api(client), database_url)
     }
@@ -326,7 +332,7 @@ pub struct TestApp {
     pub simulator: Simulator,
     pub state: Arc<AppState>,
     pub database_url: String,
-    _fingerprint: Fingerprint,
+    pub fingerprint: Fingerprint,
     _db: Option<TestDb>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
@@ -376,7 +382,7 @@ impl TestApp {
             simulator: fingerprint.simulator.clone(),
             state,
             database_url,
-            _fingerprint: fingerprint,
+            fingerprint,
             _db: None,
             _shutdown: shutdown,
         }
