@@ -7,6 +7,7 @@
 mod common;
 
 use common::*;
+use fingerprint::simulator::{IdentifyRequest, Persona};
 use futures_util::future::join_all;
 use signup_guard::policy::Policy;
 use signup_guard::store::{now_ms, DeviceQuota, NewAccount, NewAttempt, PoolSettings};
@@ -467,4 +468,93 @@ async fn every_answered_signup_survives_a_killed_instance_on_postgres() {
 #[tokio::test]
 async fn every_answered_signup_survives_a_killed_instance_on_sqlite() {
     every_answered_signup_survives_a_killed_instance(&TestDb::sqlite()).await;
+}
+
+/// Refusals are recorded in group commits: a SIGKILL between a batch and its answers must not
+/// lose an answered refusal. Bad bots flood one instance; once some are answered, it is killed,
+/// and every refusal that got its 403 must have its attempt row.
+async fn every_answered_refusal_survives_a_killed_instance(db: &TestDb) {
+    let fingerprint = Fingerprint::start().await;
+    let mut server = Server::start(&db.url, &fingerprint).await;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let (answers_tx, mut answers_rx) = tokio::sync::mpsc::unbounded_channel::<(String, Answer)>();
+    let total = 400;
+    for _ in 0..total {
+        let (http, tx, address) = (http.clone(), answers_tx.clone(), server.address.clone());
+        let event = fingerprint.simulator.identify(IdentifyRequest {
+            persona: Persona::BadBot,
+            ..IdentifyRequest::default()
+        });
+        tokio::spawn(async move {
+            let answer = signup(&http, &address, &event.request_id, &username()).await;
+            let _ = tx.send((event.event_id, answer));
+        });
+    }
+    drop(answers_tx);
+    let mut answers = Vec::new();
+    while answers
+        .iter()
+        .filter(|(_, a): &&(String, Answer)| a.status == Some(403))
+        .count()
+        < 20
+    {
+        answers.push(answers_rx.recv().await.expect("signups are answered"));
+    }
+    server.kill();
+    while let Some(answer) = answers_rx.recv().await {
+        answers.push(answer);
+    }
+    assert_eq!(answers.len(), total);
+    let refused: Vec<&String> = answers
+        .iter()
+        .filter(|(_, a)| a.status == Some(403))
+        .map(|(event, _)| event)
+        .collect();
+    let cut_off = answers.iter().filter(|(_, a)| a.status.is_none()).count();
+    assert!(
+        answers
+            .iter()
+            .all(|(_, a)| a.status.is_none() || a.code() == "bot_detected"),
+        "only bot_detected or no answer"
+    );
+    assert!(
+        cut_off > 0,
+        "the kill landed after the load ended: nothing tested"
+    );
+    eprintln!(
+        "killed mid-flood: {} answered 403, {cut_off} cut off",
+        refused.len()
+    );
+
+    let raw = db.raw().await;
+    let rows = sqlx::query("SELECT event_id FROM attempts WHERE code = 'bot_detected'")
+        .fetch_all(&raw)
+        .await
+        .unwrap();
+    let stored: std::collections::HashSet<String> = rows
+        .iter()
+        .map(|row| sqlx::Row::get::<String, _>(row, "event_id"))
+        .collect();
+    let missing: Vec<&&String> = refused.iter().filter(|e| !stored.contains(**e)).collect();
+    assert!(
+        missing.is_empty(),
+        "answered 403 but not recorded: {missing:?}"
+    );
+    raw.close().await;
+}
+
+#[tokio::test]
+async fn every_answered_refusal_survives_a_killed_instance_on_postgres() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    every_answered_refusal_survives_a_killed_instance(&db).await;
+}
+
+#[tokio::test]
+async fn every_answered_refusal_survives_a_killed_instance_on_sqlite() {
+    every_answered_refusal_survives_a_killed_instance(&TestDb::sqlite()).await;
 }

@@ -50,6 +50,8 @@ both_backends!(
     a_failed_attempt_insert_takes_the_account_back_with_it,
     a_write_stuck_behind_a_lock_ends_unavailable_at_the_statement_timeout,
     the_read_only_store_of_explain_and_backtest_refuses_every_write,
+    a_batch_of_attempts_is_written_whole_or_not_at_all,
+    the_audit_log_commits_every_concurrent_refusal_and_isolates_a_bad_row,
 );
 
 const NO_LIMIT: DeviceQuota = DeviceQuota {
@@ -709,4 +711,94 @@ async fn postgres_migrations_wait_past_the_statement_timeout() {
         .await
         .unwrap()
         .expect("the migration completes once the lock is free");
+}
+
+/// Makes the database refuse any attempt row whose username is `poison`, as a row it cannot
+/// store (a constraint, a bad byte) would be refused.
+async fn poison_attempts(db: &TestDb) {
+    let raw = db.raw().await;
+    let statements: &[&str] = if db.is_postgres() {
+        &[
+            "CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN \
+               IF NEW.username = 'poison' THEN RAISE EXCEPTION 'poisoned row'; END IF; \
+               RETURN NEW; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER poison BEFORE INSERT ON attempts FOR EACH ROW EXECUTE FUNCTION poison()",
+        ]
+    } else {
+        &[
+            "CREATE TRIGGER poison BEFORE INSERT ON attempts WHEN NEW.username = 'poison' \
+           BEGIN SELECT RAISE(ABORT, 'poisoned row'); END",
+        ]
+    };
+    for sql in statements {
+        sqlx::query(sql).execute(&raw).await.unwrap();
+    }
+    raw.close().await;
+}
+
+fn refusal(username: &str) -> NewAttempt {
+    NewAttempt {
+        event_id: Some(unique("event")),
+        username: Some(username.to_owned()),
+        verdict: "block".into(),
+        code: "bot_detected".into(),
+        codes: vec!["bot_detected".into()],
+        created_at: now_ms(),
+        ..NewAttempt::default()
+    }
+}
+
+async fn a_batch_of_attempts_is_written_whole_or_not_at_all(db: &TestDb) {
+    let store = db.store().await;
+    poison_attempts(db).await;
+    let good: Vec<NewAttempt> = (0..3).map(|n| refusal(&format!("bot{n}"))).collect();
+    store
+        .insert_attempts(&good.iter().collect::<Vec<_>>())
+        .await
+        .expect("a batch is written");
+    assert_eq!(all_attempts(&store).await.len(), 3);
+    let spoiled = [refusal("bot3"), refusal("poison"), refusal("bot4")];
+    let result = store
+        .insert_attempts(&spoiled.iter().collect::<Vec<_>>())
+        .await;
+    assert!(result.is_err(), "{result:?}");
+    assert_eq!(
+        all_attempts(&store).await.len(),
+        3,
+        "none of a refused batch is written"
+    );
+}
+
+async fn the_audit_log_commits_every_concurrent_refusal_and_isolates_a_bad_row(db: &TestDb) {
+    let store = db.store().await;
+    poison_attempts(db).await;
+    let audit = signup_guard::store::AuditLog::start(store.clone());
+    let usernames: Vec<String> = (0..300)
+        .map(|n| {
+            if n == 150 {
+                "poison".into()
+            } else {
+                format!("bot{n}")
+            }
+        })
+        .collect();
+    let writes = usernames.iter().map(|name| {
+        let (audit, attempt) = (audit.clone(), refusal(name));
+        tokio::spawn(async move { audit.record(attempt).await })
+    });
+    let results: Vec<_> = futures_util::future::join_all(writes).await;
+    for (name, result) in usernames.iter().zip(&results) {
+        let result = result.as_ref().expect("the task ran");
+        assert_eq!(result.is_ok(), name != "poison", "{name}: {result:?}");
+    }
+    let stored: std::collections::HashSet<String> = all_attempts(&store)
+        .await
+        .into_iter()
+        .filter_map(|a| a.username)
+        .collect();
+    assert_eq!(stored.len(), 299);
+    assert!(usernames
+        .iter()
+        .filter(|n| *n != "poison")
+        .all(|n| stored.contains(n)));
 }

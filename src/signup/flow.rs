@@ -38,7 +38,7 @@ impl Signups {
             Err(_) => Err(Refusal::Timeout),
         };
         if let Err(refusal) = &outcome {
-            self.record_refusal(&mut record, refusal).await;
+            record.code = refusal.code().to_owned();
         }
         tracing::info!(
             event_id = record.event_id.as_deref().unwrap_or("-"),
@@ -48,6 +48,9 @@ impl Signups {
             codes = ?record.codes,
             "signup decided"
         );
+        if outcome.is_err() {
+            self.record_refusal(record).await;
+        }
         outcome
     }
 
@@ -55,16 +58,18 @@ impl Signups {
     /// refusal.
     pub async fn refuse_unread(&self, caller: &Caller, refusal: Refusal) -> Refusal {
         let mut record = self.new_record(caller);
-        self.record_refusal(&mut record, &refusal).await;
+        record.code = refusal.code().to_owned();
         tracing::info!(verdict = %record.verdict, code = %record.code, "signup refused unread");
+        self.record_refusal(record).await;
         refusal
     }
 
-    /// A refusal's record is best effort: while the database is down, the log keeps it instead.
-    async fn record_refusal(&self, record: &mut NewAttempt, refusal: &Refusal) {
-        record.code = refusal.code().to_owned();
-        if let Err(store_error) = self.store.record_attempt(record).await {
-            tracing::error!(error = %store_error, code = %record.code, "could not record a refused attempt");
+    /// A refusal's record goes through the group commit, and the answer waits for it. It is
+    /// best effort: while the database is down, the log keeps it instead.
+    async fn record_refusal(&self, record: NewAttempt) {
+        let code = record.code.clone();
+        if let Err(store_error) = self.audit.record(record).await {
+            tracing::error!(error = %store_error, code = %code, "could not record a refused attempt");
         }
     }
 
@@ -102,11 +107,6 @@ impl Signups {
         {
             return Err(Refusal::Invalid("the Origin header is too long".into()));
         }
-        self.password
-            .check_off_runtime(&password, &username)
-            .await
-            .map_err(Refusal::Internal)?
-            .map_err(Refusal::Invalid)?;
         // A used requestId is refused before it costs a Fingerprint API call.
         if let EventRef::Id(id) = &event {
             if self.store.event_used(id).await? {
@@ -152,6 +152,13 @@ impl Signups {
             return Err(Refusal::no_identification(record.codes.clone()));
         };
 
+        // The strength estimate is the costliest check before the hash, so it runs only for a
+        // signup the policy would let through: a refused bot never pays for it.
+        self.password
+            .check_off_runtime(&password, &username)
+            .await
+            .map_err(Refusal::Internal)?
+            .map_err(Refusal::Invalid)?;
         let username_key = request::username_key(&username);
         if let Some(conflict) = self.store.conflict(&username_key, &event.event_id).await? {
             return Err(conflict.into());

@@ -15,7 +15,7 @@ pub use refusal::{PolicyRefusal, Refusal};
 use crate::events::EventSource;
 use crate::password::{Hasher, PasswordPolicy};
 use crate::policy::{self, Policy};
-use crate::store::{DeviceQuota, Store};
+use crate::store::{AuditLog, DeviceQuota, Store};
 use std::net::IpAddr;
 
 /// Everything a signup needs, and nothing else.
@@ -23,6 +23,8 @@ use std::net::IpAddr;
 pub struct Signups {
     /// Accounts and the audit trail.
     pub store: Store,
+    /// Refused attempts, written in group commits.
+    pub audit: AuditLog,
     /// Where events come from.
     pub events: EventSource,
     /// The fraud policy.
@@ -58,7 +60,8 @@ pub struct Created {
 }
 
 impl Signups {
-    /// Builds the flow's dependencies; the policy hash is computed here, once.
+    /// Builds the flow's dependencies, and starts the audit writer; the policy hash is computed
+    /// here, once. Needs a Tokio runtime.
     pub fn new(
         store: Store,
         events: EventSource,
@@ -68,6 +71,7 @@ impl Signups {
     ) -> Self {
         Self {
             policy_hash: policy.hash(),
+            audit: AuditLog::start(store.clone()),
             store,
             events,
             policy,

@@ -82,9 +82,33 @@ const COLUMNS: &str = "id, event_id, visitor_id, ip, username, verdict, code, co
 impl Store {
     /// Records an attempt that created nothing.
     pub async fn record_attempt(&self, attempt: &NewAttempt) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        self.insert_attempt(&mut tx, attempt, None).await?;
-        tx.commit().await?;
+        self.insert_attempts(&[attempt]).await
+    }
+
+    /// Records attempts that created nothing, all in one statement: all or none are written.
+    pub async fn insert_attempts(&self, attempts: &[&NewAttempt]) -> Result<(), StoreError> {
+        if attempts.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<String> = (0..attempts.len())
+            .map(|row| {
+                let first = row * ATTEMPT_FIELDS + 1;
+                let params: Vec<String> = (first..first + ATTEMPT_FIELDS)
+                    .map(|n| format!("${n}"))
+                    .collect();
+                format!("({})", params.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO attempts (event_id, visitor_id, ip, username, verdict, code, codes, \
+               signals, policy_hash, shadow, account_id, created_at) VALUES {}",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for attempt in attempts {
+            query = bind_attempt(query, attempt, None);
+        }
+        query.execute(&self.pool).await?;
         Ok(())
     }
 
@@ -94,27 +118,14 @@ impl Store {
         attempt: &NewAttempt,
         account_id: Option<i64>,
     ) -> Result<(), StoreError> {
-        let codes = serde_json::to_string(&attempt.codes).unwrap_or_else(|_| "[]".into());
-        let signals = attempt.signals.as_ref().map(Snapshot::to_json);
-        sqlx::query(
+        let query = sqlx::query(
             "INSERT INTO attempts (event_id, visitor_id, ip, username, verdict, code, codes, \
                signals, policy_hash, shadow, account_id, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(&attempt.event_id)
-        .bind(&attempt.visitor_id)
-        .bind(&attempt.ip)
-        .bind(&attempt.username)
-        .bind(&attempt.verdict)
-        .bind(&attempt.code)
-        .bind(codes)
-        .bind(signals)
-        .bind(&attempt.policy_hash)
-        .bind(i64::from(attempt.shadow))
-        .bind(account_id)
-        .bind(attempt.created_at)
-        .execute(&mut **tx)
-        .await?;
+        );
+        bind_attempt(query, attempt, account_id)
+            .execute(&mut **tx)
+            .await?;
         Ok(())
     }
 
@@ -164,6 +175,34 @@ impl Store {
             .await?;
         rows.iter().map(attempt_row).collect()
     }
+}
+
+/// The columns one attempt row binds.
+const ATTEMPT_FIELDS: usize = 12;
+
+type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds one attempt's columns, in the order the INSERT statements name them.
+fn bind_attempt<'q>(
+    query: AnyQuery<'q>,
+    attempt: &'q NewAttempt,
+    account_id: Option<i64>,
+) -> AnyQuery<'q> {
+    let codes = serde_json::to_string(&attempt.codes).unwrap_or_else(|_| "[]".into());
+    let signals = attempt.signals.as_ref().map(Snapshot::to_json);
+    query
+        .bind(&attempt.event_id)
+        .bind(&attempt.visitor_id)
+        .bind(&attempt.ip)
+        .bind(&attempt.username)
+        .bind(&attempt.verdict)
+        .bind(&attempt.code)
+        .bind(codes)
+        .bind(signals)
+        .bind(&attempt.policy_hash)
+        .bind(i64::from(attempt.shadow))
+        .bind(account_id)
+        .bind(attempt.created_at)
 }
 
 /// Codes are matched inside the JSON array text; `_` and `%` must match only themselves.

@@ -1,5 +1,5 @@
 /// What can go wrong in the store, in the terms the HTTP layer needs.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The username (trimmed, case-insensitive) already has an account.
     #[error("username taken")]

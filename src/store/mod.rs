@@ -6,11 +6,13 @@
 
 mod accounts;
 mod attempts;
+mod audit;
 mod error;
 mod webhooks;
 
 pub use accounts::{AccountRow, DeviceQuota, NewAccount};
 pub use attempts::{AttemptFilter, AttemptRow, NewAttempt};
+pub use audit::AuditLog;
 pub use error::StoreError;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

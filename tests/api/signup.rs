@@ -307,3 +307,27 @@ async fn every_attempt_is_recorded_with_its_decision() {
     assert_eq!(by_code("request_id_not_found").verdict, "error");
     assert_eq!(by_code("invalid_request").verdict, "error");
 }
+
+/// The strength estimate costs milliseconds of CPU: it runs only for a signup the policy would
+/// let through, so a bot in a flood is refused for what it is, whatever its password.
+#[tokio::test]
+async fn a_bot_is_refused_as_a_bot_before_its_password_is_judged() {
+    let app = spawn_app().await;
+    let bot = app.identify(fingerprint::simulator::Persona::BadBot);
+    let body = json!({"requestId": bot.request_id, "username": "bot@example.com", "password": "password123"});
+    let response = app.post_signup(body.to_string()).await;
+    let status = response.status().as_u16();
+    let json: serde_json::Value = response.json().await.unwrap();
+    assert_error(status, &json, 403, "bot_detected");
+
+    let person = app.identify(fingerprint::simulator::Persona::NewDevice);
+    let body = json!({"requestId": person.request_id, "username": "ann@example.com", "password": "password123"});
+    let response = app.post_signup(body.to_string()).await;
+    let status = response.status().as_u16();
+    let json: serde_json::Value = response.json().await.unwrap();
+    assert_error(status, &json, 400, "invalid_request");
+    assert!(
+        json["error"].as_str().unwrap().contains("password"),
+        "{json}"
+    );
+}

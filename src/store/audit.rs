@@ -1,0 +1,75 @@
+//! Group commit for the audit trail. During a bot flood nearly every signup is refused, and a
+//! refusal writes one row: committed alone, each costs a transaction and (on SQLite) an fsync.
+//! Here one task writes the refusals, every row waiting at that moment in one statement, so a
+//! flood pays one commit per batch. Each caller waits for the commit that holds its row, so a
+//! refusal is answered only once its record is durable.
+
+use super::{NewAttempt, Store, StoreError};
+use tokio::sync::{mpsc, oneshot};
+
+/// The most rows one statement writes (12 parameters a row; well under both backends' limits).
+const MAX_BATCH: usize = 256;
+/// Rows waiting for the writer; a caller past this waits for room (backpressure, not loss).
+const QUEUE: usize = 8192;
+
+/// The handle callers record refused attempts through.
+#[derive(Debug, Clone)]
+pub struct AuditLog {
+    jobs: mpsc::Sender<Job>,
+}
+
+#[derive(Debug)]
+struct Job {
+    attempt: NewAttempt,
+    done: oneshot::Sender<Result<(), StoreError>>,
+}
+
+impl AuditLog {
+    /// Starts the writer task. It runs until every handle is dropped, after writing what was
+    /// queued.
+    pub fn start(store: Store) -> AuditLog {
+        let (jobs, queue) = mpsc::channel(QUEUE);
+        tokio::spawn(write_batches(store, queue));
+        AuditLog { jobs }
+    }
+
+    /// Records an attempt that created nothing; returns once its row is committed.
+    pub async fn record(&self, attempt: NewAttempt) -> Result<(), StoreError> {
+        let stopped = || StoreError::Unavailable("the audit writer has stopped".into());
+        let (done, committed) = oneshot::channel();
+        self.jobs
+            .send(Job { attempt, done })
+            .await
+            .map_err(|_| stopped())?;
+        committed.await.map_err(|_| stopped())?
+    }
+}
+
+async fn write_batches(store: Store, mut queue: mpsc::Receiver<Job>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    // Waits for the first row, then takes every row already waiting: batches grow with load,
+    // and a lone refusal is written at once.
+    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let attempts: Vec<&NewAttempt> = batch.iter().map(|job| &job.attempt).collect();
+        match store.insert_attempts(&attempts).await {
+            Ok(()) => {
+                for job in batch.drain(..) {
+                    let _ = job.done.send(Ok(()));
+                }
+            }
+            // One row the database refuses must not take the others with it: each is tried
+            // alone, and only its own caller hears of the failure.
+            Err(_) if batch.len() > 1 => {
+                for job in batch.drain(..) {
+                    let result = store.insert_attempts(&[&job.attempt]).await;
+                    let _ = job.done.send(result);
+                }
+            }
+            Err(error) => {
+                for job in batch.drain(..) {
+                    let _ = job.done.send(Err(error.clone()));
+                }
+            }
+        }
+    }
+}
