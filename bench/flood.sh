@@ -15,6 +15,7 @@ IDLE_SECONDS=${IDLE_SECONDS:-$DURATION}
 CONNECTIONS=${CONNECTIONS:-50}      # wrk connections per load (the flood adds as many for bots)
 THREADS=${THREADS:-2}               # wrk threads per load
 FLOOD_RATE=${FLOOD_RATE:-1000}      # bot signups/s beside real users in the flood phase
+FLOOD_CONNECTIONS=${FLOOD_CONNECTIONS:-$CONNECTIONS}  # wrk connections carrying the bots
 HEALTH_RATE=${HEALTH_RATE:-50}      # /health requests/s per instance, in every phase
 ARGON2_THREADS=${ARGON2_THREADS:-2}
 BACKENDS=${BACKENDS:-sqlite postgres}
@@ -327,7 +328,7 @@ phase() { # backend phase ports
     new)
       run_wrk "$WORK/main.out" new "$ports" "$THREADS" "$CONNECTIONS" 0 "$url" ;;
     flood)
-      run_wrk "$WORK/bots.out" bot "$ports" "$THREADS" "$CONNECTIONS" "$FLOOD_RATE" "$url" &
+      run_wrk "$WORK/bots.out" bot "$ports" "$THREADS" "$FLOOD_CONNECTIONS" "$FLOOD_RATE" "$url" &
       local bots=$!
       run_wrk "$WORK/main.out" new "$ports" "$THREADS" "$CONNECTIONS" 0 "$url"
       wait "$bots" ;;
@@ -341,7 +342,7 @@ phase() { # backend phase ports
   echo "backend=$backend phase=$name role=$role $(result_of "$WORK/main.out") hwm_kib=$hwm" \
     "cpu_svc=$svc_cpu cpu_standin=$standin_cpu" >>"$RESULTS"
   [[ $name == flood ]] &&
-    echo "backend=$backend phase=flood role=bots rate=$FLOOD_RATE $(result_of "$WORK/bots.out")" >>"$RESULTS"
+    echo "backend=$backend phase=flood role=bots rate=$FLOOD_RATE conns=$FLOOD_CONNECTIONS $(result_of "$WORK/bots.out")" >>"$RESULTS"
   echo "backend=$backend phase=$name role=health $(result_of "$WORK/health.out")" >>"$RESULTS"
 }
 
@@ -392,6 +393,6 @@ done
 
 echo
 echo "signup-guard under a bot flood: $(nproc) cores, $CONNECTIONS connections, ${DURATION}s runs," \
-  "bots at $FLOOD_RATE/s in the flood, /health at $HEALTH_RATE/s per instance, $(date -u +%FT%TZ)"
+  "bots at $FLOOD_RATE/s on $FLOOD_CONNECTIONS more in the flood, /health at $HEALTH_RATE/s per instance, $(date -u +%FT%TZ)"
 echo
 python3 bench/flood_report.py table "$RESULTS"

@@ -94,9 +94,10 @@ def table(path):
     relay = (find(backend="reference", phase="relay") or [None])[0]
     argon = (find(backend="reference", phase="argon2") or [None])[0]
     invalid = []
+    warnings = []
 
     header = ["backend", "phase", "req/s", "p50 ms", "p99 ms", "expected/answered", "codes",
-              "vs reference", "/health p99", "RSS MiB", "svc CPU", "stand-in CPU"]
+              "vs reference", "/health p99", "RSS MiB", "CPU", "stand-in CPU"]
     out = [header]
 
     def codes(r):
@@ -155,7 +156,15 @@ def table(path):
                     num(r, "p99_ms") / max(num(unloaded, "p99_ms"), 0.001))
             line(r, "flood: real users", versus, health.get("flood"), "peak " + mib(r, "hwm_kib"))
         for r in find(backend=b, phase="flood", role="bots"):
-            line(r, "flood: bots (target %s/s)" % r.get("rate", "?"), "-")
+            target = num(r, "rate")
+            share = 100 * num(r, "rps") / target if target else 0
+            line(r, "flood: bots (target %s/s)" % r.get("rate", "?"), "%.0f %% of target" % share)
+            if share < 90:
+                warnings.append(
+                    "%s: the bots reached only %.0f/s of %s/s: the service answered too slowly for "
+                    "%s connections to carry the rate, so real users faced a lighter flood than "
+                    "asked (FLOOD_CONNECTIONS raises the offered load)"
+                    % (b, num(r, "rps"), r.get("rate"), r.get("conns", "?")))
         for r in find(backend=b, phase="idle", role="health"):
             out.append([b, "idle", "-", "-", "-", "-", "-", "-",
                         "%.1f ms%s" % (num(r, "p99_ms"), "" if valid(r) else " INVALID"),
@@ -174,8 +183,12 @@ def table(path):
     print("req/s, p50, p99: wrk over the run. expected/answered: answers with the phase's expected "
           "status (refusals 403/429, new devices and users 200, bots 403, relay 200). RSS: VmHWM "
           "(peak since start) after each phase, VmRSS after idling; the larger of two instances "
-          "on PostgreSQL. CPU: % of one core over the run (svc: every instance together; "
-          "stand-in: the nginx stand-in's workers).")
+          "on PostgreSQL. CPU: % of one core over the run, of the "
+          "service (every instance together; the relay's nginx on the relay row) and of the "
+          "nginx stand-in.")
+    for warning in warnings:
+        print()
+        print("WARNING: " + warning)
     if invalid:
         print()
         print("INVALID: these runs were answered mostly with unexpected codes or socket errors; "
