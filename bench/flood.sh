@@ -376,9 +376,10 @@ for backend in $BACKENDS; do
       ;;
     postgres)
       log "postgres: two instances sharing one database"
-      PG_DB=sg_flood_$$_$RANDOM
-      psql "$PG_ADMIN_URL" -qAtc "CREATE DATABASE $PG_DB" >/dev/null ||
+      db=sg_flood_$$_$RANDOM
+      psql "$PG_ADMIN_URL" -qAtc "CREATE DATABASE $db" >/dev/null ||
         die "cannot create a database through $PG_ADMIN_URL (set TEST_DATABASE_URL)"
+      PG_DB=$db # dropped on exit
       PG_URL=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$PG_ADMIN_URL" "$PG_DB")
       DATABASE_URL="$PG_URL" "$BIN" migrate >"$WORK/migrate.log" 2>&1 ||
         { cat "$WORK/migrate.log" >&2; die "migrating the bench database failed"; }
