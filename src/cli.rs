@@ -10,16 +10,19 @@ use std::ffi::OsString;
 /// signup-guard: stops fake account creation with Fingerprint device intelligence.
 ///
 /// Every setting can be given as a flag or as the environment variable shown; a `.env` file in
-/// the working directory is read first, and real environment variables win over it. The options
-/// below are `serve`'s, which runs when no subcommand is given; each subcommand's `--help` lists
-/// its own. Options written before a subcommand are read as that subcommand's.
+/// the working directory is read first, and real environment variables win over it. Without a
+/// command it serves, taking `serve`'s options; each command's `--help` lists its own.
+/// Options written before a command are read as that command's.
 #[derive(Parser)]
 #[command(
     name = "signup-guard",
     version,
     about,
     long_about,
-    propagate_version = true
+    propagate_version = true,
+    // The options are `serve`'s, listed by `serve --help`: here they would bury the commands.
+    help_template = "{about-with-newline}\n{usage-heading} {usage}\n\nCommands:\n{subcommands}\n\nOptions: `signup-guard serve --help` lists serve's (the default command), \
+`signup-guard COMMAND --help` another command's.\n  -h, --help     Print help\n  -V, --version  Print version\n"
 )]
 pub struct Cli {
     /// `serve`'s settings, for `signup-guard` without a subcommand.

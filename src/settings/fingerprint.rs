@@ -69,7 +69,7 @@ pub struct FingerprintArgs {
 
 /// Verifying Fingerprint webhooks (`serve`).
 #[derive(Clone, Args)]
-#[command(next_help_heading = "Fingerprint")]
+#[command(next_help_heading = "Webhooks")]
 pub struct WebhookArgs {
     /// Secret for the `fpjs-event-signature` of webhooks; without it the webhook endpoint is off.
     #[arg(long, env = "FINGERPRINT_WEBHOOK_SECRET", hide_env_values = true)]
