@@ -190,3 +190,63 @@ impl From<StoreError> for ApiError {
         Refusal::from(error).into()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The flow records `Refusal::code`; the client reads `ApiError::code`. Every refusal must
+    /// be answered with the code it was recorded under, and a new variant must be added here.
+    #[test]
+    fn every_refusal_is_answered_with_the_code_it_is_recorded_under() {
+        let policy = |code| {
+            Refusal::Policy(PolicyRefusal {
+                code,
+                visitor_id: Some("v".into()),
+                bot: None,
+            })
+        };
+        let refusals = vec![
+            (Refusal::Invalid("x".into()), 400),
+            (Refusal::RequestIdNotFound, 400),
+            (Refusal::InvalidSealedResult("x".into()), 400),
+            (Refusal::PayloadTooLarge(1), 413),
+            (policy("bot_detected"), 403),
+            (policy("device_limit"), 429),
+            (policy("no_identification"), 403),
+            (Refusal::UsernameTaken, 409),
+            (Refusal::RequestIdUsed, 409),
+            (
+                Refusal::FingerprintUnavailable {
+                    retry_after_secs: 3,
+                },
+                503,
+            ),
+            (Refusal::FingerprintMisconfigured, 500),
+            (Refusal::DatabaseUnavailable, 503),
+            (Refusal::Timeout, 503),
+            (Refusal::Internal(anyhow::anyhow!("x")), 500),
+        ];
+        for (refusal, status) in refusals {
+            // Matching here makes the compiler name any variant this list misses.
+            match &refusal {
+                Refusal::Invalid(_)
+                | Refusal::RequestIdNotFound
+                | Refusal::InvalidSealedResult(_)
+                | Refusal::PayloadTooLarge(_)
+                | Refusal::Policy(_)
+                | Refusal::UsernameTaken
+                | Refusal::RequestIdUsed
+                | Refusal::FingerprintUnavailable { .. }
+                | Refusal::FingerprintMisconfigured
+                | Refusal::DatabaseUnavailable
+                | Refusal::Timeout
+                | Refusal::Internal(_) => {}
+            }
+            let recorded = refusal.code();
+            let answer = ApiError::from(refusal);
+            assert_eq!(answer.code(), recorded);
+            assert_eq!(answer.status().as_u16(), status, "{recorded}");
+        }
+    }
+}

@@ -32,3 +32,37 @@ impl Snapshot {
         serde_json::from_str(text).ok()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows recorded before the snapshot was typed were written as hand-built JSON of this
+    /// shape; they must still read back, or backtests would silently skip them.
+    #[test]
+    fn a_snapshot_in_the_stored_shape_reads_back_and_round_trips() {
+        let stored = r#"{"event":{"event_id":"1708102555327.NLOjmg","visitor_id":"v1","ip":"203.0.113.7"},
+            "context":{"clientIp":"203.0.113.7","origin":"https://shop.example","nowMs":1708102556000,"deviceAccounts":2}}"#;
+        let snapshot = Snapshot::from_json(stored).expect("the stored shape reads");
+        assert_eq!(snapshot.event.event_id, "1708102555327.NLOjmg");
+        assert_eq!(snapshot.event.visitor_id.as_deref(), Some("v1"));
+        assert_eq!(snapshot.context.client_ip, Some([203, 0, 113, 7].into()));
+        assert_eq!(
+            snapshot.context.origin.as_deref(),
+            Some("https://shop.example")
+        );
+        assert_eq!(snapshot.context.now_ms, 1_708_102_556_000);
+        assert_eq!(snapshot.context.device_accounts, 2);
+
+        let written: serde_json::Value = serde_json::from_str(&snapshot.to_json()).unwrap();
+        for key in ["clientIp", "origin", "nowMs", "deviceAccounts"] {
+            assert!(written["context"].get(key).is_some(), "{key}: {written}");
+        }
+        assert_eq!(Snapshot::from_json(&snapshot.to_json()), Some(snapshot));
+
+        let older =
+            r#"{"event":{"event_id":"1.a"},"context":{"clientIp":null,"origin":null,"nowMs":5}}"#;
+        let older = Snapshot::from_json(older).expect("a missing device count reads as 0");
+        assert_eq!(older.context.device_accounts, 0);
+    }
+}

@@ -11,10 +11,6 @@ pub const DEFAULT_URL: &str = "sqlite://signup-guard.db";
 /// with real ones.
 pub const DEMO_URL: &str = "sqlite://signup-guard-demo.db";
 
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}
-
 /// The database and its connection pool (`serve`, `migrate`, `explain`, `backtest`).
 #[derive(Clone, Args)]
 #[command(next_help_heading = "Database")]
@@ -27,11 +23,11 @@ pub struct DatabaseArgs {
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = PoolSettings::default().max_connections)]
     pub database_max_connections: u32,
     /// Wait for a free database connection before answering 503 (ms).
-    #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT_MS", default_value_t = millis(PoolSettings::default().acquire_timeout))]
+    #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT_MS", default_value_t = super::millis(PoolSettings::default().acquire_timeout))]
     pub database_acquire_timeout_ms: u64,
     /// Longest one database statement may run or wait for a lock before the signup answers 503
     /// (ms); it bounds the account write, which no request deadline cuts short.
-    #[arg(long, env = "DATABASE_STATEMENT_TIMEOUT_MS", default_value_t = millis(PoolSettings::default().statement_timeout))]
+    #[arg(long, env = "DATABASE_STATEMENT_TIMEOUT_MS", default_value_t = super::millis(PoolSettings::default().statement_timeout))]
     pub database_statement_timeout_ms: u64,
 }
 

@@ -29,10 +29,6 @@ fn version_name(version: ApiVersion) -> String {
     .into()
 }
 
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}
-
 /// Fetching and unsealing events (`serve`, `explain`).
 #[derive(Clone, Args)]
 #[command(next_help_heading = "Fingerprint")]
@@ -53,14 +49,14 @@ pub struct FingerprintArgs {
     #[arg(long, env = "FINGERPRINT_ENCRYPTION_KEYS", hide_env_values = true)]
     pub fingerprint_encryption_keys: Option<String>,
     /// Total time for one event fetch, retries included (ms).
-    #[arg(long, env = "FINGERPRINT_TIMEOUT_MS", default_value_t = millis(client_defaults().deadline))]
+    #[arg(long, env = "FINGERPRINT_TIMEOUT_MS", default_value_t = super::millis(client_defaults().deadline))]
     pub fingerprint_timeout_ms: u64,
     /// After this long without an answer, race a second try beside the first (ms) [default:
     /// half of FINGERPRINT_TIMEOUT_MS, so a hung connection leaves time for a second try].
     #[arg(long, env = "FINGERPRINT_ATTEMPT_TIMEOUT_MS")]
     pub fingerprint_attempt_timeout_ms: Option<u64>,
     /// Time to connect to the Fingerprint API (ms).
-    #[arg(long, env = "FINGERPRINT_CONNECT_TIMEOUT_MS", default_value_t = millis(client_defaults().connect_timeout))]
+    #[arg(long, env = "FINGERPRINT_CONNECT_TIMEOUT_MS", default_value_t = super::millis(client_defaults().connect_timeout))]
     pub fingerprint_connect_timeout_ms: u64,
     /// Retries of a transient Fingerprint failure (5xx, timeout, 429).
     #[arg(long, env = "FINGERPRINT_MAX_RETRIES", default_value_t = client_defaults().retry.max_retries)]

@@ -137,6 +137,12 @@ impl ServeArgs {
     }
 }
 
+/// A duration as the whole milliseconds a `*_MS` setting takes, for defaults taken from a
+/// runtime type.
+fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 fn non_empty(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }

@@ -149,7 +149,7 @@ impl Signups {
         // The policy blocks a missing visitor id even in shadow mode; this keeps the store safe
         // should that ever change.
         let Some(visitor_id) = event.visitor_id.clone() else {
-            return Err(Refusal::no_identification(record.codes.clone()));
+            return Err(Refusal::no_identification());
         };
 
         // The strength estimate is the costliest check before the hash, so it runs only for a
@@ -224,10 +224,7 @@ impl Signups {
                 if !record.codes.iter().any(|c| c == DEVICE_LIMIT) {
                     record.codes.push(DEVICE_LIMIT.into());
                 }
-                Err(Refusal::device_limit(
-                    &account.visitor_id,
-                    record.codes.clone(),
-                ))
+                Err(Refusal::device_limit(&account.visitor_id))
             }
             Err(other) => Err(other.into()),
         }

@@ -55,8 +55,6 @@ pub enum Refusal {
 pub struct PolicyRefusal {
     /// The rule's stable code (`bot_detected`, `device_limit`, ...): the primary finding.
     pub code: &'static str,
-    /// Every rule that fired, in policy order.
-    pub codes: Vec<String>,
     /// The device, for `device_limit`.
     pub visitor_id: Option<String>,
     /// Fingerprint's bot verdict, for `bot_detected`.
@@ -92,7 +90,6 @@ impl Refusal {
         };
         Refusal::Policy(PolicyRefusal {
             code: primary.code,
-            codes: decision.codes().iter().map(|c| c.to_string()).collect(),
             visitor_id: (primary.code == DEVICE_LIMIT)
                 .then(|| event.visitor_id.clone())
                 .flatten(),
@@ -104,20 +101,18 @@ impl Refusal {
     }
 
     /// An event that identifies no device.
-    pub(crate) fn no_identification(codes: Vec<String>) -> Refusal {
+    pub(crate) fn no_identification() -> Refusal {
         Refusal::Policy(PolicyRefusal {
             code: "no_identification",
-            codes,
             visitor_id: None,
             bot: None,
         })
     }
 
     /// The device limit reached in the store, after the policy's own count let it through.
-    pub(crate) fn device_limit(visitor_id: &str, codes: Vec<String>) -> Refusal {
+    pub(crate) fn device_limit(visitor_id: &str) -> Refusal {
         Refusal::Policy(PolicyRefusal {
             code: DEVICE_LIMIT,
-            codes,
             visitor_id: Some(visitor_id.to_owned()),
             bot: None,
         })

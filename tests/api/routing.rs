@@ -103,3 +103,42 @@ async fn every_admin_route_needs_the_token_before_it_reads_anything() {
         assert_error(status, &body, 401, "unauthorized");
     }
 }
+
+/// Every route but signup runs under the request deadline: a webhook whose write waits behind
+/// another writer's lock is answered 503 `timeout` at the deadline, not when the lock lets go.
+#[tokio::test]
+async fn a_route_other_than_signup_is_answered_503_at_the_request_deadline() {
+    use sqlx::Connection as _;
+    let app = spawn_app_with(Options {
+        request_timeout: std::time::Duration::from_millis(300),
+        ..Options::default()
+    })
+    .await;
+    let mut blocker = sqlx::SqliteConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    let body = serde_json::json!({ "event_id": "1708102555327.NLOjmg" }).to_string();
+    let signature = fingerprint::webhook::sign(body.as_bytes(), WEBHOOK_SECRET.as_bytes());
+    let started = std::time::Instant::now();
+    let response = app
+        .http
+        .post(format!("{}/api/webhooks/fingerprint", app.address))
+        .header("fpjs-event-signature", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let waited = started.elapsed();
+    sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
+    let retry_after = response.headers().get("retry-after").cloned();
+    let (status, body) = error_of(response).await;
+    assert_error(status, &body, 503, "timeout");
+    assert!(retry_after.is_some());
+    // The statement timeout (5 s by default) would have answered much later.
+    assert!(waited < std::time::Duration::from_secs(3), "{waited:?}");
+    assert_eq!(app.state.store.count_webhooks().await.unwrap(), 0);
+}
