@@ -3,8 +3,10 @@
 use argon2::password_hash::{Output, ParamsString, PasswordHash, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::RngCore;
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use tokio::sync::{mpsc, oneshot};
+use std::time::Duration;
+use tokio::sync::oneshot;
 
 /// What a password must satisfy. Checked before any network call, so a weak password costs nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,14 +80,15 @@ impl PasswordPolicy {
 
 /// Argon2id at OWASP's minimum (m = 19 MiB, t = 2, p = 1) on a fixed set of hashing threads.
 ///
-/// Each thread allocates its 19 MiB of Argon2 memory once and reuses it for every hash. Run on
+/// Each thread allocates its 19 MiB of Argon2 memory once and reuses it for every hash of a
+/// burst, releasing it after a few idle seconds. Run on
 /// the blocking pool instead, each hash allocated afresh on whichever of many threads ran it,
 /// and the allocator kept a 19 MiB arena per thread: 300-650 MB resident after a burst. The
 /// thread count bounds memory and concurrency alike, so a burst of signups queues instead.
 #[derive(Clone)]
 pub struct Hasher {
     argon2: Argon2<'static>,
-    jobs: mpsc::UnboundedSender<HashJob>,
+    jobs: mpsc::Sender<HashJob>,
     threads: usize,
 }
 
@@ -114,7 +117,7 @@ impl Hasher {
         let params = Params::new(ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, 1, None)
             .expect("the OWASP parameters are valid Argon2 parameters");
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let (jobs, queue) = mpsc::unbounded_channel::<HashJob>();
+        let (jobs, queue) = mpsc::channel::<HashJob>();
         let queue = Arc::new(Mutex::new(queue));
         let threads = concurrency.max(1);
         for n in 0..threads {
@@ -154,22 +157,37 @@ impl Hasher {
     }
 }
 
-/// One hashing thread: takes jobs until the hasher is dropped, with its Argon2 memory
-/// allocated once.
-fn hash_jobs(argon2: &Argon2<'static>, queue: &Mutex<mpsc::UnboundedReceiver<HashJob>>) {
-    let mut memory = vec![Block::new(); argon2.params().block_count()];
+/// A hashing thread idle this long gives its Argon2 memory back, so a service between bursts
+/// holds none of it; the next hash allocates it again (a few milliseconds).
+#[cfg(not(test))]
+const IDLE_RELEASE: Duration = Duration::from_secs(5);
+#[cfg(test)]
+const IDLE_RELEASE: Duration = Duration::from_millis(50);
+
+/// One hashing thread: takes jobs until the hasher is dropped, allocating its Argon2 memory
+/// once for a burst of hashes and releasing it when idle.
+fn hash_jobs(argon2: &Argon2<'static>, queue: &Mutex<mpsc::Receiver<HashJob>>) {
+    let mut memory: Vec<Block> = Vec::new();
     loop {
         // The lock is held only to take a job, never while hashing.
         let job = match queue.lock() {
-            Ok(mut queue) => queue.blocking_recv(),
-            Err(_) => None,
+            Ok(queue) => queue.recv_timeout(IDLE_RELEASE),
+            Err(_) => return,
         };
-        let Some(HashJob { password, done }) = job else {
-            return;
+        let HashJob { password, done } = match job {
+            Ok(job) => job,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                memory = Vec::new();
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
         };
         // A caller that gave up (its deadline passed) no longer needs the hash.
         if done.is_closed() {
             continue;
+        }
+        if memory.is_empty() {
+            memory = vec![Block::new(); argon2.params().block_count()];
         }
         let _ = done.send(hash_with(argon2, &password, &mut memory));
     }
@@ -317,5 +335,21 @@ mod tests {
         // The thread skips the abandoned job and serves the next one.
         let hash = hasher.hash("served password here".into()).await.unwrap();
         assert!(hasher.verify("served password here", &hash));
+    }
+
+    #[tokio::test]
+    async fn a_thread_that_released_its_memory_when_idle_hashes_again() {
+        let hasher = Hasher::new(1);
+        let first = hasher
+            .hash("first password of a burst".into())
+            .await
+            .unwrap();
+        tokio::time::sleep(IDLE_RELEASE * 4).await;
+        let second = hasher
+            .hash("second password after idling".into())
+            .await
+            .unwrap();
+        assert!(hasher.verify("first password of a burst", &first));
+        assert!(hasher.verify("second password after idling", &second));
     }
 }
