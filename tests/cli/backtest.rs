@@ -33,7 +33,7 @@ async fn backtest_replays_the_recorded_attempts_against_a_candidate_policy_read_
             tor_event = event.request_id;
         }
     }
-    let fingerprint = app.fingerprint.clone();
+    let fingerprint = app.fingerprint().clone();
     drop(app);
     let before = database_dump(&url).await;
     assert_eq!((before.0.len(), before.1), (6, 5));

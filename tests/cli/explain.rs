@@ -168,7 +168,7 @@ async fn a_recorded_event_is_explained_from_its_snapshot_without_calling_fingerp
         (200, Some("review")),
         "{body}"
     );
-    let fingerprint = app.fingerprint.clone();
+    let fingerprint = app.fingerprint().clone();
     drop(app);
 
     // No key at all: a fetch could not even be attempted, so an answer proves none was made.
