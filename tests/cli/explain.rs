@@ -58,17 +58,16 @@ fn explain_rows(stdout: &str) -> Vec<(String, String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn explain_prints_every_rule_and_the_verdict() {
-    let (simulator, handle) = spawn_simulator(SIM_KEY).await;
+    let fingerprint = common::Fingerprint::start().await;
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(dir.path(), "explain.db");
-    let vpn = simulator.identify(IdentifyRequest {
+    let vpn = fingerprint.simulator.identify(IdentifyRequest {
         persona: Persona::Vpn,
         ..IdentifyRequest::default()
     });
-    let base_url = handle.base_url();
     let env = [
-        ("FINGERPRINT_API_KEY", SIM_KEY),
-        ("FINGERPRINT_API_URL", base_url.as_str()),
+        ("FINGERPRINT_API_KEY", common::API_KEY),
+        ("FINGERPRINT_API_URL", fingerprint.base_url.as_str()),
         ("DATABASE_URL", &url),
     ];
 
@@ -253,11 +252,12 @@ async fn explain_works_in_demo_mode_for_a_recorded_signup() {
         .await
         .unwrap();
     let request_id = issued["requestId"].as_str().unwrap().to_owned();
-    let (status, body) = post_signup(&http, &base, &request_id, 1).await;
+    let answer = common::signup(&http, &base, &request_id, &common::username()).await;
     assert_eq!(
-        (status, body["code"].as_str()),
-        (403, Some("tor_detected")),
-        "{body}"
+        (answer.status, answer.code()),
+        (Some(403), "tor_detected"),
+        "{}",
+        answer.body
     );
     drop(running);
 

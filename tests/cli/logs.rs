@@ -11,14 +11,15 @@ async fn serve_and_collect_logs(log_format: &str) -> String {
     const SIGNUP_PASSWORD: &str = "Pelican LEAKCANARY quartz 7731";
     const WEBHOOK_SECRET: &str = "whsec-LEAKCANARY-77aa";
     const ENCRYPTION_KEY: &str = "LEAKCANARYLEAKCANARYLEAKCANARYLEAKCANARYAAA=";
-    let (simulator, handle) = spawn_simulator(API_KEY).await;
+    // A simulator that takes the canary key, so a leak of the key shows as LEAKCANARY too.
+    let fingerprint = common::Fingerprint::start_with_key(API_KEY).await;
+    let simulator = &fingerprint.simulator;
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(dir.path(), "serve.db");
     let port = free_port().to_string();
-    let base_url = handle.base_url();
     let env = [
         ("FINGERPRINT_API_KEY", API_KEY),
-        ("FINGERPRINT_API_URL", base_url.as_str()),
+        ("FINGERPRINT_API_URL", fingerprint.base_url.as_str()),
         ("ADMIN_TOKEN", ADMIN_TOKEN),
         ("FINGERPRINT_WEBHOOK_SECRET", WEBHOOK_SECRET),
         ("FINGERPRINT_ENCRYPTION_KEYS", ENCRYPTION_KEY),

@@ -4,16 +4,12 @@
 //! Each subprocess runs with a cleared environment and a temporary working directory, so
 //! neither a developer's `.env` nor a `signup-guard.toml` lying around can change the result.
 
-use fingerprint::simulator::{
-    IdentifyRequest, Persona, Simulator, SimulatorConfig, SimulatorHandle,
-};
-use fingerprint::SecretKey;
+use fingerprint::simulator::{IdentifyRequest, Persona};
 use serde_json::{json, Value};
 use signup_guard::policy::Policy;
 use signup_guard::store::PoolSettings;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -31,9 +27,6 @@ mod settings;
 mod simulator;
 
 const BIN: &str = env!("CARGO_BIN_EXE_signup-guard");
-/// The key the in-process simulator accepts.
-const SIM_KEY: &str = "cli-test-simulator-key";
-const PASSWORD: &str = "correct horse battery staple";
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -124,19 +117,6 @@ async fn run_async(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     .unwrap()
 }
 
-async fn spawn_simulator(key: &str) -> (Simulator, SimulatorHandle) {
-    let simulator = Simulator::new(SimulatorConfig {
-        secret_key: SecretKey::new(key),
-        latency: Duration::ZERO,
-        encryption_key: None,
-    });
-    let handle = simulator
-        .spawn(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
-    (simulator, handle)
-}
-
 /// The application in process, on a free port, with a simulator of its own: built by the one
 /// harness every test binary shares.
 async fn spawn_app(database_url: &str) -> common::TestApp {
@@ -145,29 +125,6 @@ async fn spawn_app(database_url: &str) -> common::TestApp {
         ..common::Options::default()
     })
     .await
-}
-
-async fn post_signup(
-    http: &reqwest::Client,
-    address: &str,
-    request_id: &str,
-    n: usize,
-) -> (u16, Value) {
-    let body = json!({
-        "requestId": request_id,
-        "username": format!("cli-user-{n}@example.com"),
-        "password": PASSWORD,
-    });
-    let response = http
-        .post(format!("{address}/api/create-account"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (
-        response.status().as_u16(),
-        response.json().await.unwrap_or(Value::Null),
-    )
 }
 
 /// Everything in the audit trail and the accounts table, to show a backtest changed nothing.

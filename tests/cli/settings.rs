@@ -82,7 +82,7 @@ fn a_body_limit_outside_20_to_64_kib_is_refused_at_startup() {
 /// SQLite file in `dir`; returned once it answers /health, with its base URL. Its output is
 /// piped, for tests that read the logs.
 async fn serve_against(
-    fingerprint: &SimulatorHandle,
+    fingerprint: &common::Fingerprint,
     dir: &Path,
     db: &str,
     extra: &[(&str, &str)],
@@ -90,11 +90,10 @@ async fn serve_against(
 ) -> (Running, String, String) {
     let port = free_port().to_string();
     let url = sqlite_url(dir, db);
-    let base_url = fingerprint.base_url();
     let mut env = vec![
         ("DATABASE_URL", url.as_str()),
-        ("FINGERPRINT_API_KEY", SIM_KEY),
-        ("FINGERPRINT_API_URL", base_url.as_str()),
+        ("FINGERPRINT_API_KEY", common::API_KEY),
+        ("FINGERPRINT_API_URL", fingerprint.base_url.as_str()),
     ];
     env.extend_from_slice(extra);
     // --host and --port go before the subcommand: `simulator` has flags of the same names.
@@ -123,22 +122,30 @@ async fn serve_against(
 /// SIGTERM stops taking connections but lets a signup already in flight finish and answer.
 #[tokio::test]
 async fn sigterm_lets_a_signup_in_flight_finish_before_exiting() {
-    let (simulator, handle) = spawn_simulator(SIM_KEY).await;
+    let fingerprint = common::Fingerprint::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let (mut running, base, url) = serve_against(&handle, dir.path(), "drain.db", &[], None).await;
+    let (mut running, base, url) =
+        serve_against(&fingerprint, dir.path(), "drain.db", &[], None).await;
     let (_out, _err) = drain(&mut running.0);
     let http = reqwest::Client::new();
 
-    let event = simulator.identify(IdentifyRequest::default());
-    simulator.set_latency(Duration::from_millis(1000));
+    let event = fingerprint.simulator.identify(IdentifyRequest::default());
+    fingerprint
+        .simulator
+        .set_latency(Duration::from_millis(1000));
     let in_flight = tokio::spawn({
         let (http, base) = (http.clone(), base.clone());
-        async move { post_signup(&http, &base, &event.request_id, 1).await }
+        async move { common::signup(&http, &base, &event.request_id, &common::username()).await }
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
     running.sigterm();
-    let (status, body) = in_flight.await.unwrap();
-    assert_eq!(status, 200, "the signup in flight is answered: {body}");
+    let answer = in_flight.await.unwrap();
+    assert_eq!(
+        answer.status,
+        Some(200),
+        "the signup in flight is answered: {}",
+        answer.body
+    );
     running.exits_cleanly().await;
     let (_, accounts) = database_dump(&url).await;
     assert_eq!(accounts, 1, "the answered account is on disk");
@@ -160,16 +167,18 @@ fn an_unknown_log_format_is_refused_naming_the_choices() {
 /// it too, not drop it part-way when the last connection closes.
 #[tokio::test]
 async fn sigterm_waits_for_a_signup_whose_client_hung_up() {
-    let (simulator, handle) = spawn_simulator(SIM_KEY).await;
+    let fingerprint = common::Fingerprint::start().await;
     let dir = tempfile::tempdir().unwrap();
     let (mut running, base, url) =
-        serve_against(&handle, dir.path(), "detached.db", &[], None).await;
+        serve_against(&fingerprint, dir.path(), "detached.db", &[], None).await;
     let (_out, _err) = drain(&mut running.0);
     let http = reqwest::Client::new();
 
-    let event = simulator.identify(IdentifyRequest::default());
-    simulator.set_latency(Duration::from_millis(1000));
-    let body = json!({ "requestId": event.request_id, "username": "left@example.com", "password": PASSWORD });
+    let event = fingerprint.simulator.identify(IdentifyRequest::default());
+    fingerprint
+        .simulator
+        .set_latency(Duration::from_millis(1000));
+    let body = json!({ "requestId": event.request_id, "username": "left@example.com", "password": common::STRONG_PASSWORD });
     let gave_up = http
         .post(format!("{base}/api/create-account"))
         .timeout(Duration::from_millis(200))
@@ -187,20 +196,31 @@ async fn sigterm_waits_for_a_signup_whose_client_hung_up() {
 /// Shadow mode refuses nothing but says in the log what it would have done.
 #[tokio::test]
 async fn shadow_mode_logs_what_it_would_have_refused() {
-    let (simulator, handle) = spawn_simulator(SIM_KEY).await;
+    let fingerprint = common::Fingerprint::start().await;
     let dir = tempfile::tempdir().unwrap();
     let shadow = fixture("shadow.toml").display().to_string();
     let json_logs = [("LOG_FORMAT", "json")];
-    let (mut running, base, _) =
-        serve_against(&handle, dir.path(), "shadow.db", &json_logs, Some(&shadow)).await;
+    let (mut running, base, _) = serve_against(
+        &fingerprint,
+        dir.path(),
+        "shadow.db",
+        &json_logs,
+        Some(&shadow),
+    )
+    .await;
     let (_out, stderr) = drain(&mut running.0);
     let http = reqwest::Client::new();
-    let bot = simulator.identify(IdentifyRequest {
+    let bot = fingerprint.simulator.identify(IdentifyRequest {
         persona: Persona::BadBot,
         ..IdentifyRequest::default()
     });
-    let (status, body) = post_signup(&http, &base, &bot.request_id, 1).await;
-    assert_eq!(status, 200, "shadow mode refuses nothing: {body}");
+    let answer = common::signup(&http, &base, &bot.request_id, &common::username()).await;
+    assert_eq!(
+        answer.status,
+        Some(200),
+        "shadow mode refuses nothing: {}",
+        answer.body
+    );
     running.sigterm();
     running.exits_cleanly().await;
 

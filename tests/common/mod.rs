@@ -216,9 +216,16 @@ pub struct Fingerprint {
 }
 
 impl Fingerprint {
+    /// A simulator that accepts [`API_KEY`].
     pub async fn start() -> Fingerprint {
+        Fingerprint::start_with_key(API_KEY).await
+    }
+
+    /// A simulator that accepts `secret_key` alone, for a test that needs a key of its own (one
+    /// it looks for in the logs, say).
+    pub async fn start_with_key(secret_key: &str) -> Fingerprint {
         let simulator = Simulator::new(SimulatorConfig {
-            secret_key: SecretKey::new(API_KEY),
+            secret_key: SecretKey::new(secret_key),
             latency: Duration::ZERO,
             encryption_key: Some(DecryptionKey::from_bytes(ENCRYPTION_KEY)),
         });
