@@ -227,21 +227,9 @@ async fn a_recorded_event_is_explained_from_its_snapshot_without_calling_fingerp
 async fn explain_works_in_demo_mode_for_a_recorded_signup() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port().to_string();
-    let child = command(dir.path(), &["--demo", "--port", &port], &[])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let running = Running(child);
+    let server = serve(dir.path(), &["--demo", "--port", &port], &[]).await;
     let http = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    eventually("demo mode answering /health", || async {
-        http.get(format!("{base}/health"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-    })
-    .await;
+    let base = &server.base;
     let issued: Value = http
         .post(format!("{base}/demo/identify"))
         .json(&json!({"persona": "tor"}))
@@ -252,14 +240,14 @@ async fn explain_works_in_demo_mode_for_a_recorded_signup() {
         .await
         .unwrap();
     let request_id = issued["requestId"].as_str().unwrap().to_owned();
-    let answer = common::signup(&http, &base, &request_id, &common::username()).await;
+    let answer = common::signup(&http, base, &request_id, &common::username()).await;
     assert_eq!(
         (answer.status, answer.code()),
         (Some(403), "tor_detected"),
         "{}",
         answer.body
     );
-    drop(running);
+    drop(server);
 
     let output = run_async(dir.path(), &["explain", "--demo", &request_id], &[]).await;
     assert!(output.status.success(), "{output:?}");

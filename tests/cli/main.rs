@@ -181,6 +181,85 @@ impl Drop for Running {
     }
 }
 
+/// A `signup-guard` process serving HTTP, started by [`serve`]: killed when dropped, both its
+/// pipes read on threads of their own so it never blocks on a full pipe.
+struct Server {
+    process: Running,
+    /// `http://127.0.0.1:PORT`.
+    base: String,
+    stdout: Reader,
+    stderr: Reader,
+}
+
+impl Server {
+    /// Stops the process (unless it has exited already) and returns what it wrote to stdout
+    /// and stderr.
+    fn stop(self) -> (String, String) {
+        let Server {
+            process,
+            stdout,
+            stderr,
+            ..
+        } = self;
+        drop(process);
+        (text(&stdout.join().unwrap()), text(&stderr.join().unwrap()))
+    }
+
+    /// Stops the process and returns its stderr, where it logs.
+    fn stderr(self) -> String {
+        self.stop().1
+    }
+}
+
+/// Starts the binary (as [`command`] does) and returns once its /health answers 200. The port
+/// is the one `args` give with `--port`, or else `env` with `PORT`. Fails the test, showing what
+/// the process wrote, if it exits first or is not healthy within a minute.
+async fn serve(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+    let port = args
+        .iter()
+        .skip_while(|a| **a != "--port")
+        .nth(1)
+        .or_else(|| env.iter().find(|(k, _)| *k == "PORT").map(|(_, v)| v))
+        .expect("a --port argument or a PORT variable");
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = command(cwd, args, env)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let (stdout, stderr) = drain(&mut child);
+    let mut server = Server {
+        process: Running(child),
+        base,
+        stdout,
+        stderr,
+    };
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = server.process.0.try_wait().unwrap() {
+            let (stdout, stderr) = server.stop();
+            panic!("signup-guard {args:?} exited with {status} before answering /health:\n{stdout}{stderr}");
+        }
+        let healthy = http
+            .get(format!("{}/health", server.base))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200);
+        if healthy {
+            return server;
+        }
+        if Instant::now() > deadline {
+            let (stdout, stderr) = server.stop();
+            panic!(
+                "signup-guard {args:?} did not answer /health within a minute:\n{stdout}{stderr}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Polls until `check` passes, or fails the test after 30 s.
 async fn eventually<F, Fut>(what: &str, mut check: F)
 where
