@@ -95,7 +95,8 @@ async fn serve_against(
         ("FINGERPRINT_API_URL", fingerprint.base_url.as_str()),
     ];
     env.extend_from_slice(extra);
-    // --host and --port go before the subcommand: `simulator` has flags of the same names.
+    // Written before the subcommand, which the binary reads as if written after it (serve.rs
+    // tests the other order).
     let mut args = vec!["--host", "127.0.0.1", "--port", &port, "serve"];
     if let Some(path) = config {
         args.extend(["--config", path]);
