@@ -154,13 +154,16 @@ impl Store {
 
     /// Runs the embedded migrations of this backend, and returns the ones this run applied
     /// (`0001_init`), oldest first; none when the schema was up to date. Safe to run from several
-    /// instances at once: sqlx takes a lock around them.
+    /// instances at once: the whole run, from creating sqlx's bookkeeping table on, holds the
+    /// migration lock (an advisory lock on PostgreSQL).
     pub async fn migrate(&self) -> Result<Vec<String>, StoreError> {
         use sqlx::migrate::Migrate as _;
-        let migrator = match self.backend {
+        let mut migrator = match self.backend {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
             Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
         };
+        // Taken below, before the bookkeeping table is made: the migrator must not take it again.
+        migrator.set_locking(false);
         // On a connection of its own, out of the pool and without the statement timeout: an
         // instance waiting on another's migration lock, or a long index build, must not be
         // cancelled after a few seconds.
@@ -170,8 +173,11 @@ impl Store {
         }
         let migration_error = |e: sqlx::migrate::MigrateError| StoreError::Migration(e.to_string());
         let result = async {
-            // The versions already applied, read before and after: what is new was applied by
-            // this run (another instance's run may apply some in between; those are not ours).
+            // Before the table exists: two instances creating it at once on a fresh database
+            // collide in PostgreSQL's catalog (a duplicate `pg_type` key), IF NOT EXISTS or not.
+            conn.lock().await.map_err(migration_error)?;
+            // The versions already applied, read before and after under the lock: what is new
+            // was applied by this run.
             conn.ensure_migrations_table()
                 .await
                 .map_err(migration_error)?;
@@ -187,6 +193,7 @@ impl Store {
                 .list_applied_migrations()
                 .await
                 .map_err(migration_error)?;
+            conn.unlock().await.map_err(migration_error)?;
             let applied = after
                 .iter()
                 .filter(|a| !before.iter().any(|b| b.version == a.version))

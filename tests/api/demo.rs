@@ -1,37 +1,23 @@
 //! Demo mode: the built-in simulator, the signup page, and the page driven by headless Chromium.
 
-use fingerprint::SecretKey;
+use crate::common::{self, spawn_demo_app, Options, TestApp};
 use serde_json::Value;
-use signup_guard::settings::{Config, FingerprintSource, Passwords};
-use signup_guard::startup::Application;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-async fn spawn_demo() -> (String, tempfile::TempDir) {
-    spawn_demo_with_admin_token(None).await
-}
-
-async fn spawn_demo_with_admin_token(token: Option<&str>) -> (String, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let database_url = format!("sqlite://{}", dir.path().join("demo.db").display());
-    let config = Config {
-        passwords: Passwords {
-            hash_concurrency: 2,
-            ..Passwords::default()
-        },
-        admin_token: token.map(SecretKey::new),
-        ..Config::new(FingerprintSource::Demo, database_url)
-    };
-    let app = Application::build(config).await.unwrap();
-    let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped(std::future::pending()));
-    (address, dir)
+/// Demo mode with `token` as the admin token.
+async fn spawn_demo_with_admin_token(token: Option<&str>) -> TestApp {
+    common::spawn_app_with(Options {
+        admin_token: token.map(str::to_owned),
+        ..Options::demo()
+    })
+    .await
 }
 
 #[tokio::test]
 async fn demo_mode_serves_the_page_and_signs_up_with_simulated_devices() {
-    let (address, _dir) = spawn_demo().await;
-    let http = reqwest::Client::new();
+    let app = spawn_demo_app().await;
+    let (address, http) = (&app.address, &app.http);
     let page = http
         .get(format!("{address}/"))
         .send()
@@ -110,7 +96,8 @@ async fn demo_mode_serves_the_page_and_signs_up_with_simulated_devices() {
 async fn the_page_is_told_whether_admin_views_are_open() {
     let http = reqwest::Client::new();
     for (token, open, accounts_status) in [(None, true, 200), (Some("s3cret-admin"), false, 401)] {
-        let (address, _dir) = spawn_demo_with_admin_token(token).await;
+        let app = spawn_demo_with_admin_token(token).await;
+        let address = &app.address;
         let personas: Value = http
             .get(format!("{address}/demo/personas"))
             .send()
@@ -136,8 +123,8 @@ async fn the_page_is_told_whether_admin_views_are_open() {
 
 #[tokio::test]
 async fn identify_lists_every_rule_the_event_fires_not_only_the_first() {
-    let (address, _dir) = spawn_demo().await;
-    let http = reqwest::Client::new();
+    let app = spawn_demo_app().await;
+    let (address, http) = (&app.address, &app.http);
     let codes = |persona: &'static str| {
         let http = http.clone();
         let address = address.clone();
@@ -166,17 +153,26 @@ async fn identify_lists_every_rule_the_event_fires_not_only_the_first() {
     assert!(codes("new_device").await.is_empty());
 }
 
+/// The Chromium to drive, or `None` after a skip notice written past libtest's capture (which
+/// takes `eprintln!`), so that a passing run still says the browser tests did not run.
 fn chromium() -> Option<PathBuf> {
     let candidates = [
         std::env::var("CHROMIUM").ok(),
         Some("/usr/bin/chromium".into()),
         Some("/usr/bin/chromium-browser".into()),
     ];
-    candidates
+    let found = candidates
         .into_iter()
         .flatten()
         .map(PathBuf::from)
-        .find(|p| p.exists())
+        .find(|p| p.exists());
+    if found.is_none() {
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"skipping: Chromium not found (apt-get install chromium, or set CHROMIUM)\n",
+        );
+    }
+    found
 }
 
 /// Loads a scenario link in headless Chromium and returns the page's DOM after its scripts ran.
@@ -211,13 +207,10 @@ fn render_in(browser: &Path, profile: &Path, url: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_person_can_pick_a_persona_sign_up_and_see_the_answer_in_a_browser() {
     let Some(browser) = chromium() else {
-        let _ = std::io::Write::write_all(
-            &mut std::io::stderr(),
-            b"skipping: Chromium not found (apt-get install chromium, or set CHROMIUM)\n",
-        );
         return;
     };
-    let (address, _dir) = spawn_demo().await;
+    let app = spawn_demo_app().await;
+    let address = &app.address;
     // (persona, status line, codes line, every signal listed)
     let cases = [
         ("new_device", "200 created", "none", vec![]),
@@ -270,13 +263,10 @@ fn listed_signals(dom: &str) -> Vec<&str> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_signup_from_the_same_browser_is_a_new_device_unless_asked() {
     let Some(browser) = chromium() else {
-        let _ = std::io::Write::write_all(
-            &mut std::io::stderr(),
-            b"skipping: Chromium not found (apt-get install chromium, or set CHROMIUM)\n",
-        );
         return;
     };
-    let (address, _dir) = spawn_demo().await;
+    let app = spawn_demo_app().await;
+    let address = &app.address;
     let profile = tempfile::tempdir().unwrap();
     // The third load ticks "same device", which reuses the visitor id the browser stored: its
     // device_limit shows the stored id survives between loads, so the second load's 200 comes
@@ -308,7 +298,8 @@ async fn the_banner_says_admin_views_need_the_token_when_one_is_set() {
         (None, "Admin endpoints are open"),
         (Some("s3cret-admin"), "ADMIN_TOKEN is set"),
     ] {
-        let (address, _dir) = spawn_demo_with_admin_token(token).await;
+        let app = spawn_demo_with_admin_token(token).await;
+        let address = &app.address;
         let url = format!("{address}/");
         let browser = browser.clone();
         let dom = tokio::task::spawn_blocking(move || render(&browser, &url))

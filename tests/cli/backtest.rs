@@ -7,8 +7,6 @@ async fn backtest_replays_the_recorded_attempts_against_a_candidate_policy_read_
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(dir.path(), "recorded.db");
     let app = spawn_app(&url).await;
-    let (simulator, address) = (app.simulator.clone(), app.address.clone());
-    let http = reqwest::Client::new();
     let recorded = [
         (Persona::Vpn, 200, "review"),
         (Persona::NewDevice, 200, "created"),
@@ -18,12 +16,9 @@ async fn backtest_replays_the_recorded_attempts_against_a_candidate_policy_read_
         (Persona::Vpn, 200, "review"),
     ];
     let mut tor_event = String::new();
-    for (n, (persona, status, answer)) in recorded.into_iter().enumerate() {
-        let event = simulator.identify(IdentifyRequest {
-            persona,
-            ..IdentifyRequest::default()
-        });
-        let (got, body) = post_signup(&http, &address, &event.request_id, n).await;
+    for (persona, status, answer) in recorded {
+        let event = app.identify(persona);
+        let (got, body) = app.signup(&event.request_id).await;
         assert_eq!(got, status, "{persona}: {body}");
         assert!(
             body["status"] == answer || body["code"] == answer,
@@ -33,7 +28,7 @@ async fn backtest_replays_the_recorded_attempts_against_a_candidate_policy_read_
             tor_event = event.request_id;
         }
     }
-    let fingerprint = app.fingerprint.clone();
+    let fingerprint = app.fingerprint().clone();
     drop(app);
     let before = database_dump(&url).await;
     assert_eq!((before.0.len(), before.1), (6, 5));

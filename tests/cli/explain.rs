@@ -1,40 +1,18 @@
-//! `explain`: every rule, its input and outcome, in the documented order.
+//! `explain`: every rule, its input and outcome, in the order the policy evaluates them.
 
 use super::*;
 
-/// Every rule `explain` lists, in the order `docs/policy.md` documents under *Rule order*: the
-/// table's "rule (config key)" column, without backticks, the `rules.` prefix or "(built in)".
-/// The doc is the one list; this test holds the code to it.
-fn documented_rule_order() -> Vec<String> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/policy.md");
-    let doc = std::fs::read_to_string(&path).unwrap();
-    let mut rows = doc
-        .lines()
-        .skip_while(|l| l.trim() != "## Rule order")
-        .skip(1)
-        .skip_while(|l| !l.starts_with('|'))
-        .take_while(|l| l.starts_with('|'));
-    let cells = |line: &str| -> Vec<String> {
-        line.trim()
-            .trim_matches('|')
-            .split('|')
-            .map(|c| c.trim().to_owned())
-            .collect()
-    };
-    let header = cells(rows.next().expect("the rule order table"));
-    let column = header
-        .iter()
-        .position(|h| h == "rule (config key)")
-        .expect("a \"rule (config key)\" column");
-    let order: Vec<String> = rows
-        .skip(1)
-        .map(|row| {
-            let cell = cells(row)[column].replace('`', "");
-            let cell = cell.trim_end_matches("(built in)").trim();
-            cell.strip_prefix("rules.").unwrap_or(cell).to_owned()
-        })
-        .collect();
-    assert!(order.len() > 20, "the table was read: {order:?}");
+/// Every rule `explain` lists, in the order the code evaluates them: the rules of
+/// `policy::evaluate`'s checks, which name every rule whatever the event. That this is the order
+/// `docs/policy.md` documents under *Rule order* is `src/policy/tests/order.rs`'s to check.
+fn evaluated_rule_order() -> Vec<&'static str> {
+    let decision = signup_guard::policy::evaluate(
+        &Policy::default(),
+        &fingerprint::Event::default(),
+        &signup_guard::policy::Context::default(),
+    );
+    let order: Vec<&'static str> = decision.checks.iter().map(|c| c.rule).collect();
+    assert!(order.len() > 20, "every rule is checked: {order:?}");
     order
 }
 
@@ -58,17 +36,16 @@ fn explain_rows(stdout: &str) -> Vec<(String, String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn explain_prints_every_rule_and_the_verdict() {
-    let (simulator, handle) = spawn_simulator(SIM_KEY).await;
+    let fingerprint = common::Fingerprint::start().await;
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(dir.path(), "explain.db");
-    let vpn = simulator.identify(IdentifyRequest {
+    let vpn = fingerprint.simulator.identify(IdentifyRequest {
         persona: Persona::Vpn,
         ..IdentifyRequest::default()
     });
-    let base_url = handle.base_url();
     let env = [
-        ("FINGERPRINT_API_KEY", SIM_KEY),
-        ("FINGERPRINT_API_URL", base_url.as_str()),
+        ("FINGERPRINT_API_KEY", common::API_KEY),
+        ("FINGERPRINT_API_URL", fingerprint.base_url.as_str()),
         ("DATABASE_URL", &url),
     ];
 
@@ -86,8 +63,8 @@ async fn explain_prints_every_rule_and_the_verdict() {
     assert!(stdout.contains("no recorded attempt"), "{stdout}");
     let rows = explain_rows(&stdout);
     let rules: Vec<&str> = rows.iter().map(|(rule, _, _)| rule.as_str()).collect();
-    let documented = documented_rule_order();
-    assert_eq!(rules, documented, "{stdout}");
+    let evaluated = evaluated_rule_order();
+    assert_eq!(rules, evaluated, "{stdout}");
     for (rule, outcome, action) in &rows {
         match rule.as_str() {
             "vpn" => assert_eq!(
@@ -126,7 +103,7 @@ async fn explain_prints_every_rule_and_the_verdict() {
     );
     assert_eq!(report["decision"]["findings"][0]["code"], "vpn_detected");
     let checks = report["decision"]["checks"].as_array().unwrap();
-    assert_eq!(checks.len(), documented.len());
+    assert_eq!(checks.len(), evaluated.len());
     let vpn_check = checks.iter().find(|c| c["rule"] == "vpn").unwrap();
     assert_eq!(
         (vpn_check["outcome"].as_str(), vpn_check["action"].as_str()),
@@ -168,7 +145,7 @@ async fn a_recorded_event_is_explained_from_its_snapshot_without_calling_fingerp
         (200, Some("review")),
         "{body}"
     );
-    let fingerprint = app.fingerprint.clone();
+    let fingerprint = app.fingerprint().clone();
     drop(app);
 
     // No key at all: a fetch could not even be attempted, so an answer proves none was made.
@@ -228,21 +205,9 @@ async fn a_recorded_event_is_explained_from_its_snapshot_without_calling_fingerp
 async fn explain_works_in_demo_mode_for_a_recorded_signup() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port().to_string();
-    let child = command(dir.path(), &["--demo", "--port", &port], &[])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let running = Running(child);
+    let server = serve(dir.path(), &["--demo", "--port", &port], &[]).await;
     let http = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    eventually("demo mode answering /health", || async {
-        http.get(format!("{base}/health"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-    })
-    .await;
+    let base = &server.base;
     let issued: Value = http
         .post(format!("{base}/demo/identify"))
         .json(&json!({"persona": "tor"}))
@@ -253,13 +218,14 @@ async fn explain_works_in_demo_mode_for_a_recorded_signup() {
         .await
         .unwrap();
     let request_id = issued["requestId"].as_str().unwrap().to_owned();
-    let (status, body) = post_signup(&http, &base, &request_id, 1).await;
+    let answer = common::signup(&http, base, &request_id, &common::username()).await;
     assert_eq!(
-        (status, body["code"].as_str()),
-        (403, Some("tor_detected")),
-        "{body}"
+        (answer.status, answer.code()),
+        (Some(403), "tor_detected"),
+        "{}",
+        answer.body
     );
-    drop(running);
+    drop(server);
 
     let output = run_async(dir.path(), &["explain", "--demo", &request_id], &[]).await;
     assert!(output.status.success(), "{output:?}");

@@ -11,14 +11,15 @@ async fn serve_and_collect_logs(log_format: &str) -> String {
     const SIGNUP_PASSWORD: &str = "Pelican LEAKCANARY quartz 7731";
     const WEBHOOK_SECRET: &str = "whsec-LEAKCANARY-77aa";
     const ENCRYPTION_KEY: &str = "LEAKCANARYLEAKCANARYLEAKCANARYLEAKCANARYAAA=";
-    let (simulator, handle) = spawn_simulator(API_KEY).await;
+    // A simulator that takes the canary key, so a leak of the key shows as LEAKCANARY too.
+    let fingerprint = common::Fingerprint::start_with_key(API_KEY).await;
+    let simulator = &fingerprint.simulator;
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(dir.path(), "serve.db");
     let port = free_port().to_string();
-    let base_url = handle.base_url();
     let env = [
         ("FINGERPRINT_API_KEY", API_KEY),
-        ("FINGERPRINT_API_URL", base_url.as_str()),
+        ("FINGERPRINT_API_URL", fingerprint.base_url.as_str()),
         ("ADMIN_TOKEN", ADMIN_TOKEN),
         ("FINGERPRINT_WEBHOOK_SECRET", WEBHOOK_SECRET),
         ("FINGERPRINT_ENCRYPTION_KEYS", ENCRYPTION_KEY),
@@ -28,46 +29,12 @@ async fn serve_and_collect_logs(log_format: &str) -> String {
         ("PORT", port.as_str()),
         ("DATABASE_URL", url.as_str()),
     ];
-    let mut child = command(dir.path(), &["serve"], &env)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    let (stdout, stderr) = drain(&mut child);
-    let collect = |mut child: Child, stdout: Reader, stderr: Reader| {
-        let _ = child.kill();
-        let _ = child.wait();
-        let mut all = text(&stdout.join().unwrap());
-        all.push_str(&text(&stderr.join().unwrap()));
-        all
-    };
-
+    let server = serve(dir.path(), &["serve"], &env).await;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
-    let address = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!(
-                "serve exited with {status}: {}",
-                collect(child, stdout, stderr)
-            );
-        }
-        if let Ok(response) = http.get(format!("{address}/health")).send().await {
-            if response.status() == 200 {
-                break;
-            }
-        }
-        if Instant::now() > deadline {
-            panic!(
-                "serve never became healthy: {}",
-                collect(child, stdout, stderr)
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let address = server.base.clone();
 
     let signup = |username: &'static str| {
         let event = simulator.identify(IdentifyRequest::default());
@@ -126,7 +93,8 @@ async fn serve_and_collect_logs(log_format: &str) -> String {
         .unwrap();
     assert_eq!(wrong.status(), 401);
 
-    let logs = collect(child, stdout, stderr);
+    let (stdout, stderr) = server.stop();
+    let logs = stdout + &stderr;
     for secret in [API_KEY, ADMIN_TOKEN, SIGNUP_PASSWORD, "LEAKCANARY"] {
         assert!(
             !logs.contains(secret),

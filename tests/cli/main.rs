@@ -4,16 +4,12 @@
 //! Each subprocess runs with a cleared environment and a temporary working directory, so
 //! neither a developer's `.env` nor a `signup-guard.toml` lying around can change the result.
 
-use fingerprint::simulator::{
-    IdentifyRequest, Persona, Simulator, SimulatorConfig, SimulatorHandle,
-};
-use fingerprint::SecretKey;
+use fingerprint::simulator::{IdentifyRequest, Persona};
 use serde_json::{json, Value};
 use signup_guard::policy::Policy;
 use signup_guard::store::PoolSettings;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -31,9 +27,6 @@ mod settings;
 mod simulator;
 
 const BIN: &str = env!("CARGO_BIN_EXE_signup-guard");
-/// The key the in-process simulator accepts.
-const SIM_KEY: &str = "cli-test-simulator-key";
-const PASSWORD: &str = "correct horse battery staple";
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -124,19 +117,6 @@ async fn run_async(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     .unwrap()
 }
 
-async fn spawn_simulator(key: &str) -> (Simulator, SimulatorHandle) {
-    let simulator = Simulator::new(SimulatorConfig {
-        secret_key: SecretKey::new(key),
-        latency: Duration::ZERO,
-        encryption_key: None,
-    });
-    let handle = simulator
-        .spawn(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
-    (simulator, handle)
-}
-
 /// The application in process, on a free port, with a simulator of its own: built by the one
 /// harness every test binary shares.
 async fn spawn_app(database_url: &str) -> common::TestApp {
@@ -145,29 +125,6 @@ async fn spawn_app(database_url: &str) -> common::TestApp {
         ..common::Options::default()
     })
     .await
-}
-
-async fn post_signup(
-    http: &reqwest::Client,
-    address: &str,
-    request_id: &str,
-    n: usize,
-) -> (u16, Value) {
-    let body = json!({
-        "requestId": request_id,
-        "username": format!("cli-user-{n}@example.com"),
-        "password": PASSWORD,
-    });
-    let response = http
-        .post(format!("{address}/api/create-account"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (
-        response.status().as_u16(),
-        response.json().await.unwrap_or(Value::Null),
-    )
 }
 
 /// Everything in the audit trail and the accounts table, to show a backtest changed nothing.
@@ -221,6 +178,85 @@ impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+/// A `signup-guard` process serving HTTP, started by [`serve`]: killed when dropped, both its
+/// pipes read on threads of their own so it never blocks on a full pipe.
+struct Server {
+    process: Running,
+    /// `http://127.0.0.1:PORT`.
+    base: String,
+    stdout: Reader,
+    stderr: Reader,
+}
+
+impl Server {
+    /// Stops the process (unless it has exited already) and returns what it wrote to stdout
+    /// and stderr.
+    fn stop(self) -> (String, String) {
+        let Server {
+            process,
+            stdout,
+            stderr,
+            ..
+        } = self;
+        drop(process);
+        (text(&stdout.join().unwrap()), text(&stderr.join().unwrap()))
+    }
+
+    /// Stops the process and returns its stderr, where it logs.
+    fn stderr(self) -> String {
+        self.stop().1
+    }
+}
+
+/// Starts the binary (as [`command`] does) and returns once its /health answers 200. The port
+/// is the one `args` give with `--port`, or else `env` with `PORT`. Fails the test, showing what
+/// the process wrote, if it exits first or is not healthy within a minute.
+async fn serve(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+    let port = args
+        .iter()
+        .skip_while(|a| **a != "--port")
+        .nth(1)
+        .or_else(|| env.iter().find(|(k, _)| *k == "PORT").map(|(_, v)| v))
+        .expect("a --port argument or a PORT variable");
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = command(cwd, args, env)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let (stdout, stderr) = drain(&mut child);
+    let mut server = Server {
+        process: Running(child),
+        base,
+        stdout,
+        stderr,
+    };
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = server.process.0.try_wait().unwrap() {
+            let (stdout, stderr) = server.stop();
+            panic!("signup-guard {args:?} exited with {status} before answering /health:\n{stdout}{stderr}");
+        }
+        let healthy = http
+            .get(format!("{}/health", server.base))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200);
+        if healthy {
+            return server;
+        }
+        if Instant::now() > deadline {
+            let (stdout, stderr) = server.stop();
+            panic!(
+                "signup-guard {args:?} did not answer /health within a minute:\n{stdout}{stderr}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

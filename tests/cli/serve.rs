@@ -60,22 +60,9 @@ fn an_unknown_key_in_the_policy_file_fails_naming_the_key() {
 async fn demo_mode_runs_with_no_key_and_no_network_and_says_it_is_not_for_production() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port().to_string();
-    let mut child = command(dir.path(), &["--demo", "--port", &port], &[])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let _child = Running(child);
+    let server = serve(dir.path(), &["--demo", "--port", &port], &[]).await;
     let http = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    eventually("demo mode answering /health", || async {
-        http.get(format!("{base}/health"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-    })
-    .await;
+    let base = &server.base;
     let page = http
         .get(format!("{base}/"))
         .send()
@@ -106,9 +93,7 @@ async fn demo_mode_runs_with_no_key_and_no_network_and_says_it_is_not_for_produc
         dir.path().join("signup-guard-demo.db").exists(),
         "demo mode keeps its own database file"
     );
-    drop(_child);
-    let mut banner = String::new();
-    let _ = { stderr }.read_to_string(&mut banner);
+    let banner = server.stderr();
     assert!(banner.contains("DEMO MODE: NOT FOR PRODUCTION"), "{banner}");
 }
 
@@ -185,56 +170,9 @@ fn serve_refuses_wrong_settings_with_a_message_that_says_what_to_fix() {
 async fn sigterm_stops_the_service_gracefully() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port().to_string();
-    let child = command(dir.path(), &["--demo", "--port", &port], &[])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut running = Running(child);
-    let http = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    eventually("the service answering /health", || async {
-        http.get(format!("{base}/health"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-    })
-    .await;
-    running.sigterm();
-    running.exits_cleanly().await;
-}
-
-/// Starts the binary with `args` and `env`, stderr piped; returned once /health answers.
-async fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Running, String, Reader) {
-    let mut child = command(dir, args, env)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = std::thread::spawn({
-        let mut pipe = child.stderr.take().unwrap();
-        move || {
-            let mut out = Vec::new();
-            let _ = pipe.read_to_end(&mut out);
-            out
-        }
-    });
-    let running = Running(child);
-    let port = args
-        .iter()
-        .skip_while(|a| **a != "--port")
-        .nth(1)
-        .expect("a --port");
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    eventually("the service answering /health", || async {
-        http.get(format!("{base}/health"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-    })
-    .await;
-    (running, base, stderr)
+    let mut server = serve(dir.path(), &["--demo", "--port", &port], &[]).await;
+    server.process.sigterm();
+    server.process.exits_cleanly().await;
 }
 
 #[tokio::test]
@@ -242,8 +180,8 @@ async fn serve_takes_host_and_port_after_the_subcommand() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port().to_string();
     let args = ["serve", "--host", "127.0.0.1", "--port", &port];
-    let (running, _, _) = start(dir.path(), &args, &[("SIGNUP_GUARD_DEMO", "true")]).await;
-    drop(running);
+    let server = serve(dir.path(), &args, &[("SIGNUP_GUARD_DEMO", "true")]).await;
+    drop(server);
 }
 
 #[test]
@@ -333,15 +271,14 @@ async fn the_demo_banner_says_admin_endpoints_need_the_token_when_one_is_set() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port().to_string();
     let args = ["--demo", "--port", &port];
-    let (running, base, stderr) = start(dir.path(), &args, &[("ADMIN_TOKEN", TOKEN)]).await;
+    let server = serve(dir.path(), &args, &[("ADMIN_TOKEN", TOKEN)]).await;
     let http = reqwest::Client::new();
-    let accounts = format!("{base}/api/accounts");
+    let accounts = format!("{}/api/accounts", server.base);
     let without = http.get(&accounts).send().await.unwrap();
     assert_eq!(without.status().as_u16(), 401, "the token is needed");
     let with = http.get(&accounts).bearer_auth(TOKEN).send().await.unwrap();
     assert_eq!(with.status().as_u16(), 200);
-    drop(running);
-    let banner = text(&stderr.join().unwrap());
+    let banner = server.stderr();
     assert!(banner.contains("DEMO MODE: NOT FOR PRODUCTION"), "{banner}");
     assert!(
         banner.contains("Admin endpoints need ADMIN_TOKEN"),
@@ -359,11 +296,12 @@ async fn the_demo_banner_says_admin_endpoints_are_open_without_a_token() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port().to_string();
     let args = ["--demo", "--port", &port];
-    let (running, base, stderr) = start(dir.path(), &args, &[]).await;
-    let open = reqwest::get(format!("{base}/api/accounts")).await.unwrap();
+    let server = serve(dir.path(), &args, &[]).await;
+    let open = reqwest::get(format!("{}/api/accounts", server.base))
+        .await
+        .unwrap();
     assert_eq!(open.status().as_u16(), 200);
-    drop(running);
-    let banner = text(&stderr.join().unwrap());
+    let banner = server.stderr();
     assert!(
         banner.contains("Admin endpoints are open without ADMIN_TOKEN"),
         "{banner}"

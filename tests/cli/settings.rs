@@ -79,67 +79,57 @@ fn a_body_limit_outside_20_to_64_kib_is_refused_at_startup() {
 }
 
 /// `serve` as a subprocess against the simulator at `fingerprint`, on a free port, with a
-/// SQLite file in `dir`; returned once it answers /health, with its base URL. Its output is
-/// piped, for tests that read the logs.
+/// SQLite file in `dir`; returned once it answers /health, with that file's URL.
 async fn serve_against(
-    fingerprint: &SimulatorHandle,
+    fingerprint: &common::Fingerprint,
     dir: &Path,
     db: &str,
     extra: &[(&str, &str)],
     config: Option<&str>,
-) -> (Running, String, String) {
+) -> (Server, String) {
     let port = free_port().to_string();
     let url = sqlite_url(dir, db);
-    let base_url = fingerprint.base_url();
     let mut env = vec![
         ("DATABASE_URL", url.as_str()),
-        ("FINGERPRINT_API_KEY", SIM_KEY),
-        ("FINGERPRINT_API_URL", base_url.as_str()),
+        ("FINGERPRINT_API_KEY", common::API_KEY),
+        ("FINGERPRINT_API_URL", fingerprint.base_url.as_str()),
     ];
     env.extend_from_slice(extra);
-    // --host and --port go before the subcommand: `simulator` has flags of the same names.
+    // Written before the subcommand, which the binary reads as if written after it (serve.rs
+    // tests the other order).
     let mut args = vec!["--host", "127.0.0.1", "--port", &port, "serve"];
     if let Some(path) = config {
         args.extend(["--config", path]);
     }
-    let child = command(dir, &args, &env)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let running = Running(child);
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    eventually("the service answering /health", || async {
-        http.get(format!("{base}/health"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-    })
-    .await;
-    (running, base, url)
+    (serve(dir, &args, &env).await, url)
 }
 
 /// SIGTERM stops taking connections but lets a signup already in flight finish and answer.
 #[tokio::test]
 async fn sigterm_lets_a_signup_in_flight_finish_before_exiting() {
-    let (simulator, handle) = spawn_simulator(SIM_KEY).await;
+    let fingerprint = common::Fingerprint::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let (mut running, base, url) = serve_against(&handle, dir.path(), "drain.db", &[], None).await;
-    let (_out, _err) = drain(&mut running.0);
+    let (mut server, url) = serve_against(&fingerprint, dir.path(), "drain.db", &[], None).await;
     let http = reqwest::Client::new();
 
-    let event = simulator.identify(IdentifyRequest::default());
-    simulator.set_latency(Duration::from_millis(1000));
+    let event = fingerprint.simulator.identify(IdentifyRequest::default());
+    fingerprint
+        .simulator
+        .set_latency(Duration::from_millis(1000));
     let in_flight = tokio::spawn({
-        let (http, base) = (http.clone(), base.clone());
-        async move { post_signup(&http, &base, &event.request_id, 1).await }
+        let (http, base) = (http.clone(), server.base.clone());
+        async move { common::signup(&http, &base, &event.request_id, &common::username()).await }
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
-    running.sigterm();
-    let (status, body) = in_flight.await.unwrap();
-    assert_eq!(status, 200, "the signup in flight is answered: {body}");
-    running.exits_cleanly().await;
+    server.process.sigterm();
+    let answer = in_flight.await.unwrap();
+    assert_eq!(
+        answer.status,
+        Some(200),
+        "the signup in flight is answered: {}",
+        answer.body
+    );
+    server.process.exits_cleanly().await;
     let (_, accounts) = database_dump(&url).await;
     assert_eq!(accounts, 1, "the answered account is on disk");
 }
@@ -160,25 +150,25 @@ fn an_unknown_log_format_is_refused_naming_the_choices() {
 /// it too, not drop it part-way when the last connection closes.
 #[tokio::test]
 async fn sigterm_waits_for_a_signup_whose_client_hung_up() {
-    let (simulator, handle) = spawn_simulator(SIM_KEY).await;
+    let fingerprint = common::Fingerprint::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let (mut running, base, url) =
-        serve_against(&handle, dir.path(), "detached.db", &[], None).await;
-    let (_out, _err) = drain(&mut running.0);
+    let (mut server, url) = serve_against(&fingerprint, dir.path(), "detached.db", &[], None).await;
     let http = reqwest::Client::new();
 
-    let event = simulator.identify(IdentifyRequest::default());
-    simulator.set_latency(Duration::from_millis(1000));
-    let body = json!({ "requestId": event.request_id, "username": "left@example.com", "password": PASSWORD });
+    let event = fingerprint.simulator.identify(IdentifyRequest::default());
+    fingerprint
+        .simulator
+        .set_latency(Duration::from_millis(1000));
+    let body = json!({ "requestId": event.request_id, "username": "left@example.com", "password": common::STRONG_PASSWORD });
     let gave_up = http
-        .post(format!("{base}/api/create-account"))
+        .post(format!("{}/api/create-account", server.base))
         .timeout(Duration::from_millis(200))
         .json(&body)
         .send()
         .await;
     assert!(gave_up.is_err(), "the client hung up before the answer");
-    running.sigterm();
-    running.exits_cleanly().await;
+    server.process.sigterm();
+    server.process.exits_cleanly().await;
     let (attempts, accounts) = database_dump(&url).await;
     assert_eq!(accounts, 1, "the signup finished before the exit");
     assert_eq!(attempts.len(), 1, "and was recorded: {attempts:?}");
@@ -187,24 +177,34 @@ async fn sigterm_waits_for_a_signup_whose_client_hung_up() {
 /// Shadow mode refuses nothing but says in the log what it would have done.
 #[tokio::test]
 async fn shadow_mode_logs_what_it_would_have_refused() {
-    let (simulator, handle) = spawn_simulator(SIM_KEY).await;
+    let fingerprint = common::Fingerprint::start().await;
     let dir = tempfile::tempdir().unwrap();
     let shadow = fixture("shadow.toml").display().to_string();
     let json_logs = [("LOG_FORMAT", "json")];
-    let (mut running, base, _) =
-        serve_against(&handle, dir.path(), "shadow.db", &json_logs, Some(&shadow)).await;
-    let (_out, stderr) = drain(&mut running.0);
+    let (mut server, _) = serve_against(
+        &fingerprint,
+        dir.path(),
+        "shadow.db",
+        &json_logs,
+        Some(&shadow),
+    )
+    .await;
     let http = reqwest::Client::new();
-    let bot = simulator.identify(IdentifyRequest {
+    let bot = fingerprint.simulator.identify(IdentifyRequest {
         persona: Persona::BadBot,
         ..IdentifyRequest::default()
     });
-    let (status, body) = post_signup(&http, &base, &bot.request_id, 1).await;
-    assert_eq!(status, 200, "shadow mode refuses nothing: {body}");
-    running.sigterm();
-    running.exits_cleanly().await;
+    let answer = common::signup(&http, &server.base, &bot.request_id, &common::username()).await;
+    assert_eq!(
+        answer.status,
+        Some(200),
+        "shadow mode refuses nothing: {}",
+        answer.body
+    );
+    server.process.sigterm();
+    server.process.exits_cleanly().await;
 
-    let logs = text(&stderr.join().unwrap());
+    let logs = server.stderr();
     let line: Value = logs
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())

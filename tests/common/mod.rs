@@ -1,6 +1,6 @@
 //! The one test harness, shared by every test binary: fresh databases on either backend, the
 //! Fingerprint simulator over real HTTP, and the real application built the one way `main`
-//! builds it (`Application::build`), on a free port.
+//! builds it (`Application::build`), on a free port, against that simulator or in demo mode.
 //!
 //! PostgreSQL tests need `TEST_DATABASE_URL` (an admin URL such as
 //! `postgres://postgres@127.0.0.1:5432/postgres`); each test creates its own database from it
@@ -216,9 +216,16 @@ pub struct Fingerprint {
 }
 
 impl Fingerprint {
+    /// A simulator that accepts [`API_KEY`].
     pub async fn start() -> Fingerprint {
+        Fingerprint::start_with_key(API_KEY).await
+    }
+
+    /// A simulator that accepts `secret_key` alone, for a test that needs a key of its own (one
+    /// it looks for in the logs, say).
+    pub async fn start_with_key(secret_key: &str) -> Fingerprint {
         let simulator = Simulator::new(SimulatorConfig {
-            secret_key: SecretKey::new(API_KEY),
+            secret_key: SecretKey::new(secret_key),
             latency: Duration::ZERO,
             encryption_key: Some(DecryptionKey::from_bytes(ENCRYPTION_KEY)),
         });
@@ -261,6 +268,9 @@ pub struct Options {
     pub database_url: Option<String>,
     pub request_timeout: Duration,
     pub signup_rate_limit_per_minute: u32,
+    /// Demo mode, as `--demo` runs it: the application's own in-process simulator instead of
+    /// the test's (the Fingerprint options above then have nothing to configure).
+    pub demo: bool,
 }
 
 impl Default for Options {
@@ -276,6 +286,7 @@ impl Default for Options {
             database_url: None,
             request_timeout: Duration::from_secs(10),
             signup_rate_limit_per_minute: 0,
+            demo: false,
         }
     }
 }
@@ -291,16 +302,32 @@ impl Options {
             ..Options::default()
         }
     }
+
+    /// Demo mode with the settings `--demo` has when nothing else is set: no admin token (the
+    /// admin views are open) and no webhook secret.
+    pub fn demo() -> Options {
+        Options {
+            demo: true,
+            admin_token: None,
+            webhook_secret: None,
+            ..Options::default()
+        }
+    }
 }
 
 /// The application's settings for a test: the one place a test's `Config` is made.
 pub fn config_with(database_url: &str, fingerprint: &Fingerprint, options: Options) -> Config {
-    let mut client = fingerprint::ClientConfig::new(SecretKey::new(options.client_key));
+    let mut client = fingerprint::ClientConfig::new(SecretKey::new(options.client_key.clone()));
     client.base_url = Some(fingerprint.base_url.clone());
     client.api_version = options.api_version;
     client.deadline = options.deadline;
     client.retry.base_delay = Duration::from_millis(20);
     client.retry.not_found_delay = Duration::from_millis(20);
+    settings(database_url, FingerprintSource::Api(client), options)
+}
+
+/// The settings every test application shares, with events from `source`.
+fn settings(database_url: &str, source: FingerprintSource, options: Options) -> Config {
     Config {
         encryption_keys: vec![DecryptionKey::from_bytes(ENCRYPTION_KEY)],
         webhook_secret: options.webhook_secret.map(SecretKey::new),
@@ -316,7 +343,7 @@ pub fn config_with(database_url: &str, fingerprint: &Fingerprint, options: Optio
             ..Passwords::default()
         },
         policy: options.policy,
-        ..Config::new(FingerprintSource::Api(client), database_url)
+        ..Config::new(source, database_url)
     }
 }
 
@@ -329,10 +356,13 @@ pub fn config(database_url: &str, fingerprint: &Fingerprint, policy: Policy) -> 
 pub struct TestApp {
     pub address: String,
     pub http: reqwest::Client,
+    /// The simulator the application fetches its events from: the test's, or in demo mode the
+    /// application's own.
     pub simulator: Simulator,
     pub state: Arc<AppState>,
     pub database_url: String,
-    pub fingerprint: Fingerprint,
+    /// The test's simulator over HTTP; `None` in demo mode.
+    fingerprint: Option<Fingerprint>,
     _db: Option<TestDb>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
@@ -344,9 +374,14 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(Options::default()).await
 }
 
-/// An application with a simulator and (unless the options name one) a database of its own.
+/// An application in demo mode ([`Options::demo`]) with a database of its own.
+pub async fn spawn_demo_app() -> TestApp {
+    spawn_app_with(Options::demo()).await
+}
+
+/// An application with a simulator (unless in demo mode, which has its own) and (unless the
+/// options name one) a database of its own.
 pub async fn spawn_app_with(options: Options) -> TestApp {
-    let fingerprint = Fingerprint::start().await;
     let db = match &options.database_url {
         Some(_) => None,
         None => Some(TestDb::sqlite()),
@@ -356,8 +391,13 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         (None, Some(db)) => db.url.clone(),
         (None, None) => unreachable!("a database was made above"),
     };
-    let config = config_with(&url, &fingerprint, options);
-    let mut app = TestApp::start_with(config, fingerprint).await;
+    let mut app = if options.demo {
+        TestApp::start(settings(&url, FingerprintSource::Demo, options), None).await
+    } else {
+        let fingerprint = Fingerprint::start().await;
+        let config = config_with(&url, &fingerprint, options);
+        TestApp::start_with(config, fingerprint).await
+    };
     app._db = db;
     app
 }
@@ -366,12 +406,22 @@ impl TestApp {
     /// Builds and serves `config`, as `main` does, on a free port. The simulator must be the
     /// one `config` points at.
     pub async fn start_with(config: Config, fingerprint: Fingerprint) -> TestApp {
+        TestApp::start(config, Some(fingerprint)).await
+    }
+
+    /// Builds and serves `config`; `fingerprint` is `None` in demo mode.
+    async fn start(config: Config, fingerprint: Option<Fingerprint>) -> TestApp {
         let database_url = config.database_url.clone();
         let app = Application::build(config)
             .await
             .expect("the application builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         let state = app.state();
+        let simulator = match (&fingerprint, &state.demo) {
+            (Some(fingerprint), _) => fingerprint.simulator.clone(),
+            (None, Some(demo)) => demo.clone(),
+            (None, None) => panic!("an application outside demo mode needs a Fingerprint"),
+        };
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(app.run_until_stopped(async move {
             let _ = stopped.await;
@@ -379,13 +429,20 @@ impl TestApp {
         TestApp {
             address,
             http: reqwest::Client::new(),
-            simulator: fingerprint.simulator.clone(),
+            simulator,
             state,
             database_url,
             fingerprint,
             _db: None,
             _shutdown: shutdown,
         }
+    }
+
+    /// The test's simulator over HTTP, for a process that must reach the same one.
+    pub fn fingerprint(&self) -> &Fingerprint {
+        self.fingerprint
+            .as_ref()
+            .expect("in demo mode the simulator is inside the application")
     }
 
     pub fn identify(&self, persona: Persona) -> Identified {
