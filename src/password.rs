@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::oneshot;
 
-/// What a password must satisfy. Checked before any network call, so a weak password costs nothing.
+/// What a password must satisfy. Checked only for a signup the fraud policy lets through, just
+/// before the hash: a refused bot never pays for the strength estimate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PasswordPolicy {
     /// Fewest characters (default 8).
