@@ -457,19 +457,6 @@ async fn every_answered_signup_survives_a_killed_instance(db: &TestDb) {
     assert_eq!(answer.status, Some(200), "{:?}", answer.body);
 }
 
-#[tokio::test]
-async fn every_answered_signup_survives_a_killed_instance_on_postgres() {
-    let Some(db) = TestDb::postgres().await else {
-        return;
-    };
-    every_answered_signup_survives_a_killed_instance(&db).await;
-}
-
-#[tokio::test]
-async fn every_answered_signup_survives_a_killed_instance_on_sqlite() {
-    every_answered_signup_survives_a_killed_instance(&TestDb::sqlite()).await;
-}
-
 /// Refusals are recorded in group commits: a SIGKILL between a batch and its answers must not
 /// lose an answered refusal. Bad bots flood one instance; once some are answered, it is killed,
 /// and every refusal that got its 403 must have its attempt row.
@@ -546,15 +533,7 @@ async fn every_answered_refusal_survives_a_killed_instance(db: &TestDb) {
     raw.close().await;
 }
 
-#[tokio::test]
-async fn every_answered_refusal_survives_a_killed_instance_on_postgres() {
-    let Some(db) = TestDb::postgres().await else {
-        return;
-    };
-    every_answered_refusal_survives_a_killed_instance(&db).await;
-}
-
-#[tokio::test]
-async fn every_answered_refusal_survives_a_killed_instance_on_sqlite() {
-    every_answered_refusal_survives_a_killed_instance(&TestDb::sqlite()).await;
-}
+common::both_backends!(
+    every_answered_signup_survives_a_killed_instance,
+    every_answered_refusal_survives_a_killed_instance,
+);

@@ -12,30 +12,7 @@ use signup_guard::store::{
 };
 use std::sync::atomic::{AtomicU64, Ordering};
 
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let db = crate::TestDb::sqlite();
-                    super::$name(&db).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let Some(db) = crate::TestDb::postgres().await else { return };
-                    super::$name(&db).await;
-                }
-            )*
-        }
-    };
-}
-
-both_backends!(
+common::both_backends!(
     migrations_run_and_running_them_again_changes_nothing,
     accounts_are_listed_newest_first_a_page_at_a_time,
     usernames_are_unique_whatever_their_case_and_spacing,

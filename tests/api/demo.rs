@@ -1,6 +1,6 @@
 //! Demo mode: the built-in simulator, the signup page, and the page driven by headless Chromium.
 
-use crate::common::{self, spawn_demo_app, Options, TestApp};
+use crate::common::{self, get_json, post_json, spawn_demo_app, Options, TestApp};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -27,14 +27,7 @@ async fn demo_mode_serves_the_page_and_signs_up_with_simulated_devices() {
         .await
         .unwrap();
     assert!(page.contains("DEMO MODE") && page.contains("/api/create-account"));
-    let personas: Value = http
-        .get(format!("{address}/demo/personas"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let personas: Value = get_json(http, &format!("{address}/demo/personas")).await;
     assert_eq!(personas["personas"].as_array().unwrap().len(), 14);
 
     let identify = |persona: &'static str, sealed: bool| {
@@ -75,14 +68,7 @@ async fn demo_mode_serves_the_page_and_signs_up_with_simulated_devices() {
         .unwrap();
     assert_eq!(created.status().as_u16(), 200, "{:?}", created.text().await);
 
-    let accounts: Value = http
-        .get(format!("{address}/api/accounts"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let accounts: Value = get_json(http, &format!("{address}/api/accounts")).await;
     assert_eq!(
         accounts["accounts"].as_array().unwrap().len(),
         2,
@@ -98,14 +84,7 @@ async fn the_page_is_told_whether_admin_views_are_open() {
     for (token, open, accounts_status) in [(None, true, 200), (Some("s3cret-admin"), false, 401)] {
         let app = spawn_demo_with_admin_token(token).await;
         let address = &app.address;
-        let personas: Value = http
-            .get(format!("{address}/demo/personas"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let personas: Value = get_json(&http, &format!("{address}/demo/personas")).await;
         assert_eq!(personas["adminOpen"], open, "admin token {token:?}");
         // The flag says what the admin routes do: open exactly when they answer without a token.
         let accounts = http
@@ -129,15 +108,12 @@ async fn identify_lists_every_rule_the_event_fires_not_only_the_first() {
         let http = http.clone();
         let address = address.clone();
         async move {
-            let identified: Value = http
-                .post(format!("{address}/demo/identify"))
-                .json(&serde_json::json!({ "persona": persona }))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let identified: Value = post_json(
+                &http,
+                &format!("{address}/demo/identify"),
+                &serde_json::json!({ "persona": persona }),
+            )
+            .await;
             identified["signals"]
                 .as_array()
                 .unwrap_or_else(|| panic!("{persona}: no signals in {identified}"))

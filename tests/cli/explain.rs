@@ -208,15 +208,12 @@ async fn explain_works_in_demo_mode_for_a_recorded_signup() {
     let server = serve(dir.path(), &["--demo", "--port", &port], &[]).await;
     let http = reqwest::Client::new();
     let base = &server.base;
-    let issued: Value = http
-        .post(format!("{base}/demo/identify"))
-        .json(&json!({"persona": "tor"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let issued: Value = common::post_json(
+        &http,
+        &format!("{base}/demo/identify"),
+        &json!({"persona": "tor"}),
+    )
+    .await;
     let request_id = issued["requestId"].as_str().unwrap().to_owned();
     let answer = common::signup(&http, base, &request_id, &common::username()).await;
     assert_eq!(

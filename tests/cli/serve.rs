@@ -72,15 +72,12 @@ async fn demo_mode_runs_with_no_key_and_no_network_and_says_it_is_not_for_produc
         .await
         .unwrap();
     assert!(page.contains("DEMO MODE"));
-    let issued: Value = http
-        .post(format!("{base}/demo/identify"))
-        .json(&json!({"persona": "bad_bot"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let issued: Value = common::post_json(
+        &http,
+        &format!("{base}/demo/identify"),
+        &json!({"persona": "bad_bot"}),
+    )
+    .await;
     let signup = json!({"requestId": issued["requestId"], "username": "bot@example.com", "password": "correct horse battery staple"});
     let refused = http
         .post(format!("{base}/api/create-account"))

@@ -501,6 +501,23 @@ impl TestApp {
     }
 }
 
+/// GETs a URL and reads its JSON body, failing the test if either step fails.
+pub async fn get_json(http: &reqwest::Client, url: &str) -> Value {
+    let response = http.get(url).send().await.expect("the request is sent");
+    response.json().await.expect("a JSON body")
+}
+
+/// POSTs a JSON body and reads the JSON answer, failing the test if either step fails.
+pub async fn post_json(http: &reqwest::Client, url: &str, body: &Value) -> Value {
+    let response = http
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .expect("the request is sent");
+    response.json().await.expect("a JSON body")
+}
+
 /// Asserts the shared error shape.
 pub fn assert_error(status: u16, body: &Value, expected_status: u16, code: &str) {
     assert_eq!(status, expected_status, "body: {body}");
@@ -597,3 +614,32 @@ pub async fn wait_for_health(http: &reqwest::Client, address: &str, want: u16, w
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Runs each named `async fn(&TestDb)` as two tests, `sqlite::NAME` on a fresh SQLite file and
+/// `postgres::NAME` on a PostgreSQL database of its own (skipped with a notice when
+/// `TEST_DATABASE_URL` is unset).
+#[allow(unused_macros)]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let db = crate::common::TestDb::sqlite();
+                    super::$name(&db).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let Some(db) = crate::common::TestDb::postgres().await else { return };
+                    super::$name(&db).await;
+                }
+            )*
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use both_backends;
