@@ -12,6 +12,7 @@ use serde::Serialize;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::time::Instant;
+use tracing::Instrument as _;
 
 /// Not under the shared request deadline: the flow keeps its own, so that a signup that runs
 /// out of time is still recorded and its account write is never cut short.
@@ -86,10 +87,14 @@ async fn create_account(
     // On its own task: if the client disconnects, axum drops this handler, but the signup still
     // finishes, so nothing is left half-done and the attempt is recorded.
     let running = signups.in_flight.start();
-    let task = tokio::spawn(async move {
-        let _running = running;
-        signups.run(&caller, &body, deadline).await
-    });
+    // The task carries the request's span, so its log lines keep the request id.
+    let task = tokio::spawn(
+        async move {
+            let _running = running;
+            signups.run(&caller, &body, deadline).await
+        }
+        .instrument(tracing::Span::current()),
+    );
     let outcome = task.await.unwrap_or_else(|e| {
         Err(Refusal::Internal(anyhow::anyhow!(
             "signup task failed: {e}"

@@ -40,6 +40,7 @@ async fn serve_and_collect_logs(log_format: &str) -> String {
         let event = simulator.identify(IdentifyRequest::default());
         let body = json!({ "requestId": event.request_id, "username": username, "password": SIGNUP_PASSWORD });
         http.post(format!("{address}/api/create-account"))
+            .header("x-request-id", format!("corr-{}", username.len()))
             .json(&body)
             .send()
     };
@@ -105,7 +106,13 @@ async fn serve_and_collect_logs(log_format: &str) -> String {
         logs.contains("Fingerprint refused our secret key"),
         "the misconfiguration is logged:\n{logs}"
     );
-    assert!(logs.contains("signup decided"), "{logs}");
+    // The decision runs on its own task; its line must still carry the request's id.
+    let decided = logs
+        .lines()
+        .find(|l| l.contains("signup decided") && l.contains("created"))
+        .unwrap_or_else(|| panic!("a signup decided line:\n{logs}"));
+    let id = format!("corr-{}", "leak-check@example.com".len());
+    assert!(decided.contains(&id), "the request id {id} on: {decided}");
     assert!(
         logs.contains("DEBUG") || logs.contains("\"level\":\"DEBUG\""),
         "RUST_LOG=debug took effect:\n{logs}"
