@@ -55,7 +55,7 @@ impl EventSource {
                 if code.as_deref() == Some(fingerprint::REDIRECT_CODE) =>
             {
                 tracing::error!(
-                    api_message = %message,
+                    api_message = ?message,
                     "the Fingerprint API answered with a redirect: FINGERPRINT_API_URL must be the \
                      API's origin (or a proxy's that does not redirect), or unset to use FINGERPRINT_REGION"
                 );
@@ -65,7 +65,7 @@ impl EventSource {
                 let api = self.client.config();
                 tracing::error!(
                     api_code = code.as_deref().unwrap_or("none"),
-                    api_message = %message,
+                    api_message = ?message,
                     region = ?api.region,
                     api_version = ?api.api_version,
                     "Fingerprint refused our secret key: check FINGERPRINT_API_KEY is a *secret* key of this \
@@ -79,7 +79,7 @@ impl EventSource {
                 EventError::Unavailable { retry_after_secs }
             }
             FingerprintError::Unavailable(why) => {
-                tracing::warn!(error = %why, "Fingerprint API unavailable");
+                tracing::warn!(error = ?why, "Fingerprint API unavailable");
                 EventError::Unavailable { retry_after_secs: 2 }
             }
         })

@@ -30,8 +30,9 @@ pub fn apply(app: Router<Arc<AppState>>, limits: &HttpConfig) -> Router<Arc<AppS
         .layer(cors(&limits.cors_origins))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-            // The path only: query strings could carry tokens.
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            // The path only, as a quoted string: query strings could carry tokens, and nothing in
+            // a path can then start a log line of its own.
+            tracing::info_span!("request", method = %req.method(), path = ?req.uri().path(), request_id = %id)
         })
         .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))

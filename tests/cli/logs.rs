@@ -136,3 +136,54 @@ async fn secrets_never_appear_in_json_logs() {
         );
     }
 }
+
+/// Text logs are read line by line, so a line break inside a logged value could forge a whole
+/// entry. A stand-in for Fingerprint (or a proxy before it) refuses our key with a message that
+/// carries a complete, plausible log line; it must stay inside the line that quotes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_error_message_cannot_forge_a_log_line() {
+    const FORGED: &str = "2026-12-01T00:00:00.000000Z ERROR signup_guard: forged entry";
+    let stand_in = axum::Router::new().fallback(|| async {
+        let body =
+            json!({"error": {"code": "Forbidden", "message": format!("denied\n{FORGED}\n")}});
+        (axum::http::StatusCode::FORBIDDEN, axum::Json(body))
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, stand_in).await });
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path(), "forged.db");
+    let port = free_port().to_string();
+    let env = [
+        ("FINGERPRINT_API_KEY", "sk-forged-log-test"),
+        ("FINGERPRINT_API_URL", upstream.as_str()),
+        ("LOG_FORMAT", "text"),
+        ("HOST", "127.0.0.1"),
+        ("PORT", port.as_str()),
+        ("DATABASE_URL", url.as_str()),
+    ];
+    let server = serve(dir.path(), &["serve"], &env).await;
+    let http = reqwest::Client::new();
+    let body = json!({"requestId": "1708102555327.NLOjmg", "username": "ann@example.com", "password": "correct horse battery staple"});
+    let answer = http
+        .post(format!("{}/api/create-account", server.base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 500, "fingerprint_misconfigured");
+    let logs = server.stderr();
+    assert!(
+        logs.contains("Fingerprint refused our secret key"),
+        "{logs}"
+    );
+    assert!(
+        !logs.lines().any(|line| line.starts_with(FORGED)),
+        "a forged line stands alone in the log:\n{logs}"
+    );
+    assert!(
+        logs.contains("forged entry"),
+        "the message is still logged, escaped:\n{logs}"
+    );
+}
