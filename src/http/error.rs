@@ -38,6 +38,8 @@ pub enum ApiError {
     Timeout,
     /// 401 `unauthorized`: no valid admin token.
     Unauthorized,
+    /// 401 `invalid_signature`: a webhook without a valid `fpjs-event-signature`.
+    InvalidSignature,
     /// 404 `not_found`.
     NotFound,
     /// 405 `method_not_allowed`.
@@ -66,6 +68,7 @@ impl ApiError {
             Self::DatabaseUnavailable => "database_unavailable",
             Self::Timeout => "timeout",
             Self::Unauthorized => "unauthorized",
+            Self::InvalidSignature => "invalid_signature",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Internal(_) => "internal_error",
@@ -88,7 +91,7 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             Self::FingerprintMisconfigured | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized | Self::InvalidSignature => StatusCode::UNAUTHORIZED,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         }
@@ -118,6 +121,9 @@ impl ApiError {
             Self::DatabaseUnavailable => "The service is temporarily unavailable. Nothing was created; please try again.".into(),
             Self::Timeout => "The request took too long. Please try again.".into(),
             Self::Unauthorized => "A valid admin bearer token is required.".into(),
+            Self::InvalidSignature => {
+                "The fpjs-event-signature header is missing or does not sign this body.".into()
+            }
             Self::NotFound => "Not found.".into(),
             Self::MethodNotAllowed => "This method is not allowed on this path.".into(),
             Self::Internal(_) => "Internal error.".into(),

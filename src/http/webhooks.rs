@@ -43,7 +43,7 @@ async fn receive(
         .unwrap_or_default();
     if !fingerprint::webhook::verify_signature(signature, &body, secret.expose().as_bytes()) {
         tracing::warn!("webhook with a missing or wrong signature");
-        return Err(ApiError::Unauthorized);
+        return Err(ApiError::InvalidSignature);
     }
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::InvalidRequest("body is not UTF-8".into()))?;

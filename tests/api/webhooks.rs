@@ -57,3 +57,33 @@ async fn the_webhook_endpoint_is_404_without_a_secret() {
     .await;
     assert_eq!(post_webhook(&app, "{}", Some("v1=00")).await, 404);
 }
+
+#[tokio::test]
+async fn a_bad_signature_is_answered_as_a_signature_problem_not_an_admin_one() {
+    let app = spawn_app().await;
+    let body = json!({ "event_id": "1.a" }).to_string();
+    for signature in [None, Some("v1=00")] {
+        let mut request = app
+            .http
+            .post(format!("{}/api/webhooks/fingerprint", app.address))
+            .body(body.clone());
+        if let Some(signature) = signature {
+            request = request.header("fpjs-event-signature", signature);
+        }
+        let response = request.send().await.unwrap();
+        assert!(
+            response.headers().get("www-authenticate").is_none(),
+            "no Bearer challenge"
+        );
+        let status = response.status().as_u16();
+        let answer: serde_json::Value = response.json().await.unwrap();
+        assert_error(status, &answer, 401, "invalid_signature");
+        assert!(
+            answer["error"]
+                .as_str()
+                .unwrap()
+                .contains("fpjs-event-signature"),
+            "{answer}"
+        );
+    }
+}
