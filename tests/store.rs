@@ -29,6 +29,7 @@ common::both_backends!(
     the_read_only_store_of_explain_and_backtest_refuses_every_write,
     a_batch_of_attempts_is_written_whole_or_not_at_all,
     the_audit_log_commits_every_concurrent_refusal_and_isolates_a_bad_row,
+    a_code_filter_matches_whatever_its_case_on_both_backends,
 );
 
 const NO_LIMIT: DeviceQuota = DeviceQuota {
@@ -778,4 +779,33 @@ async fn the_audit_log_commits_every_concurrent_refusal_and_isolates_a_bad_row(d
         .iter()
         .filter(|n| *n != "poison")
         .all(|n| stored.contains(n)));
+}
+
+/// SQLite's LIKE ignores ASCII case and PostgreSQL's does not: `VPN_DETECTED` matched on one
+/// backend and not on the other.
+async fn a_code_filter_matches_whatever_its_case_on_both_backends(db: &TestDb) {
+    let store = db.store().await;
+    let mut vpn = refusal("vpn-user");
+    vpn.code = "review".into();
+    vpn.codes = vec!["vpn_detected".into()];
+    store.record_attempt(&vpn).await.unwrap();
+    store.record_attempt(&refusal("bot-user")).await.unwrap();
+    for code in ["vpn_detected", "VPN_DETECTED", "Vpn_Detected"] {
+        let filter = AttemptFilter {
+            code: Some(code.into()),
+            ..AttemptFilter::default()
+        };
+        let found = store.list_attempts(&filter, 10).await.unwrap();
+        let names: Vec<_> = found.iter().filter_map(|a| a.username.as_deref()).collect();
+        assert_eq!(names, ["vpn-user"], "{code}");
+    }
+    let filter = AttemptFilter {
+        code: Some("BOT_DETECTED".into()),
+        ..AttemptFilter::default()
+    };
+    assert_eq!(
+        store.list_attempts(&filter, 10).await.unwrap().len(),
+        1,
+        "the answered code too"
+    );
 }

@@ -1,6 +1,6 @@
 //! `GET /api/attempts` (admin): the audit trail with its reasons.
 
-use super::pagination::Page;
+use super::pagination::{plain_text, Page};
 use super::{ApiError, AppState, Result};
 use crate::policy::Snapshot;
 use crate::store::{now_ms, AttemptFilter, AttemptRow};
@@ -90,6 +90,14 @@ pub async fn list(
                 "verdict must be allow, review, block or error".into(),
             ));
         }
+    }
+    for (name, value) in [
+        ("verdict", &query.verdict),
+        ("code", &query.code),
+        ("visitorId", &query.visitor_id),
+        ("since", &query.since),
+    ] {
+        plain_text(name, value.as_deref())?;
     }
     let page = Page::new(query.limit, query.before)?;
     let since_ms = match query.since.as_deref() {

@@ -1,4 +1,4 @@
-//! Keyset pagination shared by the admin lists: `?limit=50&before=<id>`, newest first, and a
+//! Query parameters shared by the admin lists. Keyset pagination: `?limit=50&before=<id>`, newest first, and a
 //! `nextBefore` cursor in the answer while more rows may follow.
 
 use super::ApiError;
@@ -32,5 +32,23 @@ impl Page {
     /// The cursor for the next page: the last id, when the page came back full.
     pub fn next_before(&self, last_id: Option<i64>, rows: usize) -> Option<i64> {
         (rows as i64 == self.limit).then_some(last_id).flatten()
+    }
+}
+
+/// The longest filter value a list accepts.
+const MAX_FILTER_CHARS: usize = 256;
+
+/// A text parameter must be short and free of control characters: NUL cannot be stored or
+/// compared by PostgreSQL (a 500 there, a silent no-match on SQLite), and a filter has no use
+/// for any other.
+pub fn plain_text(name: &str, value: Option<&str>) -> Result<(), ApiError> {
+    match value {
+        Some(value) if value.chars().any(char::is_control) => Err(ApiError::InvalidRequest(
+            format!("{name} must not contain control characters"),
+        )),
+        Some(value) if value.chars().count() > MAX_FILTER_CHARS => Err(ApiError::InvalidRequest(
+            format!("{name} must be at most {MAX_FILTER_CHARS} characters"),
+        )),
+        _ => Ok(()),
     }
 }

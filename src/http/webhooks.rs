@@ -57,6 +57,11 @@ async fn receive(
         .ok_or_else(|| {
             ApiError::InvalidRequest("webhook body has no event_id or requestId".into())
         })?;
+    if event_id.is_empty() || event_id.len() > 128 || event_id.chars().any(char::is_control) {
+        return Err(ApiError::InvalidRequest(
+            "the webhook's event id must be 1 to 128 characters without control characters".into(),
+        ));
+    }
     let stored = state.store.store_webhook(event_id, text, now_ms()).await?;
     tracing::info!(event_id, duplicate = !stored, "webhook received");
     Ok(Json(Received {

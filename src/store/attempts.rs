@@ -143,7 +143,9 @@ impl Store {
                AND ($6 = '' OR visitor_id = $6) \
              ORDER BY id DESC LIMIT $7"
         );
-        let code = filter.code.clone().unwrap_or_default();
+        // Codes are lower-case: a filter in any case means the same code on both backends
+        // (SQLite's LIKE ignores ASCII case, PostgreSQL's does not).
+        let code = filter.code.clone().unwrap_or_default().to_lowercase();
         let rows = sqlx::query(&sql)
             .bind(filter.before.unwrap_or(i64::MAX))
             .bind(filter.since_ms.unwrap_or(0))

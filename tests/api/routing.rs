@@ -142,3 +142,25 @@ async fn a_route_other_than_signup_is_answered_503_at_the_request_deadline() {
     assert!(waited < std::time::Duration::from_secs(3), "{waited:?}");
     assert_eq!(app.state.store.count_webhooks().await.unwrap(), 0);
 }
+
+/// PostgreSQL cannot store or compare a NUL byte (it answered 500), and SQLite silently matched
+/// nothing: a filter with a control character is refused by name on every backend.
+#[tokio::test]
+async fn a_filter_with_a_nul_byte_is_refused_by_name() {
+    let app = spawn_app().await;
+    for (path, name) in [
+        ("/api/attempts?code=%00", "code"),
+        ("/api/attempts?visitorId=a%00b", "visitorId"),
+        ("/api/attempts?verdict=%0A", "verdict"),
+    ] {
+        let (status, body) = error_of(app.get(path, Some(ADMIN_TOKEN)).await).await;
+        assert_error(status, &body, 400, "invalid_request");
+        assert!(
+            body["error"].as_str().unwrap().starts_with(name),
+            "{path}: {body}"
+        );
+    }
+    let long = format!("/api/attempts?code={}", "a".repeat(300));
+    let (status, body) = error_of(app.get(&long, Some(ADMIN_TOKEN)).await).await;
+    assert_error(status, &body, 400, "invalid_request");
+}

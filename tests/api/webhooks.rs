@@ -87,3 +87,18 @@ async fn a_bad_signature_is_answered_as_a_signature_problem_not_an_admin_one() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_signed_webhook_whose_event_id_holds_a_nul_byte_is_400_and_stores_nothing() {
+    let app = spawn_app().await;
+    for event_id in ["1708102555327.NL\u{0}jmg", "", &"x".repeat(129)] {
+        let body = json!({ "event_id": event_id }).to_string();
+        let signature = fingerprint::webhook::sign(body.as_bytes(), WEBHOOK_SECRET.as_bytes());
+        assert_eq!(
+            post_webhook(&app, &body, Some(&signature)).await,
+            400,
+            "{event_id:?}"
+        );
+    }
+    assert_eq!(app.state.store.count_webhooks().await.unwrap(), 0);
+}
