@@ -125,9 +125,10 @@ fn caller(headers: &HeaderMap, peer: SocketAddr, trusted_proxy_hops: usize) -> C
         .map(|lines| lines.join(","));
     Caller {
         ip: crate::policy::client_ip(peer.ip(), forwarded.as_deref(), trusted_proxy_hops),
+        // An Origin that is not text is still an Origin, and not an allowed one: read as absent,
+        // it would pass the check that absent origins pass.
         origin: headers
             .get(header::ORIGIN)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
     }
 }

@@ -772,3 +772,29 @@ async fn attempts_can_be_filtered_paginated_and_carry_their_reasons() {
     let none = list_attempts(&app, "?verdict=block&code=vpn_detected").await;
     assert_eq!(event_ids(&none), Vec::<String>::new());
 }
+
+/// A header that is not text used to count as absent, and an absent Origin is allowed: one
+/// byte past ASCII turned a refused cross-site post into an accepted one.
+#[tokio::test]
+async fn an_origin_header_that_is_not_text_is_not_taken_for_no_origin() {
+    let app = spawn_with_policy(fixture("origins.toml")).await;
+    let event = app.identify_with(IdentifyRequest {
+        url: Some("https://shop.example/signup".into()),
+        ..IdentifyRequest::default()
+    });
+    let body = json!({ "requestId": event.request_id, "username": username(), "password": STRONG_PASSWORD });
+    let origin = reqwest::header::HeaderValue::from_bytes(b"https://evil.example\xe9").unwrap();
+    let response = app
+        .http
+        .post(format!("{}/api/create-account", app.address))
+        .header("content-type", "application/json")
+        .header("origin", origin)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    assert_error(status, &body, 403, "origin_mismatch");
+    assert_eq!(app.accounts().await, 0);
+}
