@@ -33,6 +33,21 @@ impl std::fmt::Debug for SignupRequest {
     }
 }
 
+/// The fields a signup reads, for serde's duplicate-field check; their values are checked
+/// one by one in [`parse`], which names the field.
+#[derive(serde::Deserialize)]
+#[expect(dead_code, reason = "only parsed, for serde's duplicate-field check")]
+struct KnownFields {
+    #[serde(rename = "requestId")]
+    request_id: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "eventId")]
+    event_id: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "sealedResult")]
+    sealed_result: Option<serde::de::IgnoredAny>,
+    username: Option<serde::de::IgnoredAny>,
+    password: Option<serde::de::IgnoredAny>,
+}
+
 const MAX_USERNAME_CHARS: usize = 254;
 /// The longest `sealedResult` accepted (base64 characters).
 pub const MAX_SEALED_BYTES: usize = 16 * 1024;
@@ -44,6 +59,11 @@ pub fn parse(body: &[u8]) -> Result<SignupRequest, Refusal> {
     let Value::Object(fields) = value else {
         return Err(invalid("body must be a JSON object".into()));
     };
+    // A parsed object keeps the last of duplicate keys, and parsers in front of this service
+    // may keep the first: the same body would name two events or two users. Refused instead.
+    if let Err(error) = serde_json::from_slice::<KnownFields>(body) {
+        return Err(invalid(format!("body is ambiguous: {error}")));
+    }
     let text = |name: &str| -> Result<Option<&str>, Refusal> {
         match fields.get(name) {
             None | Some(Value::Null) => Ok(None),
@@ -51,7 +71,14 @@ pub fn parse(body: &[u8]) -> Result<SignupRequest, Refusal> {
             Some(_) => Err(invalid(format!("{name} must be a string"))),
         }
     };
-    let request_id = text("requestId")?.or(text("eventId")?);
+    let request_id = match (text("requestId")?, text("eventId")?) {
+        (Some(a), Some(b)) if a.trim() != b.trim() => {
+            return Err(invalid(
+                "requestId and eventId name different events: send one".into(),
+            ))
+        }
+        (a, b) => a.or(b),
+    };
     let sealed = text("sealedResult")?;
     let event = match (request_id, sealed) {
         (Some(_), Some(_)) => {
@@ -161,6 +188,18 @@ mod tests {
             (
                 r#"{"requestId":"r","sealedResult":"s","username":"a","password":"p"}"#,
                 "not both",
+            ),
+            (
+                r#"{"requestId":"1.a","requestId":"2.b","username":"a","password":"p"}"#,
+                "duplicate field `requestId`",
+            ),
+            (
+                r#"{"requestId":"1.a","username":"a","username":"b","password":"p"}"#,
+                "duplicate field `username`",
+            ),
+            (
+                r#"{"requestId":"1.a","eventId":"2.b","username":"a","password":"p"}"#,
+                "name different events",
             ),
         ];
         for (body, expected) in cases {
