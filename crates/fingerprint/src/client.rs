@@ -110,8 +110,8 @@ pub const REDIRECT_CODE: &str = "Redirect";
 /// A per-try limit below this would race tries before any answer could arrive.
 const MIN_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(10);
 
-/// Bodies larger than this are not events; refusing them bounds memory.
-const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// Bodies larger than this are not events (nor error bodies); refusing them bounds memory.
+const MAX_BODY_BYTES: usize = crate::event::MAX_EVENT_BYTES;
 
 impl Client {
     /// Builds a client with its own connection pool.
@@ -235,7 +235,11 @@ impl Client {
         let mut response = request.send().await.map_err(transport_error)?;
         let status = response.status();
         let retry_after = retry::retry_after(response.headers());
-        let too_large = || FingerprintError::Unavailable("response body too large".into());
+        let too_large = || {
+            FingerprintError::Unavailable(format!(
+                "HTTP {status} with a body over the {MAX_BODY_BYTES}-byte limit for an event"
+            ))
+        };
         if response
             .content_length()
             .is_some_and(|len| len > MAX_BODY_BYTES as u64)

@@ -479,3 +479,78 @@ async fn a_slow_answer_inside_the_deadline_still_wins() {
     assert_eq!(event.visitor_id.as_deref(), Some("V1"));
     assert_eq!(requests(&stub), 2, "a second try was raced at 500 ms");
 }
+
+fn leak(text: String) -> &'static str {
+    Box::leak(text.into_boxed_str())
+}
+
+/// A 1 MiB visitor id from "the API" is refused, never handed on to be stored.
+#[tokio::test]
+async fn a_megabyte_visitor_id_is_refused_as_unavailable() {
+    let huge = "V".repeat(1024 * 1024);
+    let v4 = leak(format!(
+        r#"{{"event_id":"1.abc","timestamp":1,"identification":{{"visitor_id":"{huge}"}}}}"#
+    ));
+    let v3 = leak(format!(
+        r#"{{"products":{{"identification":{{"data":{{"requestId":"1.abc","visitorId":"{huge}"}}}}}}}}"#
+    ));
+    for (version, body) in [(ApiVersion::V4, v4), (ApiVersion::V3, v3)] {
+        let (_, url) = stub(vec![Answer::Json(200, body)]).await;
+        let error = client(&url, version, 2000)
+            .get_event("1.abc")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, FingerprintError::Unavailable(why) if why.contains("limit")),
+            "{version:?}: {error:?}"
+        );
+    }
+}
+
+/// A visitor id just past its bound, in a small body, is refused by the field check itself,
+/// and the message names the field.
+#[tokio::test]
+async fn an_oversized_identifier_in_a_small_body_is_refused_by_name() {
+    let long_id = "V".repeat(fingerprint::event::MAX_VISITOR_ID_LEN + 1);
+    let body = leak(format!(
+        r#"{{"event_id":"1.abc","identification":{{"visitor_id":"{long_id}"}}}}"#
+    ));
+    let (_, url) = stub(vec![Answer::Json(200, body)]).await;
+    let error = client(&url, ApiVersion::V4, 2000)
+        .get_event("1.abc")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, FingerprintError::Unavailable(why) if why.contains("visitor_id")),
+        "{error:?}"
+    );
+}
+
+/// A body past the event size limit is refused whether it is a 200 or an error status, before
+/// it is parsed.
+#[tokio::test]
+async fn an_oversized_body_is_refused() {
+    let padding = " ".repeat(fingerprint::event::MAX_EVENT_BYTES);
+    let big_event = leak(format!("{EVENT_V4}{padding}"));
+    for status in [200, 404, 503] {
+        let (_, url) = stub(vec![Answer::Json(status, big_event)]).await;
+        let error = client(&url, ApiVersion::V4, 2000)
+            .get_event("1.abc")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, FingerprintError::Unavailable(why) if why.contains("limit")),
+            "HTTP {status}: {error:?}"
+        );
+    }
+    // The same event with room to spare still parses.
+    let fits = leak(format!(
+        "{EVENT_V4}{}",
+        " ".repeat(fingerprint::event::MAX_EVENT_BYTES - EVENT_V4.len())
+    ));
+    let (_, url) = stub(vec![Answer::Json(200, fits)]).await;
+    assert!(client(&url, ApiVersion::V4, 2000)
+        .get_event("1.abc")
+        .await
+        .is_ok());
+}
