@@ -61,6 +61,20 @@ impl EventSource {
                 );
                 EventError::Misconfigured
             }
+            // A status the events endpoint never answers (410, 418, ...): the event may exist,
+            // but what answered is not the API as configured. Not the user's fault.
+            FingerprintError::Forbidden { code, message }
+                if code.as_deref() == Some(fingerprint::UNEXPECTED_STATUS_CODE) =>
+            {
+                let api = self.client.config();
+                tracing::error!(
+                    api_message = %message,
+                    api_version = ?api.api_version,
+                    "the Fingerprint API answered a status it never sends: check FINGERPRINT_API_URL \
+                     (or any proxy in front of the API) and the API version"
+                );
+                EventError::Misconfigured
+            }
             FingerprintError::Forbidden { code, message } => {
                 let api = self.client.config();
                 tracing::error!(

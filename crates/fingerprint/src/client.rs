@@ -110,8 +110,13 @@ pub const REDIRECT_CODE: &str = "Redirect";
 /// A per-try limit below this would race tries before any answer could arrive.
 const MIN_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(10);
 
-/// Bodies larger than this are not events; refusing them bounds memory.
-const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// Bodies larger than this are not events (nor error bodies); refusing them bounds memory.
+const MAX_BODY_BYTES: usize = crate::event::MAX_EVENT_BYTES;
+
+/// The code of a [`FingerprintError::Forbidden`] that stands for an HTTP status the events
+/// endpoint does not document (410, 418, 405, ...): whatever answered is not the Server API
+/// as configured, so an operator must look at the base URL, a proxy or the API version.
+pub const UNEXPECTED_STATUS_CODE: &str = "UnexpectedStatus";
 
 impl Client {
     /// Builds a client with its own connection pool.
@@ -235,7 +240,11 @@ impl Client {
         let mut response = request.send().await.map_err(transport_error)?;
         let status = response.status();
         let retry_after = retry::retry_after(response.headers());
-        let too_large = || FingerprintError::Unavailable("response body too large".into());
+        let too_large = || {
+            FingerprintError::Unavailable(format!(
+                "HTTP {status} with a body over the {MAX_BODY_BYTES}-byte limit for an event"
+            ))
+        };
         if response
             .content_length()
             .is_some_and(|len| len > MAX_BODY_BYTES as u64)
@@ -275,6 +284,12 @@ fn transport_error(error: reqwest::Error) -> FingerprintError {
 
 /// Maps a non-200 answer to an error by its status. The body only adds the API's code and message,
 /// and is read leniently: proxies answer with HTML, and v3 has two error shapes.
+///
+/// Only what the events endpoint documents speaks about the event. `GET /v4/events/{id}`
+/// documents 400 (the event id is not valid), 403, 404 (no such event), 429 and 500; v3's
+/// `GET /events/{id}` documents 403 and 404 (and 400 `RequestCannotBeParsed` on the same path).
+/// Every other status comes from something that is not the API answering about this event,
+/// so it must never tell our user that their event does not exist.
 fn classify(status: StatusCode, body: &[u8], retry_after: Option<Duration>) -> FingerprintError {
     let (code, message) = error_details(body);
     let message = message.unwrap_or_else(|| status.to_string());
@@ -288,9 +303,28 @@ fn classify(status: StatusCode, body: &[u8], retry_after: Option<Duration>) -> F
             ),
         },
         404 => FingerprintError::NotFound,
+        400 => FingerprintError::BadRequest { code, message },
         401 | 403 => FingerprintError::Forbidden { code, message },
         429 => FingerprintError::RateLimited { retry_after },
-        400..=499 => FingerprintError::BadRequest { code, message },
+        // 408 (a server or proxy gave up waiting for our request) and 425 (too early to
+        // replay) say "try again": transient, so retried like a timeout.
+        408 | 425 => FingerprintError::Unavailable(format!(
+            "HTTP {status}: the API or a proxy timed out our request"
+        )),
+        // Any other 4xx (410 Gone, 418, 405, 409, 407 proxy authentication, ...) is not
+        // something the events endpoint answers. The same request will get the same answer,
+        // so retrying is useless, and the event may well exist: what is wrong is where we
+        // send requests (base URL, a proxy in between, a retired API version). That is a
+        // misconfiguration an operator must fix, which `Forbidden` already stands for (as for a
+        // redirect); the code tells it apart from a refused key. The body is not quoted: it
+        // comes from whatever answered, not from the API.
+        401..=499 => FingerprintError::Forbidden {
+            code: Some(UNEXPECTED_STATUS_CODE.into()),
+            message: format!(
+                "the API answered {status}, which its events endpoint never does; check the \
+                 base URL, any proxy in front of the API, and the API version"
+            ),
+        },
         _ => FingerprintError::Unavailable(format!("HTTP {status}")),
     }
 }

@@ -6,7 +6,8 @@ pub enum FingerprintError {
     /// 404: Fingerprint has no event with this id (after one delayed retry).
     #[error("event not found")]
     NotFound,
-    /// 400: the API rejected the request, e.g. an ill-formed event id.
+    /// 400: the API rejected the request, e.g. an ill-formed event id. Other 4xx statuses are
+    /// not this: see [`FingerprintError::Forbidden`] and [`FingerprintError::Unavailable`].
     #[error("bad request: {message}")]
     BadRequest {
         /// The API's error code, when it sent one.
@@ -15,8 +16,10 @@ pub enum FingerprintError {
         message: String,
     },
     /// 401 or 403: the secret key, region or subscription was refused; or a redirect (code
-    /// [`crate::REDIRECT_CODE`]), which means a wrong base URL. Not retryable; an
-    /// operator must act.
+    /// [`crate::REDIRECT_CODE`]), which means a wrong base URL; or a 4xx status the events
+    /// endpoint never answers, such as 410 or 418 (code [`crate::UNEXPECTED_STATUS_CODE`]),
+    /// which means a wrong base URL, a proxy in the way or a retired API version. Not
+    /// retryable; an operator must act.
     #[error("refused by the Fingerprint API ({}): {message}", code.as_deref().unwrap_or("no code"))]
     Forbidden {
         /// The API's error code, e.g. `TokenNotFound`, `WrongRegion`, `SubscriptionNotActive`.
@@ -30,7 +33,8 @@ pub enum FingerprintError {
         /// The `Retry-After` the API sent, if any.
         retry_after: Option<Duration>,
     },
-    /// 5xx, timeout, connection failure, or a body that is not an event, after retries.
+    /// 5xx, 408, timeout, connection failure, or a body that is not an event (including one
+    /// past the size limits of [`crate::event`]), after retries.
     #[error("Fingerprint API unavailable: {0}")]
     Unavailable(String),
     /// The caller passed an event id that cannot be valid (empty, too long, or unsafe characters).

@@ -6,9 +6,14 @@
 
 mod enums;
 mod json;
+mod limits;
 mod v3;
 mod v4;
 
+pub use limits::{
+    MAX_EVENT_BYTES, MAX_EVENT_ID_LEN, MAX_IP_LEN, MAX_LINKED_ID_LEN, MAX_SHORT_TEXT_LEN,
+    MAX_URL_LEN, MAX_USER_AGENT_LEN, MAX_VISITOR_ID_LEN,
+};
 use serde::{Deserialize, Serialize};
 
 /// One identification event, normalized from Server API v4 or v3 (or a sealed result).
@@ -233,12 +238,22 @@ pub enum ParseError {
     /// The document has no event id, or a shape that is neither v3 nor v4.
     #[error("not an identification event: {0}")]
     Shape(&'static str),
+    /// A field is longer than its bound or holds characters it may not (see the `MAX_*`
+    /// constants): something between Fingerprint and us is misbehaving, and the event is
+    /// refused rather than stored.
+    #[error("event field `{field}` {problem}")]
+    Limit {
+        /// The field, as named on [`Event`].
+        field: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
 }
 
 impl Event {
     /// Parses a Server API v4 `GET /v4/events/{event_id}` body.
     pub fn from_v4_json(bytes: &[u8]) -> Result<Event, ParseError> {
-        v4::parse(serde_json::from_slice(bytes)?)
+        v4::parse(read(bytes)?)
     }
 
     /// Parses a Server API v3 `GET /events/{request_id}` body.
@@ -246,7 +261,7 @@ impl Event {
     /// A body in which every product failed names no event; that is a [`ParseError::Shape`]
     /// here; use [`Event::from_v3_json_with_request_id`] to keep such events.
     pub fn from_v3_json(bytes: &[u8]) -> Result<Event, ParseError> {
-        v3::parse(serde_json::from_slice(bytes)?, v3::Layout::Envelope, None)
+        v3::parse(read(bytes)?, v3::Layout::Envelope, None)
     }
 
     /// Parses a Server API v3 `GET /events/{request_id}` body, using `request_id` as the event
@@ -257,19 +272,18 @@ impl Event {
         bytes: &[u8],
         request_id: &str,
     ) -> Result<Event, ParseError> {
-        let value = serde_json::from_slice(bytes)?;
-        v3::parse(value, v3::Layout::Envelope, Some(request_id))
+        v3::parse(read(bytes)?, v3::Layout::Envelope, Some(request_id))
     }
 
     /// Parses a Server API v3 webhook body (flat camelCase, signals as `{"result": ...}`).
     pub fn from_v3_webhook_json(bytes: &[u8]) -> Result<Event, ParseError> {
-        v3::parse(serde_json::from_slice(bytes)?, v3::Layout::Webhook, None)
+        v3::parse(read(bytes)?, v3::Layout::Webhook, None)
     }
 
     /// Parses either generation, telling them apart by shape: `products` means a v3 API body,
     /// a top-level `requestId` without `event_id` means a v3 webhook body, anything else is v4.
     pub fn from_json(bytes: &[u8]) -> Result<Event, ParseError> {
-        Self::from_value(serde_json::from_slice(bytes)?)
+        Self::from_value(read(bytes)?)
     }
 
     /// Like [`Event::from_json`], from an already-parsed value.
@@ -290,4 +304,18 @@ impl Event {
             Some(IdentificationStatus::PartiallyCompleted)
         )
     }
+}
+
+/// Reads an event document, refusing one past [`MAX_EVENT_BYTES`] before parsing it.
+fn read(bytes: &[u8]) -> Result<serde_json::Value, ParseError> {
+    if bytes.len() > MAX_EVENT_BYTES {
+        return Err(ParseError::Limit {
+            field: "(document)",
+            problem: format!(
+                "is {} bytes long, over the {MAX_EVENT_BYTES}-byte limit",
+                bytes.len()
+            ),
+        });
+    }
+    Ok(serde_json::from_slice(bytes)?)
 }

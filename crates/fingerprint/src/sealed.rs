@@ -38,9 +38,10 @@ use crate::Event;
 /// The four bytes every sealed payload starts with.
 pub const SEALED_HEADER: [u8; 4] = [0x9E, 0x85, 0xDC, 0xED];
 
-/// The most plaintext [`unseal`] will inflate, in bytes. A real event is a few KiB; the cap
-/// stops a small payload that inflates without bound (a deflate bomb) from exhausting memory.
-pub const MAX_PLAINTEXT_LEN: usize = 1024 * 1024;
+/// The most plaintext [`unseal`] will inflate, in bytes: the same bound as any event document
+/// ([`crate::event::MAX_EVENT_BYTES`]). A real event is a few KiB; the cap stops a small payload
+/// that inflates without bound (a deflate bomb) from exhausting memory.
+pub const MAX_PLAINTEXT_LEN: usize = crate::event::MAX_EVENT_BYTES;
 
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
@@ -324,7 +325,7 @@ mod tests {
             unseal_bytes(&seal(b"", &key), std::slice::from_ref(&key)).unwrap(),
             b""
         );
-        let big: Vec<u8> = (0..200_000u32).flat_map(|i| i.to_le_bytes()).collect();
+        let big: Vec<u8> = (0..60_000u32).flat_map(|i| i.to_le_bytes()).collect();
         assert_eq!(
             unseal_bytes(&seal(&big, &key), std::slice::from_ref(&key)).unwrap(),
             big
@@ -419,11 +420,14 @@ mod tests {
                 .len(),
             MAX_PLAINTEXT_LEN
         );
-        // 64 MiB of spaces compresses to about 64 KiB.
+        // 64 times the limit in spaces compresses to about a thousandth of that.
         let bomb = deflate_raw(&vec![b' '; 64 * MAX_PLAINTEXT_LEN]);
         let err = unseal_bytes(&seal_raw(&bomb, &key), std::slice::from_ref(&key)).unwrap_err();
         assert!(matches!(err, UnsealError::PlaintextTooLarge), "{err:?}");
-        assert!(err.to_string().contains("1048576"), "{err}");
+        assert!(
+            err.to_string().contains(&MAX_PLAINTEXT_LEN.to_string()),
+            "{err}"
+        );
         let one_over = deflate_raw(&vec![b' '; MAX_PLAINTEXT_LEN + 1]);
         let err = unseal_bytes(&seal_raw(&one_over, &key), &[key]).unwrap_err();
         assert!(matches!(err, UnsealError::PlaintextTooLarge), "{err:?}");

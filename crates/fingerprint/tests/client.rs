@@ -373,10 +373,18 @@ async fn every_documented_error_body_is_classified_by_its_status() {
             .unwrap_err();
         match (status, &error) {
             (404, FingerprintError::NotFound) => {}
-            (400 | 409, FingerprintError::BadRequest { code: got, message }) => {
+            (400, FingerprintError::BadRequest { code: got, message }) => {
                 assert_eq!(got, &code, "{name}");
                 assert!(!message.is_empty(), "{name}");
             }
+            // 409 is documented for updating an event, never for reading one: on a GET it is
+            // not the API speaking about this event.
+            (
+                409,
+                FingerprintError::Forbidden {
+                    code: Some(got), ..
+                },
+            ) if got == fingerprint::UNEXPECTED_STATUS_CODE => {}
             (403, FingerprintError::Forbidden { code: got, message }) => {
                 assert_eq!(got, &code, "{name}");
                 assert!(!message.is_empty(), "{name}");
@@ -478,4 +486,167 @@ async fn a_slow_answer_inside_the_deadline_still_wins() {
         .unwrap();
     assert_eq!(event.visitor_id.as_deref(), Some("V1"));
     assert_eq!(requests(&stub), 2, "a second try was raced at 500 ms");
+}
+
+/// A 408 means a server or proxy gave up waiting for our request: transient, so it is retried
+/// like a timeout and ends as `Unavailable`, never as "no such event".
+#[tokio::test]
+async fn a_408_is_retried_like_a_timeout_then_unavailable() {
+    for version in [ApiVersion::V4, ApiVersion::V3] {
+        let (stub, url) = stub(vec![Answer::Text(408, "request timeout")]).await;
+        let error = client(&url, version, 2000)
+            .get_event("1.abc")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, FingerprintError::Unavailable(why) if why.contains("408")),
+            "{version:?}: {error:?}"
+        );
+        assert!(error.is_transient());
+        assert_eq!(requests(&stub), 3, "{version:?}: one try and two retries");
+    }
+    let (stub, url) = stub(vec![
+        Answer::Text(408, "request timeout"),
+        Answer::Json(200, EVENT_V4),
+    ])
+    .await;
+    let event = client(&url, ApiVersion::V4, 2000)
+        .get_event("1.abc")
+        .await
+        .unwrap();
+    assert_eq!(event.visitor_id.as_deref(), Some("V1"));
+    assert_eq!(requests(&stub), 2);
+}
+
+/// Statuses the events endpoint never answers (410, 418, 405, 407, 409, 451, ...) come from a
+/// wrong base URL, a proxy or a retired API version. They must not say the event does not
+/// exist, nor that the request was bad; retrying gets the same answer, so they are reported at
+/// once as a configuration problem, with a message that does not quote the foreign body.
+#[tokio::test]
+async fn undocumented_4xx_statuses_are_a_misconfiguration_not_a_missing_event() {
+    for status in [405, 407, 409, 410, 411, 413, 418, 421, 451, 499] {
+        for version in [ApiVersion::V4, ApiVersion::V3] {
+            let (stub, url) = stub(vec![Answer::Json(
+                status,
+                r#"{"error":{"code":"RequestNotFound","message":"forged\nline"}}"#,
+            )])
+            .await;
+            let error = client(&url, version, 2000)
+                .get_event("1.abc")
+                .await
+                .unwrap_err();
+            match &error {
+                FingerprintError::Forbidden {
+                    code: Some(code),
+                    message,
+                } if code == fingerprint::UNEXPECTED_STATUS_CODE => {
+                    assert!(message.contains(&status.to_string()), "{message}");
+                    assert!(!message.contains("forged"), "{message}");
+                }
+                other => panic!("HTTP {status} on {version:?} gave {other:?}"),
+            }
+            assert!(!error.is_transient());
+            assert_eq!(requests(&stub), 1, "HTTP {status}: not retried");
+        }
+    }
+}
+
+/// Only the documented statuses speak about the event: 404 is "no such event" and 400 is "bad
+/// event id", whatever the body says; 429 and 5xx stay transient.
+#[tokio::test]
+async fn only_documented_statuses_speak_about_the_event() {
+    type Expect = fn(&FingerprintError) -> bool;
+    let cases: [(u16, Expect); 6] = [
+        (404, |e| matches!(e, FingerprintError::NotFound)),
+        (400, |e| matches!(e, FingerprintError::BadRequest { .. })),
+        (403, |e| {
+            matches!(e, FingerprintError::Forbidden { code: None, .. })
+        }),
+        (429, |e| matches!(e, FingerprintError::RateLimited { .. })),
+        (500, |e| matches!(e, FingerprintError::Unavailable(_))),
+        (504, |e| matches!(e, FingerprintError::Unavailable(_))),
+    ];
+    for (status, expected) in cases {
+        let (_, url) = stub(vec![Answer::Text(status, "<html>proxy page</html>")]).await;
+        let error = client(&url, ApiVersion::V4, 2000)
+            .get_event("1.abc")
+            .await
+            .unwrap_err();
+        assert!(expected(&error), "HTTP {status} gave {error:?}");
+    }
+}
+
+fn leak(text: String) -> &'static str {
+    Box::leak(text.into_boxed_str())
+}
+
+/// A 1 MiB visitor id from "the API" is refused, never handed on to be stored.
+#[tokio::test]
+async fn a_megabyte_visitor_id_is_refused_as_unavailable() {
+    let huge = "V".repeat(1024 * 1024);
+    let v4 = leak(format!(
+        r#"{{"event_id":"1.abc","timestamp":1,"identification":{{"visitor_id":"{huge}"}}}}"#
+    ));
+    let v3 = leak(format!(
+        r#"{{"products":{{"identification":{{"data":{{"requestId":"1.abc","visitorId":"{huge}"}}}}}}}}"#
+    ));
+    for (version, body) in [(ApiVersion::V4, v4), (ApiVersion::V3, v3)] {
+        let (_, url) = stub(vec![Answer::Json(200, body)]).await;
+        let error = client(&url, version, 2000)
+            .get_event("1.abc")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, FingerprintError::Unavailable(why) if why.contains("limit")),
+            "{version:?}: {error:?}"
+        );
+    }
+}
+
+/// A visitor id just past its bound, in a small body, is refused by the field check itself,
+/// and the message names the field.
+#[tokio::test]
+async fn an_oversized_identifier_in_a_small_body_is_refused_by_name() {
+    let long_id = "V".repeat(fingerprint::event::MAX_VISITOR_ID_LEN + 1);
+    let body = leak(format!(
+        r#"{{"event_id":"1.abc","identification":{{"visitor_id":"{long_id}"}}}}"#
+    ));
+    let (_, url) = stub(vec![Answer::Json(200, body)]).await;
+    let error = client(&url, ApiVersion::V4, 2000)
+        .get_event("1.abc")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, FingerprintError::Unavailable(why) if why.contains("visitor_id")),
+        "{error:?}"
+    );
+}
+
+/// A body past the event size limit is refused whether it is a 200 or an error status, before
+/// it is parsed.
+#[tokio::test]
+async fn an_oversized_body_is_refused() {
+    let padding = " ".repeat(fingerprint::event::MAX_EVENT_BYTES);
+    let big_event = leak(format!("{EVENT_V4}{padding}"));
+    for status in [200, 404, 503] {
+        let (_, url) = stub(vec![Answer::Json(status, big_event)]).await;
+        let error = client(&url, ApiVersion::V4, 2000)
+            .get_event("1.abc")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, FingerprintError::Unavailable(why) if why.contains("limit")),
+            "HTTP {status}: {error:?}"
+        );
+    }
+    // The same event with room to spare still parses.
+    let fits = leak(format!(
+        "{EVENT_V4}{}",
+        " ".repeat(fingerprint::event::MAX_EVENT_BYTES - EVENT_V4.len())
+    ));
+    let (_, url) = stub(vec![Answer::Json(200, fits)]).await;
+    assert!(client(&url, ApiVersion::V4, 2000)
+        .get_event("1.abc")
+        .await
+        .is_ok());
 }

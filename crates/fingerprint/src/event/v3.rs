@@ -199,6 +199,7 @@ pub(super) fn parse(
         source: None,
         raw: Value::Null,
     };
+    super::limits::check(&event)?;
     Ok(Event {
         raw: value,
         ..event

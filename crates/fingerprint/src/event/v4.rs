@@ -89,6 +89,7 @@ pub(super) fn parse(value: Value) -> Result<Event, ParseError> {
         source: str_at(v, &["source"]),
         raw: Value::Null,
     };
+    super::limits::check(&event)?;
     Ok(Event {
         raw: value,
         ..event
