@@ -68,7 +68,7 @@ impl EventSource {
             {
                 let api = self.client.config();
                 tracing::error!(
-                    api_message = %message,
+                    api_message = ?message,
                     api_version = ?api.api_version,
                     "the Fingerprint API answered a status it never sends: check FINGERPRINT_API_URL \
                      (or any proxy in front of the API) and the API version"

@@ -261,3 +261,22 @@ async fn a_body_that_never_finishes_is_503_timeout_at_the_deadline_and_recorded(
     assert_eq!(attempts.len(), 1);
     assert_eq!(attempts[0].code, "timeout");
 }
+
+/// A status the events endpoint does not document (a proxy's 410 or 418) says nothing about
+/// the event: the user must not be told it does not exist. A 408 is transient and retried.
+#[tokio::test]
+async fn an_undocumented_upstream_status_is_not_request_id_not_found() {
+    let app = spawn_app().await;
+    for status in [410, 418] {
+        let event = app.identify(Persona::NewDevice);
+        app.simulator.set_fault(Some(Fault::Status(status)), None);
+        let (got, body) = app.signup(&event.request_id).await;
+        assert_error(got, &body, 500, "fingerprint_misconfigured");
+    }
+    let event = app.identify(Persona::NewDevice);
+    app.simulator.set_fault(Some(Fault::Status(408)), Some(1));
+    let (status, body) = app.signup(&event.request_id).await;
+    assert_eq!(status, 200, "a 408 is retried: {body}");
+    app.simulator.set_fault(None, None);
+    assert_eq!(app.accounts().await, 1);
+}
