@@ -109,9 +109,6 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
         let stopping = Arc::new(tokio::sync::Notify::new());
         let signal = {
             let stopping = stopping.clone();
@@ -120,12 +117,17 @@ impl Application {
                 stopping.notify_one();
             }
         };
-        let serve = axum::serve(self.listener, service).with_graceful_shutdown(signal);
+        let serve = crate::connections::serve(
+            self.listener,
+            self.router,
+            self.state.limits.header_timeout,
+            signal,
+        );
         // Connections drain first; then signups whose client hung up, which run on detached
         // tasks and would otherwise be dropped at exit, part-way and unrecorded.
         let signups = self.state.signups.in_flight.clone();
         let drained = async move {
-            serve.await?;
+            serve.await;
             if signups.count() > 0 {
                 tracing::info!(
                     running = signups.count(),

@@ -14,6 +14,8 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024;
 pub const MAX_MAX_BODY_BYTES: usize = 64 * 1024;
 /// The whole-request time limit by default (ms).
 pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 10_000;
+/// Time a client has to send each request's headers.
+pub const DEFAULT_HEADER_TIMEOUT_MS: u64 = 10_000;
 /// Signups per minute per client IP by default: off.
 pub const DEFAULT_SIGNUP_RATE_LIMIT_PER_MINUTE: u32 = 0;
 
@@ -38,6 +40,10 @@ pub struct HttpArgs {
     /// Time limit for a whole request (ms); past it the client gets 503.
     #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = DEFAULT_REQUEST_TIMEOUT_MS)]
     pub request_timeout_ms: u64,
+    /// Time a client has to send each request's headers (ms), 100 to 60000; past it the
+    /// connection is closed, so slow senders cannot hold sockets.
+    #[arg(long, env = "HEADER_TIMEOUT_MS", default_value_t = DEFAULT_HEADER_TIMEOUT_MS)]
+    pub header_timeout_ms: u64,
     /// Signups per minute from one client IP, per instance; 0 turns the limit off. Set
     /// `trusted_proxy_hops` first when behind a proxy, or every client shares the proxy's budget.
     #[arg(long, env = "SIGNUP_RATE_LIMIT_PER_MINUTE", default_value_t = DEFAULT_SIGNUP_RATE_LIMIT_PER_MINUTE)]
@@ -55,6 +61,8 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Whole-request time limit.
     pub request_timeout: Duration,
+    /// Time for each request's headers.
+    pub header_timeout: Duration,
     /// Signups per minute per client IP (0 = off).
     pub signup_rate_limit_per_minute: u32,
 }
@@ -68,6 +76,7 @@ impl Default for HttpConfig {
             cors_origins: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             request_timeout: default_request_timeout(),
+            header_timeout: Duration::from_millis(DEFAULT_HEADER_TIMEOUT_MS),
             signup_rate_limit_per_minute: DEFAULT_SIGNUP_RATE_LIMIT_PER_MINUTE,
         }
     }
@@ -89,6 +98,12 @@ impl HttpArgs {
                 self.max_body_bytes
             );
         }
+        if !(100..=60_000).contains(&self.header_timeout_ms) {
+            bail!(
+                "HEADER_TIMEOUT_MS must be between 100 and 60000, got {}",
+                self.header_timeout_ms
+            );
+        }
         let default_host = if demo {
             IpAddr::from([127, 0, 0, 1])
         } else {
@@ -99,6 +114,7 @@ impl HttpArgs {
             cors_origins: cors_origins(self.cors_allowed_origins.as_deref())?,
             max_body_bytes: self.max_body_bytes,
             request_timeout: Duration::from_millis(self.request_timeout_ms.max(100)),
+            header_timeout: Duration::from_millis(self.header_timeout_ms),
             signup_rate_limit_per_minute: self.signup_rate_limit_per_minute,
         })
     }

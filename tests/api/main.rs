@@ -2,6 +2,7 @@
 //! Fingerprint simulator as the Server API.
 
 mod admin;
+mod connections;
 mod demo;
 mod failures;
 mod policy;

@@ -128,6 +128,10 @@ fn serve_refuses_wrong_settings_with_a_message_that_says_what_to_fix() {
             "ADMIN_TOKEN",
         ),
         (
+            vec![("HEADER_TIMEOUT_MS", "5"), ("DATABASE_URL", &url)],
+            "HEADER_TIMEOUT_MS must be between 100 and 60000",
+        ),
+        (
             vec![
                 ("FINGERPRINT_ENCRYPTION_KEYS", "not-a-key"),
                 ("DATABASE_URL", &url),

@@ -267,6 +267,8 @@ pub struct Options {
     /// A database of the test's own; a fresh SQLite file otherwise.
     pub database_url: Option<String>,
     pub request_timeout: Duration,
+    /// Time a client has to send each request's headers.
+    pub header_timeout: Duration,
     pub signup_rate_limit_per_minute: u32,
     /// Demo mode, as `--demo` runs it: the application's own in-process simulator instead of
     /// the test's (the Fingerprint options above then have nothing to configure).
@@ -285,6 +287,7 @@ impl Default for Options {
             cors_origins: Vec::new(),
             database_url: None,
             request_timeout: Duration::from_secs(10),
+            header_timeout: HttpConfig::default().header_timeout,
             signup_rate_limit_per_minute: 0,
             demo: false,
         }
@@ -335,6 +338,7 @@ fn settings(database_url: &str, source: FingerprintSource, options: Options) -> 
         http: HttpConfig {
             cors_origins: options.cors_origins,
             request_timeout: options.request_timeout,
+            header_timeout: options.header_timeout,
             signup_rate_limit_per_minute: options.signup_rate_limit_per_minute,
             ..HttpConfig::default()
         },
