@@ -33,19 +33,20 @@ impl std::fmt::Debug for SignupRequest {
     }
 }
 
-/// The fields a signup reads, for serde's duplicate-field check; their values are checked
-/// one by one in [`parse`], which names the field.
+/// The fields a signup reads, in one pass over the body. Serde refuses a duplicate field here,
+/// where a parsed JSON object would keep the last: parsers in front of this service may keep
+/// the first, and the same body would then name two events or two users. Other fields are
+/// ignored. The values are checked one by one in [`parse`], which names the field.
 #[derive(serde::Deserialize)]
-#[expect(dead_code, reason = "only parsed, for serde's duplicate-field check")]
-struct KnownFields {
+struct Fields {
     #[serde(rename = "requestId")]
-    request_id: Option<serde::de::IgnoredAny>,
+    request_id: Option<Value>,
     #[serde(rename = "eventId")]
-    event_id: Option<serde::de::IgnoredAny>,
+    event_id: Option<Value>,
     #[serde(rename = "sealedResult")]
-    sealed_result: Option<serde::de::IgnoredAny>,
-    username: Option<serde::de::IgnoredAny>,
-    password: Option<serde::de::IgnoredAny>,
+    sealed_result: Option<Value>,
+    username: Option<Value>,
+    password: Option<Value>,
 }
 
 const MAX_USERNAME_CHARS: usize = 254;
@@ -54,24 +55,23 @@ pub const MAX_SEALED_BYTES: usize = 16 * 1024;
 
 /// Parses and checks the body. Each refusal names the field, so the front end can show it.
 pub fn parse(body: &[u8]) -> Result<SignupRequest, Refusal> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| invalid(format!("body is not valid JSON: {e}")))?;
-    let Value::Object(fields) = value else {
-        return Err(invalid("body must be a JSON object".into()));
+    let fields: Fields = match serde_json::from_slice(body) {
+        Ok(fields) => fields,
+        Err(error) => return Err(invalid(body_problem(body, &error))),
     };
-    // A parsed object keeps the last of duplicate keys, and parsers in front of this service
-    // may keep the first: the same body would name two events or two users. Refused instead.
-    if let Err(error) = serde_json::from_slice::<KnownFields>(body) {
-        return Err(invalid(format!("body is ambiguous: {error}")));
-    }
-    let text = |name: &str| -> Result<Option<&str>, Refusal> {
-        match fields.get(name) {
+    let text = |name: &str, value: Option<Value>| -> Result<Option<String>, Refusal> {
+        match value {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.as_str())),
+            Some(Value::String(s)) => Ok(Some(s)),
             Some(_) => Err(invalid(format!("{name} must be a string"))),
         }
     };
-    let request_id = match (text("requestId")?, text("eventId")?) {
+    let request_id = text("requestId", fields.request_id)?;
+    let event_id = text("eventId", fields.event_id)?;
+    let sealed = text("sealedResult", fields.sealed_result)?;
+    let username = text("username", fields.username)?;
+    let password = text("password", fields.password)?;
+    let request_id = match (request_id.as_deref(), event_id.as_deref()) {
         (Some(a), Some(b)) if a.trim() != b.trim() => {
             return Err(invalid(
                 "requestId and eventId name different events: send one".into(),
@@ -79,8 +79,7 @@ pub fn parse(body: &[u8]) -> Result<SignupRequest, Refusal> {
         }
         (a, b) => a.or(b),
     };
-    let sealed = text("sealedResult")?;
-    let event = match (request_id, sealed) {
+    let event = match (request_id, sealed.as_deref()) {
         (Some(_), Some(_)) => {
             return Err(invalid(
                 "send either requestId or sealedResult, not both".into(),
@@ -103,7 +102,7 @@ pub fn parse(body: &[u8]) -> Result<SignupRequest, Refusal> {
         (None, Some(s)) => EventRef::Sealed(s.trim().to_owned()),
         (None, None) => return Err(invalid("requestId is required (or sealedResult)".into())),
     };
-    let username = text("username")?.map(str::trim).unwrap_or_default();
+    let username = username.as_deref().map(str::trim).unwrap_or_default();
     if username.is_empty() {
         return Err(invalid("username is required".into()));
     }
@@ -117,14 +116,24 @@ pub fn parse(body: &[u8]) -> Result<SignupRequest, Refusal> {
             "username must not contain control characters".into(),
         ));
     }
-    let Some(password) = text("password")? else {
+    let Some(password) = password else {
         return Err(invalid("password is required".into()));
     };
     Ok(SignupRequest {
         event,
         username: username.to_owned(),
-        password: password.to_owned(),
+        password,
     })
+}
+
+/// Why a body that does not deserialize was refused, in the client's terms. Only this failing
+/// path parses the body a second time.
+fn body_problem(body: &[u8], error: &serde_json::Error) -> String {
+    match serde_json::from_slice::<Value>(body) {
+        Err(error) => format!("body is not valid JSON: {error}"),
+        Ok(Value::Object(_)) => format!("body is ambiguous: {error}"),
+        Ok(_) => "body must be a JSON object".into(),
+    }
 }
 
 /// The uniqueness key: trimmed and lower-cased, so "Ann@x.io" and " ann@x.io" are one account.
