@@ -1,6 +1,6 @@
 //! `GET /api/accounts` (admin).
 
-use super::pagination::Page;
+use super::query::Page;
 use super::{ApiError, AppState, Result};
 use crate::store::AccountRow;
 use crate::time::rfc3339;

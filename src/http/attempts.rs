@@ -1,6 +1,6 @@
 //! `GET /api/attempts` (admin): the audit trail with its reasons.
 
-use super::pagination::{plain_text, Page};
+use super::query::{plain_text, Page};
 use super::{ApiError, AppState, Result};
 use crate::policy::Snapshot;
 use crate::store::{now_ms, AttemptFilter, AttemptRow};

@@ -11,7 +11,7 @@ mod demo;
 mod error;
 mod health;
 mod layers;
-mod pagination;
+mod query;
 mod rate_limit;
 mod signup;
 mod webhooks;

@@ -1,5 +1,6 @@
-//! Query parameters shared by the admin lists. Keyset pagination: `?limit=50&before=<id>`, newest first, and a
-//! `nextBefore` cursor in the answer while more rows may follow.
+//! Query parameters shared by the admin lists: keyset pagination (`?limit=50&before=<id>`,
+//! newest first, a `nextBefore` cursor in the answer while more rows may follow) and the checks
+//! on text filters.
 
 use super::ApiError;
 
