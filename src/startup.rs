@@ -69,6 +69,7 @@ impl Application {
             signups: Arc::new(signups),
             store,
             admin: AdminAuth::new(config.admin_token.clone(), demo.is_some()),
+            api_tokens: config.api_tokens.clone(),
             webhook_secret: config.webhook_secret.clone(),
             signup_limiter: SignupLimiter::new(config.http.signup_rate_limit_per_minute),
             limits: config.http.clone(),

@@ -105,9 +105,11 @@ async fn one_device_gets_exactly_three_accounts_in_its_window_across_two_instanc
     // An account from before the window must leave the device its full quota.
     let old_at = now_ms() - 8 * 86_400_000;
     let old = NewAccount {
-        username: "old@example.com".into(),
-        username_key: "old@example.com".into(),
-        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        username: Some("old@example.com".into()),
+        username_key: Some("old@example.com".into()),
+        password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+        account_ref: None,
+        decision_id: None,
         visitor_id: "device-three".into(),
         event_id: "old-event".into(),
         review: false,

@@ -44,9 +44,11 @@ fn unique(prefix: &str) -> String {
 
 fn account(username: &str, visitor_id: &str, created_at: i64) -> NewAccount {
     NewAccount {
-        username: username.trim().to_owned(),
-        username_key: username_key(username),
-        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        username: Some(username.trim().to_owned()),
+        username_key: Some(username_key(username)),
+        password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+        account_ref: None,
+        decision_id: None,
         visitor_id: visitor_id.to_owned(),
         event_id: unique("event"),
         review: false,
@@ -59,7 +61,7 @@ fn attempt_for(account: &NewAccount, verdict: &str, code: &str, codes: &[&str]) 
         event_id: Some(account.event_id.clone()),
         visitor_id: Some(account.visitor_id.clone()),
         ip: Some("203.0.113.7".into()),
-        username: Some(account.username.clone()),
+        username: account.username.clone(),
         verdict: verdict.into(),
         code: code.into(),
         codes: codes.iter().map(|c| c.to_string()).collect(),
@@ -67,6 +69,7 @@ fn attempt_for(account: &NewAccount, verdict: &str, code: &str, codes: &[&str]) 
         policy_hash: Some("0123abcd4567".into()),
         shadow: false,
         created_at: account.created_at,
+        ..NewAttempt::default()
     }
 }
 
@@ -156,7 +159,7 @@ async fn accounts_are_listed_newest_first_a_page_at_a_time(db: &TestDb) {
     ids.reverse();
     assert_eq!(listed, ids, "newest first, no gaps, no repeats");
     assert_eq!(third.len(), 1);
-    assert_eq!(third[0].username, "page0@example.com");
+    assert_eq!(third[0].username.as_deref(), Some("page0@example.com"));
     assert_eq!(third[0].visitor_id, "visitor-0");
     assert!(!third[0].review);
     assert!(store
@@ -179,7 +182,7 @@ async fn usernames_are_unique_whatever_their_case_and_spacing(db: &TestDb) {
             "{taken:?}: {result:?}"
         );
         assert!(matches!(
-            store.conflict(&new.username_key, &new.event_id).await,
+            store.conflict(new.username_key.as_deref().unwrap(), &new.event_id).await,
             Ok(Some(StoreError::UsernameTaken))
         ));
     }
@@ -203,7 +206,7 @@ async fn an_event_creates_at_most_one_account(db: &TestDb) {
         ..account("second@example.com", "visitor-2", now_ms())
     };
     assert!(matches!(
-        store.conflict(&reused.username_key, &reused.event_id).await,
+        store.conflict(reused.username_key.as_deref().unwrap(), &reused.event_id).await,
         Ok(Some(StoreError::EventAlreadyUsed))
     ));
     let result = store

@@ -23,7 +23,11 @@ pub struct AccountsQuery {
 #[serde(rename_all = "camelCase")]
 pub struct AccountView {
     id: i64,
-    username: String,
+    /// `null` for an account the decision API reserved without one.
+    username: Option<String>,
+    /// The app's own user id, for an account the decision API reserved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account_ref: Option<String>,
     visitor_id: String,
     review: bool,
     created_at: String,
@@ -43,6 +47,7 @@ impl From<AccountRow> for AccountView {
         Self {
             id: r.id,
             username: r.username,
+            account_ref: r.account_ref,
             visitor_id: r.visitor_id,
             review: r.review,
             created_at: rfc3339(r.created_at),

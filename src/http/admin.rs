@@ -3,15 +3,13 @@
 
 use super::{accounts, attempts, ApiError, AppState};
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use fingerprint::SecretKey;
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
-use subtle::ConstantTimeEq;
 
 /// Who may call the admin routes.
 #[derive(Debug, Clone)]
@@ -45,17 +43,10 @@ impl AdminAuth {
             Self::Open => return Ok(()),
             Self::Off => return Err(ApiError::NotFound),
         };
-        let given = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token)
-            .unwrap_or_default();
-        // Hashing first makes the comparison constant-time in the length too.
-        let matches: bool = Sha256::digest(given.trim().as_bytes())
-            .ct_eq(&Sha256::digest(expected.expose().as_bytes()))
-            .into();
+        let matches = super::bearer::is_one_of(
+            super::bearer::given(headers),
+            std::slice::from_ref(expected),
+        );
         if matches {
             Ok(())
         } else {

@@ -1,12 +1,15 @@
 //! The HTTP surface: routers by area, one state, one error type.
 //!
 //! Each area returns its own router. Where a route is added decides what guards it: routes
-//! under [`admin::routes`] need the admin token, and every route but signup runs under the
-//! request deadline (signup keeps its own, so that a timed-out attempt is still recorded).
+//! under [`admin::routes`] need the admin token, those under [`decisions`] an API token, and
+//! every route but signup and the decision runs under the request deadline (those keep their
+//! own, so that a timed-out attempt is still recorded).
 
 mod accounts;
 mod admin;
 mod attempts;
+mod bearer;
+mod decisions;
 mod demo;
 mod error;
 mod health;
@@ -36,6 +39,8 @@ pub struct AppState {
     pub store: Store,
     /// Who may call the admin routes.
     pub admin: AdminAuth,
+    /// Bearer tokens of the apps that may call the decision API; none turns it off.
+    pub api_tokens: Vec<SecretKey>,
     /// Webhook signing secret; without it the webhook route answers 404.
     pub webhook_secret: Option<SecretKey>,
     /// Per-client-IP signup rate limit, when configured.
@@ -51,12 +56,14 @@ pub fn router(state: Arc<AppState>) -> Router {
     let mut bounded = Router::new()
         .merge(health::routes())
         .merge(webhooks::routes())
-        .merge(admin::routes(state.clone()));
+        .merge(admin::routes(state.clone()))
+        .merge(decisions::release_routes(state.clone()));
     if state.demo.is_some() {
         bounded = bounded.merge(demo::routes());
     }
     let app = layers::with_deadline(bounded, &state.limits)
         .merge(signup::routes())
+        .merge(decisions::decide_routes(state.clone()))
         .fallback(|| async { ApiError::NotFound })
         // Set last: it applies to the routes present when it is called.
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });

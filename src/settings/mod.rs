@@ -7,6 +7,7 @@
 //! reads it, and the README's configuration table.
 
 mod admin;
+mod api;
 pub mod database;
 mod demo;
 mod fingerprint;
@@ -16,6 +17,7 @@ pub mod passwords;
 mod policy_file;
 
 pub use self::admin::AdminArgs;
+pub use self::api::ApiArgs;
 pub use self::database::DatabaseArgs;
 pub use self::demo::DemoArgs;
 pub use self::fingerprint::{FingerprintArgs, WebhookArgs};
@@ -46,6 +48,8 @@ pub struct ServeArgs {
     pub passwords: PasswordArgs,
     #[command(flatten)]
     pub admin: AdminArgs,
+    #[command(flatten)]
+    pub api: ApiArgs,
     #[command(flatten)]
     pub policy_file: PolicyFileArgs,
     #[command(flatten)]
@@ -81,6 +85,8 @@ pub struct Config {
     pub passwords: Passwords,
     /// Admin bearer token.
     pub admin_token: Option<SecretKey>,
+    /// Decision API bearer tokens; none turns the API off.
+    pub api_tokens: Vec<SecretKey>,
     /// The fraud policy.
     pub policy: crate::policy::Policy,
     /// Demo mode.
@@ -102,6 +108,7 @@ impl Config {
             http: HttpConfig::default(),
             passwords: Passwords::default(),
             admin_token: None,
+            api_tokens: Vec::new(),
             policy: crate::policy::Policy::default(),
         }
     }
@@ -122,6 +129,7 @@ impl ServeArgs {
         crate::store::Backend::from_url(&database_url).map_err(|e| anyhow::anyhow!("{e}"))?;
         let encryption_keys = self.fingerprint.encryption_keys()?;
         let admin_token = self.admin.token()?;
+        let api_tokens = self.api.tokens(admin_token.as_ref())?;
         Ok(Config {
             fingerprint,
             encryption_keys,
@@ -131,6 +139,7 @@ impl ServeArgs {
             http,
             passwords,
             admin_token,
+            api_tokens,
             policy,
             demo,
         })

@@ -1,13 +1,11 @@
 //! One signup, from body to record.
 
 use super::refusal::DEVICE_LIMIT;
-use super::request::{self, EventRef, SignupRequest};
-use super::{device_quota, review_codes, Caller, Created, Refusal, Signups};
-use crate::policy::{Action, Context, Snapshot};
+use super::assess::Assessment;
+use super::request::{self, SignupRequest};
+use super::{review_codes, Caller, Created, Refusal, Signups};
+use crate::policy::Action;
 use crate::store::{now_ms, DeviceQuota, NewAccount, NewAttempt, StoreError};
-
-/// Origins are short; a longer header is not one, and would bloat the audit trail.
-const MAX_ORIGIN_BYTES: usize = 2048;
 
 /// An account ready to be written: every check passed and its password hashed.
 struct Prepared {
@@ -66,7 +64,7 @@ impl Signups {
 
     /// A refusal's record goes through the group commit, and the answer waits for it. It is
     /// best effort: while the database is down, the log keeps it instead.
-    async fn record_refusal(&self, record: NewAttempt) {
+    pub(super) async fn record_refusal(&self, record: NewAttempt) {
         let code = record.code.clone();
         if let Err(store_error) = self.audit.record(record).await {
             tracing::error!(error = %store_error, code = %code, "could not record a refused attempt");
@@ -97,58 +95,19 @@ impl Signups {
             password,
         } = request::parse(body)?;
         record.username = Some(username.clone());
-        if let EventRef::Id(id) = &event {
-            record.event_id = Some(id.clone());
+        let Assessment {
+            decision,
+            quota,
+            block,
+        } = self
+            .assess(Some(caller.ip), caller.origin.as_deref(), event, record)
+            .await?;
+        if let Some(refusal) = block {
+            return Err(refusal);
         }
-        if caller
-            .origin
-            .as_ref()
-            .is_some_and(|o| o.len() > MAX_ORIGIN_BYTES)
-        {
-            return Err(Refusal::Invalid("the Origin header is too long".into()));
-        }
-        // A used requestId is refused before it costs a Fingerprint API call.
-        if let EventRef::Id(id) = &event {
-            if self.store.event_used(id).await? {
-                return Err(Refusal::RequestIdUsed);
-            }
-        }
-
-        let event = match event {
-            EventRef::Id(id) => self.events.fetch(&id).await?,
-            EventRef::Sealed(payload) => self.events.unseal(&payload)?,
-        };
-        record.event_id = Some(event.event_id.clone());
-        record.visitor_id = event.visitor_id.clone();
-
-        let quota = device_quota(&self.policy, record.created_at);
-        let device_accounts = match &event.visitor_id {
-            Some(visitor) => self.store.device_accounts(visitor, quota.since_ms).await?,
-            None => 0,
-        };
-        let snapshot = Snapshot {
-            event,
-            context: Context {
-                client_ip: Some(caller.ip),
-                origin: caller.origin.clone(),
-                now_ms: record.created_at,
-                device_accounts,
-            },
-        };
-        let decision = snapshot.evaluate(&self.policy);
-        record.verdict = decision.would_be.as_str().to_owned();
-        record.codes = decision.codes().iter().map(|c| c.to_string()).collect();
-        if decision.shadow && decision.would_be != Action::Allow {
-            tracing::info!(would_be = decision.would_be.as_str(), codes = ?record.codes, "shadow mode: not refusing");
-        }
-        let snapshot = record.signals.insert(snapshot);
-        let event = &snapshot.event;
-        if decision.verdict == Action::Block {
-            return Err(Refusal::from_decision(&decision, event));
-        }
-        // The policy blocks a missing visitor id even in shadow mode; this keeps the store safe
-        // should that ever change.
-        let Some(visitor_id) = event.visitor_id.clone() else {
+        let (Some(visitor_id), Some(event_id)) =
+            (record.visitor_id.clone(), record.event_id.clone())
+        else {
             return Err(Refusal::no_identification());
         };
 
@@ -160,10 +119,9 @@ impl Signups {
             .map_err(Refusal::Internal)?
             .map_err(Refusal::Invalid)?;
         let username_key = request::username_key(&username);
-        if let Some(conflict) = self.store.conflict(&username_key, &event.event_id).await? {
+        if let Some(conflict) = self.store.conflict(&username_key, &event_id).await? {
             return Err(conflict.into());
         }
-        let event_id = event.event_id.clone();
         let password_hash = self
             .hasher
             .hash(password)
@@ -172,9 +130,11 @@ impl Signups {
         let review = decision.verdict == Action::Review;
         record.code = if review { "review" } else { "created" }.to_owned();
         let account = NewAccount {
-            username,
-            username_key,
-            password_hash,
+            username: Some(username),
+            username_key: Some(username_key),
+            password_hash: Some(password_hash),
+            account_ref: None,
+            decision_id: None,
             visitor_id,
             event_id,
             review,

@@ -4,12 +4,15 @@
 //! after every fraud check has passed. The flow speaks in its own terms ([`Created`],
 //! [`Refusal`]); the HTTP layer turns those into answers.
 
+mod assess;
+mod decision;
 mod flow;
 mod in_flight;
 mod refusal;
 pub mod request;
 
 pub use in_flight::{InFlight, Running};
+pub use decision::{is_decision_id, Decided, DecisionRequest};
 pub use refusal::{PolicyRefusal, Refusal};
 
 use crate::events::EventSource;

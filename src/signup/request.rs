@@ -59,27 +59,69 @@ pub fn parse(body: &[u8]) -> Result<SignupRequest, Refusal> {
         Ok(fields) => fields,
         Err(error) => return Err(invalid(body_problem(body, &error))),
     };
-    let text = |name: &str, value: Option<Value>| -> Result<Option<String>, Refusal> {
-        match value {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(invalid(format!("{name} must be a string"))),
-        }
-    };
-    let request_id = text("requestId", fields.request_id)?;
-    let event_id = text("eventId", fields.event_id)?;
-    let sealed = text("sealedResult", fields.sealed_result)?;
+    let event = event_ref(fields.request_id, fields.event_id, fields.sealed_result)?;
     let username = text("username", fields.username)?;
     let password = text("password", fields.password)?;
-    let request_id = match (request_id.as_deref(), event_id.as_deref()) {
-        (Some(a), Some(b)) if a.trim() != b.trim() => {
+    let Some(username) = checked_username(username)? else {
+        return Err(invalid("username is required".into()));
+    };
+    let Some(password) = password else {
+        return Err(invalid("password is required".into()));
+    };
+    Ok(SignupRequest {
+        event,
+        username,
+        password,
+    })
+}
+
+/// A username, trimmed and checked; blank counts as absent.
+pub(super) fn checked_username(username: Option<String>) -> Result<Option<String>, Refusal> {
+    let username = username.as_deref().map(str::trim).unwrap_or_default();
+    if username.is_empty() {
+        return Ok(None);
+    }
+    if username.chars().count() > MAX_USERNAME_CHARS {
+        return Err(invalid(format!(
+            "username must be at most {MAX_USERNAME_CHARS} characters"
+        )));
+    }
+    if username.chars().any(char::is_control) {
+        return Err(invalid(
+            "username must not contain control characters".into(),
+        ));
+    }
+    Ok(Some(username.to_owned()))
+}
+
+/// A JSON value that must be a string when present; `null` counts as absent.
+pub(super) fn text(name: &str, value: Option<Value>) -> Result<Option<String>, Refusal> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(invalid(format!("{name} must be a string"))),
+    }
+}
+
+/// The event a body names: a `requestId` (or its alias `eventId`, never both: two names for
+/// one field read differently by different parsers) or a `sealedResult`.
+pub(super) fn event_ref(
+    request_id: Option<Value>,
+    event_id: Option<Value>,
+    sealed_result: Option<Value>,
+) -> Result<EventRef, Refusal> {
+    let request_id = text("requestId", request_id)?;
+    let event_id = text("eventId", event_id)?;
+    let sealed = text("sealedResult", sealed_result)?;
+    let request_id = match (request_id, event_id) {
+        (Some(_), Some(_)) => {
             return Err(invalid(
-                "requestId and eventId name different events: send one".into(),
+                "send requestId or its alias eventId, not both".into(),
             ))
         }
         (a, b) => a.or(b),
     };
-    let event = match (request_id, sealed.as_deref()) {
+    Ok(match (request_id, sealed.as_deref()) {
         (Some(_), Some(_)) => {
             return Err(invalid(
                 "send either requestId or sealedResult, not both".into(),
@@ -101,34 +143,12 @@ pub fn parse(body: &[u8]) -> Result<SignupRequest, Refusal> {
         }
         (None, Some(s)) => EventRef::Sealed(s.trim().to_owned()),
         (None, None) => return Err(invalid("requestId is required (or sealedResult)".into())),
-    };
-    let username = username.as_deref().map(str::trim).unwrap_or_default();
-    if username.is_empty() {
-        return Err(invalid("username is required".into()));
-    }
-    if username.chars().count() > MAX_USERNAME_CHARS {
-        return Err(invalid(format!(
-            "username must be at most {MAX_USERNAME_CHARS} characters"
-        )));
-    }
-    if username.chars().any(char::is_control) {
-        return Err(invalid(
-            "username must not contain control characters".into(),
-        ));
-    }
-    let Some(password) = password else {
-        return Err(invalid("password is required".into()));
-    };
-    Ok(SignupRequest {
-        event,
-        username: username.to_owned(),
-        password,
     })
 }
 
 /// Why a body that does not deserialize was refused, in the client's terms. Only this failing
 /// path parses the body a second time.
-fn body_problem(body: &[u8], error: &serde_json::Error) -> String {
+pub(super) fn body_problem(body: &[u8], error: &serde_json::Error) -> String {
     match serde_json::from_slice::<Value>(body) {
         Err(error) => format!("body is not valid JSON: {error}"),
         Ok(Value::Object(_)) => format!("body is ambiguous: {error}"),
@@ -141,7 +161,7 @@ pub fn username_key(username: &str) -> String {
     username.trim().to_lowercase()
 }
 
-fn invalid(message: String) -> Refusal {
+pub(super) fn invalid(message: String) -> Refusal {
     Refusal::Invalid(message)
 }
 
@@ -208,7 +228,7 @@ mod tests {
             ),
             (
                 r#"{"requestId":"1.a","eventId":"2.b","username":"a","password":"p"}"#,
-                "name different events",
+                "not both",
             ),
         ];
         for (body, expected) in cases {

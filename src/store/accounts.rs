@@ -1,15 +1,20 @@
 use super::{Backend, NewAttempt, Store, StoreError};
 use sqlx::Row;
 
-/// An account to create. The password is already hashed.
+/// An account to create: by create-account, with a username and a hashed password, or by the
+/// decision API, as a slot the app's own user holds (`account_ref`), without a password.
 #[derive(Debug, Clone)]
 pub struct NewAccount {
     /// The username as typed, trimmed.
-    pub username: String,
+    pub username: Option<String>,
     /// The username's uniqueness key (trimmed, lower-cased).
-    pub username_key: String,
-    /// The Argon2id PHC string.
-    pub password_hash: String,
+    pub username_key: Option<String>,
+    /// The Argon2id PHC string; none for a decision-API slot.
+    pub password_hash: Option<String>,
+    /// The app's own user id, for a decision-API slot.
+    pub account_ref: Option<String>,
+    /// The decision that reserved this slot, which can release it.
+    pub decision_id: Option<String>,
     /// The device this account was created from.
     pub visitor_id: String,
     /// The identification event that vouched for the signup.
@@ -26,7 +31,9 @@ pub struct AccountRow {
     /// The account id.
     pub id: i64,
     /// The username as typed.
-    pub username: String,
+    pub username: Option<String>,
+    /// The app's own user id, for an account made by the decision API.
+    pub account_ref: Option<String>,
     /// The device it was created from.
     pub visitor_id: String,
     /// Whether it awaits review.
@@ -66,8 +73,9 @@ impl Store {
         }
         let inserted = sqlx::query(
             "INSERT INTO accounts \
-               (username, username_key, password_hash, visitor_id, event_id, review, created_at) \
-             SELECT $1, $2, $3, $4, $5, $6, $7 \
+               (username, username_key, password_hash, visitor_id, event_id, review, created_at, \
+                account_ref, decision_id) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $10, $11 \
              WHERE (SELECT COUNT(*) FROM accounts WHERE visitor_id = $4 AND created_at >= $8) < $9 \
              RETURNING id",
         )
@@ -80,6 +88,8 @@ impl Store {
         .bind(account.created_at)
         .bind(quota.since_ms)
         .bind(quota.max_accounts)
+        .bind(&account.account_ref)
+        .bind(&account.decision_id)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = inserted else {
@@ -132,6 +142,15 @@ impl Store {
         }
     }
 
+    /// Frees the slot a decision reserved. Whether there was one to free.
+    pub async fn release(&self, decision_id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM accounts WHERE decision_id = $1")
+            .bind(decision_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// Whether this event id already created an account.
     pub async fn event_used(&self, event_id: &str) -> Result<bool, StoreError> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM accounts WHERE event_id = $1")
@@ -148,7 +167,7 @@ impl Store {
         before: Option<i64>,
     ) -> Result<Vec<AccountRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, username, visitor_id, review, created_at FROM accounts \
+            "SELECT id, username, account_ref, visitor_id, review, created_at FROM accounts \
              WHERE id < $1 ORDER BY id DESC LIMIT $2",
         )
         .bind(before.unwrap_or(i64::MAX))
@@ -160,6 +179,7 @@ impl Store {
                 Ok(AccountRow {
                     id: row.try_get("id")?,
                     username: row.try_get("username")?,
+                    account_ref: row.try_get("account_ref")?,
                     visitor_id: row.try_get("visitor_id")?,
                     review: row.try_get::<i64, _>("review")? != 0,
                     created_at: row.try_get("created_at")?,

@@ -28,6 +28,32 @@ pub struct NewAttempt {
     pub shadow: bool,
     /// When it happened.
     pub created_at: i64,
+    /// Which API was asked: `signup` (create-account) or `decision` (the decision API).
+    pub endpoint: Endpoint,
+    /// The decision API's id for this answer.
+    pub decision_id: Option<String>,
+    /// The app's own user id, from the decision API.
+    pub account_ref: Option<String>,
+}
+
+/// Which API an attempt came through.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST /api/create-account`.
+    #[default]
+    Signup,
+    /// `POST /api/v1/signup-decisions`.
+    Decision,
+}
+
+impl Endpoint {
+    /// The stored label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Signup => "signup",
+            Self::Decision => "decision",
+        }
+    }
 }
 
 /// A recorded attempt.
@@ -59,6 +85,12 @@ pub struct AttemptRow {
     pub account_id: Option<i64>,
     /// See [`NewAttempt`].
     pub created_at: i64,
+    /// See [`NewAttempt`].
+    pub endpoint: String,
+    /// See [`NewAttempt`].
+    pub decision_id: Option<String>,
+    /// See [`NewAttempt`].
+    pub account_ref: Option<String>,
 }
 
 /// Which attempts to list.
@@ -77,7 +109,8 @@ pub struct AttemptFilter {
 }
 
 const COLUMNS: &str = "id, event_id, visitor_id, ip, username, verdict, code, codes, signals, \
-                       policy_hash, shadow, account_id, created_at";
+                       policy_hash, shadow, account_id, created_at, endpoint, decision_id, \
+                       account_ref";
 
 impl Store {
     /// Records an attempt that created nothing.
@@ -101,7 +134,8 @@ impl Store {
             .collect();
         let sql = format!(
             "INSERT INTO attempts (event_id, visitor_id, ip, username, verdict, code, codes, \
-               signals, policy_hash, shadow, account_id, created_at) VALUES {}",
+               signals, policy_hash, shadow, account_id, created_at, endpoint, decision_id, \
+               account_ref) VALUES {}",
             rows.join(", ")
         );
         let mut query = sqlx::query(&sql);
@@ -120,8 +154,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         let query = sqlx::query(
             "INSERT INTO attempts (event_id, visitor_id, ip, username, verdict, code, codes, \
-               signals, policy_hash, shadow, account_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+               signals, policy_hash, shadow, account_id, created_at, endpoint, decision_id, \
+               account_ref) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         );
         bind_attempt(query, attempt, account_id)
             .execute(&mut **tx)
@@ -180,7 +215,7 @@ impl Store {
 }
 
 /// The columns one attempt row binds.
-const ATTEMPT_FIELDS: usize = 12;
+const ATTEMPT_FIELDS: usize = 15;
 
 type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
 
@@ -205,6 +240,9 @@ fn bind_attempt<'q>(
         .bind(i64::from(attempt.shadow))
         .bind(account_id)
         .bind(attempt.created_at)
+        .bind(attempt.endpoint.as_str())
+        .bind(&attempt.decision_id)
+        .bind(&attempt.account_ref)
 }
 
 /// Codes are matched inside the JSON array text; `_` and `%` must match only themselves.
@@ -231,6 +269,9 @@ fn attempt_row(row: &AnyRow) -> Result<AttemptRow, StoreError> {
         shadow: row.try_get::<i64, _>("shadow")? != 0,
         account_id: row.try_get("account_id")?,
         created_at: row.try_get("created_at")?,
+        endpoint: row.try_get("endpoint")?,
+        decision_id: row.try_get("decision_id")?,
+        account_ref: row.try_get("account_ref")?,
     })
 }
 

@@ -11,7 +11,7 @@ mod error;
 mod webhooks;
 
 pub use accounts::{AccountRow, DeviceQuota, NewAccount};
-pub use attempts::{AttemptFilter, AttemptRow, NewAttempt};
+pub use attempts::{AttemptFilter, AttemptRow, Endpoint, NewAttempt};
 pub use audit::AuditLog;
 pub use error::StoreError;
 

@@ -1,0 +1,88 @@
+//! What every decision shares, whichever endpoint asked for it: the event, verified, and the
+//! policy's verdict on it. The caller then creates an account, reserves a slot, or answers.
+
+use super::request::EventRef;
+use super::{device_quota, Refusal, Signups};
+use crate::policy::{Action, Context, Decision, Snapshot};
+use crate::store::{DeviceQuota, NewAttempt};
+use std::net::IpAddr;
+
+/// Origins are short; a longer one is not one, and would bloat the audit trail.
+pub(super) const MAX_ORIGIN_BYTES: usize = 2048;
+
+/// The policy's verdict on a verified event. The snapshot it judged is in the attempt record.
+pub(super) struct Assessment {
+    /// Every rule's outcome and the verdict.
+    pub decision: Decision,
+    /// The device limit the account write must respect.
+    pub quota: DeviceQuota,
+    /// The refusal a block verdict stands for.
+    pub block: Option<Refusal>,
+}
+
+impl Signups {
+    /// Verifies the event and judges it, filling in the record as it learns. A used requestId
+    /// is refused before it costs a Fingerprint API call.
+    pub(super) async fn assess(
+        &self,
+        client_ip: Option<IpAddr>,
+        origin: Option<&str>,
+        event: EventRef,
+        record: &mut NewAttempt,
+    ) -> Result<Assessment, Refusal> {
+        if let EventRef::Id(id) = &event {
+            record.event_id = Some(id.clone());
+        }
+        if origin.is_some_and(|o| o.len() > MAX_ORIGIN_BYTES) {
+            return Err(Refusal::Invalid("the Origin header is too long".into()));
+        }
+        if let EventRef::Id(id) = &event {
+            if self.store.event_used(id).await? {
+                return Err(Refusal::RequestIdUsed);
+            }
+        }
+
+        let event = match event {
+            EventRef::Id(id) => self.events.fetch(&id).await?,
+            EventRef::Sealed(payload) => self.events.unseal(&payload)?,
+        };
+        record.event_id = Some(event.event_id.clone());
+        record.visitor_id = event.visitor_id.clone();
+
+        let quota = device_quota(&self.policy, record.created_at);
+        let device_accounts = match &event.visitor_id {
+            Some(visitor) => self.store.device_accounts(visitor, quota.since_ms).await?,
+            None => 0,
+        };
+        let snapshot = Snapshot {
+            event,
+            context: Context {
+                client_ip,
+                origin: origin.map(str::to_owned),
+                now_ms: record.created_at,
+                device_accounts,
+            },
+        };
+        let decision = snapshot.evaluate(&self.policy);
+        record.verdict = decision.would_be.as_str().to_owned();
+        record.codes = decision.codes().iter().map(|c| c.to_string()).collect();
+        if decision.shadow && decision.would_be != Action::Allow {
+            tracing::info!(would_be = decision.would_be.as_str(), codes = ?record.codes, "shadow mode: not refusing");
+        }
+        let event = &record.signals.insert(snapshot).event;
+        let block = if decision.verdict == Action::Block {
+            Some(Refusal::from_decision(&decision, event))
+        } else if event.visitor_id.is_none() {
+            // The policy blocks a missing visitor id even in shadow mode; this keeps the store
+            // safe should that ever change.
+            Some(Refusal::no_identification())
+        } else {
+            None
+        };
+        Ok(Assessment {
+            decision,
+            quota,
+            block,
+        })
+    }
+}
