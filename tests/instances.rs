@@ -90,6 +90,61 @@ async fn one_device_gets_exactly_one_account_across_two_instances() {
 }
 
 #[tokio::test]
+async fn thirty_reservations_from_one_device_across_two_instances_give_one_allow() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let fingerprint = Fingerprint::start().await;
+    let instances = two_instances(&db, &fingerprint, Policy::default()).await;
+    let http = reqwest::Client::new();
+    let answers = join_all((0..30).map(|i| {
+        let event = fingerprint.device("device-decisions");
+        let url = format!("{}/api/v1/signup-decisions", instances[i % 2].address);
+        let http = http.clone();
+        async move {
+            let response = http
+                .post(url)
+                .bearer_auth(API_TOKEN)
+                .json(&serde_json::json!({
+                    "requestId": event.request_id,
+                    "accountRef": format!("user-{i}"),
+                }))
+                .send()
+                .await
+                .expect("an answer");
+            assert_eq!(response.status(), 200);
+            response.json::<serde_json::Value>().await.unwrap()
+        }
+    }))
+    .await;
+    let decisions: Vec<&str> = answers
+        .iter()
+        .map(|a| a["decision"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        decisions.iter().filter(|d| **d == "allow").count(),
+        1,
+        "{decisions:?}"
+    );
+    assert!(
+        answers
+            .iter()
+            .filter(|a| a["decision"] != "allow")
+            .all(|a| a["codes"]
+                .as_array()
+                .unwrap()
+                .contains(&"device_limit".into())),
+        "every other reservation is blocked by the device limit: {answers:?}"
+    );
+    let store = &instances[0].state.store;
+    assert_eq!(
+        store.device_accounts("device-decisions", 0).await.unwrap(),
+        1
+    );
+    assert_no_half_written_rows(&db.raw().await).await;
+}
+
+#[tokio::test]
 async fn one_device_gets_exactly_three_accounts_in_its_window_across_two_instances() {
     let Some(db) = TestDb::postgres().await else {
         return;

@@ -182,7 +182,9 @@ async fn usernames_are_unique_whatever_their_case_and_spacing(db: &TestDb) {
             "{taken:?}: {result:?}"
         );
         assert!(matches!(
-            store.conflict(new.username_key.as_deref().unwrap(), &new.event_id).await,
+            store
+                .conflict(new.username_key.as_deref().unwrap(), &new.event_id)
+                .await,
             Ok(Some(StoreError::UsernameTaken))
         ));
     }
@@ -206,7 +208,9 @@ async fn an_event_creates_at_most_one_account(db: &TestDb) {
         ..account("second@example.com", "visitor-2", now_ms())
     };
     assert!(matches!(
-        store.conflict(reused.username_key.as_deref().unwrap(), &reused.event_id).await,
+        store
+            .conflict(reused.username_key.as_deref().unwrap(), &reused.event_id)
+            .await,
         Ok(Some(StoreError::EventAlreadyUsed))
     ));
     let result = store

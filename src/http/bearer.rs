@@ -33,7 +33,10 @@ mod tests {
 
     #[test]
     fn only_a_listed_token_matches() {
-        let tokens = [SecretKey::new("a".repeat(16)), SecretKey::new("b".repeat(16))];
+        let tokens = [
+            SecretKey::new("a".repeat(16)),
+            SecretKey::new("b".repeat(16)),
+        ];
         assert!(is_one_of(&"b".repeat(16), &tokens));
         assert!(is_one_of(&"a".repeat(16), &tokens));
         assert!(!is_one_of(&"c".repeat(16), &tokens));

@@ -97,7 +97,9 @@ async fn decide(
             return ApiError::from(Refusal::PayloadTooLarge(state.limits.max_body_bytes))
                 .into_response()
         }
-        Ok(Err(rejection)) => return ApiError::InvalidRequest(rejection.body_text()).into_response(),
+        Ok(Err(rejection)) => {
+            return ApiError::InvalidRequest(rejection.body_text()).into_response()
+        }
     };
     // On its own task, as a signup: a caller that hangs up does not leave a reservation
     // half-made or an attempt unrecorded.

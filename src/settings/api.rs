@@ -34,7 +34,10 @@ impl ApiArgs {
                 );
             }
             if admin_token.is_some_and(|admin| admin.expose() == token) {
-                bail!("API_TOKENS: token {} is the ADMIN_TOKEN; give apps their own", position + 1);
+                bail!(
+                    "API_TOKENS: token {} is the ADMIN_TOKEN; give apps their own",
+                    position + 1
+                );
             }
             tokens.push(SecretKey::new(token.to_owned()));
         }

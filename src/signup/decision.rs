@@ -127,9 +127,8 @@ pub fn new_decision_id() -> String {
 
 /// Whether `id` has the shape [`new_decision_id`] gives.
 pub fn is_decision_id(id: &str) -> bool {
-    id.strip_prefix("dec_").is_some_and(|hex| {
-        hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit())
-    })
+    id.strip_prefix("dec_")
+        .is_some_and(|hex| hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 impl Signups {
@@ -204,11 +203,7 @@ impl Signups {
         Ok(released)
     }
 
-    async fn judge_for_app(
-        &self,
-        body: &[u8],
-        record: &mut NewAttempt,
-    ) -> Result<Judged, Refusal> {
+    async fn judge_for_app(&self, body: &[u8], record: &mut NewAttempt) -> Result<Judged, Refusal> {
         let DecisionRequest {
             event,
             username,
@@ -295,7 +290,11 @@ impl Signups {
                 }
                 record.verdict = Action::Block.as_str().to_owned();
                 record.code = super::refusal::DEVICE_LIMIT.to_owned();
-                if !record.codes.iter().any(|c| c == super::refusal::DEVICE_LIMIT) {
+                if !record
+                    .codes
+                    .iter()
+                    .any(|c| c == super::refusal::DEVICE_LIMIT)
+                {
                     record.codes.push(super::refusal::DEVICE_LIMIT.into());
                 }
                 Ok(None)

@@ -1,7 +1,7 @@
 //! One signup, from body to record.
 
-use super::refusal::DEVICE_LIMIT;
 use super::assess::Assessment;
+use super::refusal::DEVICE_LIMIT;
 use super::request::{self, SignupRequest};
 use super::{review_codes, Caller, Created, Refusal, Signups};
 use crate::policy::Action;

@@ -11,8 +11,8 @@ mod in_flight;
 mod refusal;
 pub mod request;
 
-pub use in_flight::{InFlight, Running};
 pub use decision::{is_decision_id, Decided, DecisionRequest};
+pub use in_flight::{InFlight, Running};
 pub use refusal::{PolicyRefusal, Refusal};
 
 use crate::events::EventSource;

@@ -3,6 +3,7 @@
 
 mod admin;
 mod connections;
+mod decisions;
 mod demo;
 mod failures;
 mod policy;

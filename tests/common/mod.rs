@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 pub const API_KEY: &str = "test-secret-key-4f9a";
 pub const ADMIN_TOKEN: &str = "admin-token-for-tests";
+pub const API_TOKEN: &str = "api-token-for-tests-0123";
 pub const WEBHOOK_SECRET: &str = "webhook-secret-for-tests";
 pub const STRONG_PASSWORD: &str = "correct horse battery staple";
 /// The key the simulator seals results with, and the application opens them with.
@@ -262,6 +263,8 @@ pub struct Options {
     /// The Fingerprint client's deadline for one event.
     pub deadline: Duration,
     pub admin_token: Option<String>,
+    /// Decision API tokens; none turns the API off.
+    pub api_tokens: Vec<String>,
     pub webhook_secret: Option<String>,
     pub cors_origins: Vec<String>,
     /// A database of the test's own; a fresh SQLite file otherwise.
@@ -283,6 +286,7 @@ impl Default for Options {
             client_key: API_KEY.into(),
             deadline: Duration::from_millis(1500),
             admin_token: Some(ADMIN_TOKEN.into()),
+            api_tokens: vec![API_TOKEN.into()],
             webhook_secret: Some(WEBHOOK_SECRET.into()),
             cors_origins: Vec::new(),
             database_url: None,
@@ -312,6 +316,7 @@ impl Options {
         Options {
             demo: true,
             admin_token: None,
+            api_tokens: Vec::new(),
             webhook_secret: None,
             ..Options::default()
         }
@@ -335,6 +340,7 @@ fn settings(database_url: &str, source: FingerprintSource, options: Options) -> 
         encryption_keys: vec![DecryptionKey::from_bytes(ENCRYPTION_KEY)],
         webhook_secret: options.webhook_secret.map(SecretKey::new),
         admin_token: options.admin_token.map(SecretKey::new),
+        api_tokens: options.api_tokens.into_iter().map(SecretKey::new).collect(),
         http: HttpConfig {
             cors_origins: options.cors_origins,
             request_timeout: options.request_timeout,
