@@ -219,3 +219,33 @@ async fn shadow_mode_logs_what_it_would_have_refused() {
         "{line}"
     );
 }
+
+#[test]
+fn api_tokens_must_be_long_and_never_the_admin_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = serve_env(dir.path());
+    env.push(("FINGERPRINT_API_KEY", "k".into()));
+    let admin = "admin-token-0123456789";
+    env.push(("ADMIN_TOKEN", admin.into()));
+
+    let mut short = env.clone();
+    short.push(("API_TOKENS", "app-token-0123456789, short".into()));
+    let stderr = serve_fails(dir.path(), &["serve"], &short);
+    assert!(
+        stderr.contains("API_TOKENS: token 2 must be at least 16 characters"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("short\n") && !stderr.contains("app-token"),
+        "{stderr}"
+    );
+
+    let mut shared = env.clone();
+    shared.push(("API_TOKENS", format!("app-token-0123456789,{admin}")));
+    let stderr = serve_fails(dir.path(), &["serve"], &shared);
+    assert!(stderr.contains("token 2 is the ADMIN_TOKEN"), "{stderr}");
+    assert!(
+        !stderr.contains(admin),
+        "the token itself is never echoed: {stderr}"
+    );
+}
