@@ -34,6 +34,19 @@ pub enum EventError {
     },
 }
 
+impl EventError {
+    /// A short, stable label for metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::NotFound => "not_found",
+            Self::IllFormedId => "ill_formed_id",
+            Self::Sealed(_) => "unsealable",
+            Self::Misconfigured => "misconfigured",
+            Self::Unavailable { .. } => "unavailable",
+        }
+    }
+}
+
 impl EventSource {
     /// Wraps the process's one client and the sealed-result keys.
     pub fn new(client: Client, keys: Vec<DecryptionKey>) -> Self {

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod connections;
 pub mod events;
 pub mod http;
+pub mod metrics;
 pub mod password;
 pub mod policy;
 pub mod settings;

@@ -3,6 +3,7 @@
 use argon2::password_hash::{Output, ParamsString, PasswordHash, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::RngCore;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -91,6 +92,8 @@ pub struct Hasher {
     argon2: Argon2<'static>,
     jobs: mpsc::Sender<HashJob>,
     threads: usize,
+    /// Jobs sent and not yet finished: the queue depth `/metrics` shows.
+    queued: Arc<AtomicUsize>,
 }
 
 struct HashJob {
@@ -121,26 +124,35 @@ impl Hasher {
         let (jobs, queue) = mpsc::channel::<HashJob>();
         let queue = Arc::new(Mutex::new(queue));
         let threads = concurrency.max(1);
+        let queued = Arc::new(AtomicUsize::new(0));
         for n in 0..threads {
-            let (argon2, queue) = (argon2.clone(), queue.clone());
+            let (argon2, queue, queued) = (argon2.clone(), queue.clone(), queued.clone());
             std::thread::Builder::new()
                 .name(format!("argon2-{n}"))
-                .spawn(move || hash_jobs(&argon2, &queue))
+                .spawn(move || hash_jobs(&argon2, &queue, &queued))
                 .expect("a hashing thread starts");
         }
         Self {
             argon2,
             jobs,
             threads,
+            queued,
         }
+    }
+
+    /// Passwords waiting for a hashing thread or being hashed.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
     }
 
     /// Hashes into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`).
     pub async fn hash(&self, password: String) -> anyhow::Result<String> {
         let (done, hashed) = oneshot::channel();
-        self.jobs
-            .send(HashJob { password, done })
-            .map_err(|_| anyhow::anyhow!("the hashing threads have stopped"))?;
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        if self.jobs.send(HashJob { password, done }).is_err() {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+            anyhow::bail!("the hashing threads have stopped");
+        }
         hashed
             .await
             .map_err(|_| anyhow::anyhow!("a hashing thread stopped"))?
@@ -167,7 +179,11 @@ const IDLE_RELEASE: Duration = Duration::from_millis(50);
 
 /// One hashing thread: takes jobs until the hasher is dropped, allocating its Argon2 memory
 /// once for a burst of hashes and releasing it when idle.
-fn hash_jobs(argon2: &Argon2<'static>, queue: &Mutex<mpsc::Receiver<HashJob>>) {
+fn hash_jobs(
+    argon2: &Argon2<'static>,
+    queue: &Mutex<mpsc::Receiver<HashJob>>,
+    queued: &AtomicUsize,
+) {
     let mut memory: Vec<Block> = Vec::new();
     loop {
         // The lock is held only to take a job, never while hashing.
@@ -185,12 +201,15 @@ fn hash_jobs(argon2: &Argon2<'static>, queue: &Mutex<mpsc::Receiver<HashJob>>) {
         };
         // A caller that gave up (its deadline passed) no longer needs the hash.
         if done.is_closed() {
+            queued.fetch_sub(1, Ordering::Relaxed);
             continue;
         }
         if memory.is_empty() {
             memory = vec![Block::new(); argon2.params().block_count()];
         }
-        let _ = done.send(hash_with(argon2, &password, &mut memory));
+        let hashed = hash_with(argon2, &password, &mut memory);
+        queued.fetch_sub(1, Ordering::Relaxed);
+        let _ = done.send(hashed);
     }
 }
 

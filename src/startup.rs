@@ -70,6 +70,7 @@ impl Application {
             store,
             admin: AdminAuth::new(config.admin_token.clone(), demo.is_some()),
             api_tokens: config.api_tokens.clone(),
+            metrics_token: config.metrics_token.clone(),
             webhook_secret: config.webhook_secret.clone(),
             signup_limiter: SignupLimiter::new(config.http.signup_rate_limit_per_minute),
             limits: config.http.clone(),

@@ -40,6 +40,8 @@ pub enum ApiError {
     Unauthorized,
     /// 401 `unauthorized`: no valid decision-API token.
     ApiUnauthorized,
+    /// 401 `unauthorized`: no valid metrics token.
+    MetricsUnauthorized,
     /// 401 `invalid_signature`: a webhook without a valid `fpjs-event-signature`.
     InvalidSignature,
     /// 404 `not_found`.
@@ -69,7 +71,9 @@ impl ApiError {
             Self::FingerprintMisconfigured => "fingerprint_misconfigured",
             Self::DatabaseUnavailable => "database_unavailable",
             Self::Timeout => "timeout",
-            Self::Unauthorized | Self::ApiUnauthorized => "unauthorized",
+            Self::Unauthorized | Self::ApiUnauthorized | Self::MetricsUnauthorized => {
+                "unauthorized"
+            }
             Self::InvalidSignature => "invalid_signature",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
@@ -93,9 +97,10 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             Self::FingerprintMisconfigured | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Unauthorized | Self::ApiUnauthorized | Self::InvalidSignature => {
-                StatusCode::UNAUTHORIZED
-            }
+            Self::Unauthorized
+            | Self::ApiUnauthorized
+            | Self::MetricsUnauthorized
+            | Self::InvalidSignature => StatusCode::UNAUTHORIZED,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         }
@@ -126,6 +131,7 @@ impl ApiError {
             Self::Timeout => "The request took too long. Please try again.".into(),
             Self::Unauthorized => "A valid admin bearer token is required.".into(),
             Self::ApiUnauthorized => "A valid API bearer token (API_TOKENS) is required.".into(),
+            Self::MetricsUnauthorized => "A valid metrics bearer token (METRICS_TOKEN) is required.".into(),
             Self::InvalidSignature => {
                 "The fpjs-event-signature header is missing or does not sign this body.".into()
             }
@@ -166,7 +172,7 @@ impl IntoResponse for ApiError {
             Self::DatabaseUnavailable | Self::Timeout => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(1u64));
             }
-            Self::Unauthorized | Self::ApiUnauthorized => {
+            Self::Unauthorized | Self::ApiUnauthorized | Self::MetricsUnauthorized => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
             _ => {}

@@ -14,6 +14,7 @@ mod demo;
 mod error;
 mod health;
 mod layers;
+mod metrics;
 mod query;
 mod rate_limit;
 mod signup;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub admin: AdminAuth,
     /// Bearer tokens of the apps that may call the decision API; none turns it off.
     pub api_tokens: Vec<SecretKey>,
+    /// The `/metrics` bearer token; none turns the route off.
+    pub metrics_token: Option<SecretKey>,
     /// Webhook signing secret; without it the webhook route answers 404.
     pub webhook_secret: Option<SecretKey>,
     /// Per-client-IP signup rate limit, when configured.
@@ -55,6 +58,7 @@ pub struct AppState {
 pub fn router(state: Arc<AppState>) -> Router {
     let mut bounded = Router::new()
         .merge(health::routes())
+        .merge(metrics::routes())
         .merge(webhooks::routes())
         .merge(admin::routes(state.clone()))
         .merge(decisions::release_routes(state.clone()));

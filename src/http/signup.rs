@@ -66,6 +66,7 @@ async fn create_account(
         if let Err(wait) = limiter.check(caller.ip) {
             // Debug, not warn: a flood must not become a flood of log lines.
             tracing::debug!(ip = %caller.ip, "signup rate limit reached");
+            signups.metrics.attempt("signup", "error", "rate_limited");
             // Rounded up: a client that waits exactly Retry-After must find its budget back.
             let seconds = wait.as_millis().div_ceil(1000).max(1) as u64;
             return ApiError::RateLimited(seconds).into_response();

@@ -13,6 +13,7 @@ mod demo;
 mod fingerprint;
 pub mod http;
 mod logging;
+mod metrics;
 pub mod passwords;
 mod policy_file;
 
@@ -23,6 +24,7 @@ pub use self::demo::DemoArgs;
 pub use self::fingerprint::{FingerprintArgs, WebhookArgs};
 pub use self::http::{HttpArgs, HttpConfig};
 pub use self::logging::{LogFormat, LoggingArgs};
+pub use self::metrics::MetricsArgs;
 pub use self::passwords::{PasswordArgs, Passwords};
 pub use self::policy_file::PolicyFileArgs;
 
@@ -50,6 +52,8 @@ pub struct ServeArgs {
     pub admin: AdminArgs,
     #[command(flatten)]
     pub api: ApiArgs,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
     #[command(flatten)]
     pub policy_file: PolicyFileArgs,
     #[command(flatten)]
@@ -87,6 +91,8 @@ pub struct Config {
     pub admin_token: Option<SecretKey>,
     /// Decision API bearer tokens; none turns the API off.
     pub api_tokens: Vec<SecretKey>,
+    /// `/metrics` bearer token; none turns the route off.
+    pub metrics_token: Option<SecretKey>,
     /// The fraud policy.
     pub policy: crate::policy::Policy,
     /// Demo mode.
@@ -109,6 +115,7 @@ impl Config {
             passwords: Passwords::default(),
             admin_token: None,
             api_tokens: Vec::new(),
+            metrics_token: None,
             policy: crate::policy::Policy::default(),
         }
     }
@@ -130,6 +137,7 @@ impl ServeArgs {
         let encryption_keys = self.fingerprint.encryption_keys()?;
         let admin_token = self.admin.token()?;
         let api_tokens = self.api.tokens(admin_token.as_ref())?;
+        let metrics_token = self.metrics.token()?;
         Ok(Config {
             fingerprint,
             encryption_keys,
@@ -140,6 +148,7 @@ impl ServeArgs {
             passwords,
             admin_token,
             api_tokens,
+            metrics_token,
             policy,
             demo,
         })

@@ -3,6 +3,7 @@
 
 use super::request::EventRef;
 use super::{device_quota, Refusal, Signups};
+use crate::events::EventError;
 use crate::policy::{Action, Context, Decision, Snapshot};
 use crate::store::{DeviceQuota, NewAttempt};
 use std::net::IpAddr;
@@ -43,7 +44,13 @@ impl Signups {
         }
 
         let event = match event {
-            EventRef::Id(id) => self.events.fetch(&id).await?,
+            EventRef::Id(id) => {
+                let started = std::time::Instant::now();
+                let fetched = self.events.fetch(&id).await;
+                let outcome = fetched.as_ref().map_or_else(EventError::label, |_| "ok");
+                self.metrics.fingerprint_fetch(outcome, started.elapsed());
+                fetched?
+            }
             EventRef::Sealed(payload) => self.events.unseal(&payload)?,
         };
         record.event_id = Some(event.event_id.clone());

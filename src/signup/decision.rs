@@ -140,6 +140,7 @@ impl Signups {
         body: &[u8],
         deadline: tokio::time::Instant,
     ) -> Result<Decided, Refusal> {
+        let started = std::time::Instant::now();
         let decision_id = new_decision_id();
         let mut record = NewAttempt {
             ip: Some(peer.to_string()),
@@ -170,6 +171,10 @@ impl Signups {
             codes = ?record.codes,
             "signup decision answered"
         );
+        self.metrics
+            .attempt(record.endpoint.as_str(), &record.verdict, &record.code);
+        self.metrics
+            .decided(record.endpoint.as_str(), started.elapsed());
         let account_id = match outcome {
             Ok(account_id) => account_id,
             Err(refusal) => {

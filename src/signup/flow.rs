@@ -23,6 +23,7 @@ impl Signups {
         body: &[u8],
         deadline: tokio::time::Instant,
     ) -> Result<Created, Refusal> {
+        let started = std::time::Instant::now();
         let mut record = self.new_record(caller);
         // The deadline lives here rather than in an outer layer, so a signup that runs out of
         // time still goes through this one exit and is recorded. It covers everything up to the
@@ -46,6 +47,10 @@ impl Signups {
             codes = ?record.codes,
             "signup decided"
         );
+        self.metrics
+            .attempt(record.endpoint.as_str(), &record.verdict, &record.code);
+        self.metrics
+            .decided(record.endpoint.as_str(), started.elapsed());
         if outcome.is_err() {
             self.record_refusal(record).await;
         }
@@ -58,6 +63,8 @@ impl Signups {
         let mut record = self.new_record(caller);
         record.code = refusal.code().to_owned();
         tracing::info!(verdict = %record.verdict, code = %record.code, "signup refused unread");
+        self.metrics
+            .attempt(record.endpoint.as_str(), &record.verdict, &record.code);
         self.record_refusal(record).await;
         refusal
     }

@@ -16,6 +16,7 @@ pub use in_flight::{InFlight, Running};
 pub use refusal::{PolicyRefusal, Refusal};
 
 use crate::events::EventSource;
+use crate::metrics::Metrics;
 use crate::password::{Hasher, PasswordPolicy};
 use crate::policy::{self, Policy};
 use crate::store::{AuditLog, DeviceQuota, Store};
@@ -40,6 +41,8 @@ pub struct Signups {
     pub password: PasswordPolicy,
     /// Signups still running, which shutdown waits for.
     pub in_flight: InFlight,
+    /// Counts and latencies for `/metrics`.
+    pub metrics: Metrics,
 }
 
 /// What the signup knows about the caller, from the connection rather than the body.
@@ -81,6 +84,7 @@ impl Signups {
             hasher,
             password,
             in_flight: InFlight::default(),
+            metrics: Metrics::new(),
         }
     }
 }

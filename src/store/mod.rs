@@ -213,6 +213,13 @@ impl Store {
         Ok(())
     }
 
+    /// The pool's connections: (lent out, open and idle).
+    pub fn connections(&self) -> (usize, usize) {
+        let open = self.pool.size() as usize;
+        let idle = self.pool.num_idle();
+        (open.saturating_sub(idle), idle)
+    }
+
     /// Which engine this store runs on.
     pub fn backend(&self) -> Backend {
         self.backend

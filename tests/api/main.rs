@@ -6,6 +6,7 @@ mod connections;
 mod decisions;
 mod demo;
 mod failures;
+mod metrics;
 mod policy;
 mod rate_limit;
 mod routing;

@@ -147,10 +147,12 @@ fn each_subcommand_s_help_lists_only_the_settings_areas_it_reads() {
             areas(&[
                 "Admin",
                 "Database",
+                "Decisions",
                 "Demo",
                 "Fingerprint",
                 "HTTP",
                 "Logging",
+                "Metrics",
                 "Passwords",
                 "Policy",
                 "Webhooks",

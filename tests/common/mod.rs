@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 pub const API_KEY: &str = "test-secret-key-4f9a";
 pub const ADMIN_TOKEN: &str = "admin-token-for-tests";
 pub const API_TOKEN: &str = "api-token-for-tests-0123";
+pub const METRICS_TOKEN: &str = "metrics-token-for-tests";
 pub const WEBHOOK_SECRET: &str = "webhook-secret-for-tests";
 pub const STRONG_PASSWORD: &str = "correct horse battery staple";
 /// The key the simulator seals results with, and the application opens them with.
@@ -265,6 +266,8 @@ pub struct Options {
     pub admin_token: Option<String>,
     /// Decision API tokens; none turns the API off.
     pub api_tokens: Vec<String>,
+    /// The `/metrics` token; none turns the route off.
+    pub metrics_token: Option<String>,
     pub webhook_secret: Option<String>,
     pub cors_origins: Vec<String>,
     /// A database of the test's own; a fresh SQLite file otherwise.
@@ -287,6 +290,7 @@ impl Default for Options {
             deadline: Duration::from_millis(1500),
             admin_token: Some(ADMIN_TOKEN.into()),
             api_tokens: vec![API_TOKEN.into()],
+            metrics_token: Some(METRICS_TOKEN.into()),
             webhook_secret: Some(WEBHOOK_SECRET.into()),
             cors_origins: Vec::new(),
             database_url: None,
@@ -341,6 +345,7 @@ fn settings(database_url: &str, source: FingerprintSource, options: Options) -> 
         webhook_secret: options.webhook_secret.map(SecretKey::new),
         admin_token: options.admin_token.map(SecretKey::new),
         api_tokens: options.api_tokens.into_iter().map(SecretKey::new).collect(),
+        metrics_token: options.metrics_token.map(SecretKey::new),
         http: HttpConfig {
             cors_origins: options.cors_origins,
             request_timeout: options.request_timeout,
