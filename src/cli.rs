@@ -37,7 +37,7 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub enum Command {
     /// Serve the signup API (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create or update the database schema, then exit.
     Migrate(MigrateArgs),
     /// Run the offline Fingerprint Server API simulator alone, for developing any backend offline.
@@ -141,7 +141,8 @@ impl Cli {
 
     /// What runs: the subcommand, or `serve` with the top-level options.
     pub fn into_command(self) -> Command {
-        self.command.unwrap_or(Command::Serve(self.serve))
+        self.command
+            .unwrap_or_else(|| Command::Serve(Box::new(self.serve)))
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod commands;
 pub mod connections;
+pub mod delivery;
 pub mod events;
 pub mod http;
 pub mod metrics;

@@ -23,7 +23,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match command {
-            Command::Serve(settings) => commands::serve(settings).await,
+            Command::Serve(settings) => commands::serve(*settings).await,
             Command::Migrate(args) => commands::migrate(args).await,
             Command::Simulator(args) => commands::simulator(args).await,
             Command::Explain(args) => commands::explain(args).await,

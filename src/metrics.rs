@@ -25,6 +25,7 @@ pub struct Metrics {
     decision_seconds: HistogramVec,
     hash_queue: IntGauge,
     pool: IntGaugeVec,
+    webhook_backlog: IntGauge,
 }
 
 /// Readings taken when the metrics are scraped rather than counted as they happen.
@@ -36,6 +37,8 @@ pub struct Gauges {
     pub pool_in_use: usize,
     /// Database connections open and idle.
     pub pool_idle: usize,
+    /// Decision webhooks not yet delivered nor given up, when the database answered.
+    pub webhook_backlog: Option<i64>,
 }
 
 impl Default for Metrics {
@@ -95,6 +98,11 @@ impl Metrics {
             &["state"],
         )
         .expect("valid metric");
+        let webhook_backlog = IntGauge::new(
+            "webhook_outbox_backlog",
+            "Decision webhooks not yet delivered nor given up.",
+        )
+        .expect("valid metric");
         let build = IntGaugeVec::new(
             Opts::new("build_info", "Always 1; the labels name the build."),
             &["version"],
@@ -108,6 +116,7 @@ impl Metrics {
             Box::new(decision_seconds.clone()),
             Box::new(hash_queue.clone()),
             Box::new(pool.clone()),
+            Box::new(webhook_backlog.clone()),
             Box::new(build),
         ] {
             registry
@@ -122,6 +131,7 @@ impl Metrics {
             decision_seconds,
             hash_queue,
             pool,
+            webhook_backlog,
         }
     }
 
@@ -155,6 +165,9 @@ impl Metrics {
         self.pool
             .with_label_values(&["idle"])
             .set(as_i64(gauges.pool_idle));
+        if let Some(backlog) = gauges.webhook_backlog {
+            self.webhook_backlog.set(backlog);
+        }
         let mut text = Vec::new();
         // Encoding into a Vec only fails on an invalid metric, which `new` rules out.
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut text);
@@ -176,6 +189,7 @@ mod tests {
             hash_queue: 2,
             pool_in_use: 1,
             pool_idle: 4,
+            webhook_backlog: Some(3),
         });
         assert!(
             text.contains(
@@ -187,6 +201,7 @@ mod tests {
         assert!(text.contains("signup_guard_fingerprint_request_duration_seconds_count 1"));
         assert!(text.contains("signup_guard_hash_queue_depth 2"));
         assert!(text.contains(r#"signup_guard_db_pool_connections{state="idle"} 4"#));
+        assert!(text.contains("signup_guard_webhook_outbox_backlog 3"));
         assert!(text.contains("signup_guard_build_info{version="));
     }
 }

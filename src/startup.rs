@@ -58,13 +58,16 @@ impl Application {
             }
         };
         let client = fingerprint::Client::new(client_config)?;
-        let signups = Signups::new(
+        let mut signups = Signups::new(
             store.clone(),
             EventSource::new(client, keys),
             config.policy.clone(),
             Hasher::new(config.passwords.hash_concurrency),
             config.passwords.policy,
         );
+        if let Some(webhooks) = config.decision_webhooks.clone() {
+            signups.announcer = Some(crate::delivery::start(store.clone(), webhooks)?);
+        }
         let state = Arc::new(AppState {
             signups: Arc::new(signups),
             store,

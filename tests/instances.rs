@@ -406,6 +406,15 @@ struct Server {
 
 impl Server {
     async fn start(database_url: &str, fingerprint: &Fingerprint) -> Server {
+        Server::start_with(database_url, fingerprint, &[]).await
+    }
+
+    /// [`Server::start`] with settings of the test's own.
+    async fn start_with(
+        database_url: &str,
+        fingerprint: &Fingerprint,
+        env: &[(&str, &str)],
+    ) -> Server {
         let port = {
             // The listener closes at the end of the block; the child binds the port right after.
             let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
@@ -424,6 +433,7 @@ impl Server {
             .env("HASH_CONCURRENCY", "2")
             .env("REQUEST_TIMEOUT_MS", "60000")
             .env("RUST_LOG", "error")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -590,7 +600,49 @@ async fn every_answered_refusal_survives_a_killed_instance(db: &TestDb) {
     raw.close().await;
 }
 
+/// The decision-webhook outbox is written with each attempt: an instance killed while its
+/// receiver was failing leaves its deliveries behind, and the next instance sends them.
+async fn a_killed_instance_s_webhooks_are_delivered_after_restart(db: &TestDb) {
+    let fingerprint = Fingerprint::start().await;
+    let receiver = Receiver::start(usize::MAX).await;
+    let env = [
+        ("DECISION_WEBHOOK_URL", receiver.url.as_str()),
+        ("DECISION_WEBHOOK_SECRET", DECISION_WEBHOOK_SECRET),
+        ("DECISION_WEBHOOK_RETRY_BASE_MS", "50"),
+    ];
+    let mut server = Server::start_with(&db.url, &fingerprint, &env).await;
+    let http = reqwest::Client::new();
+    let mut refused = Vec::new();
+    for _ in 0..10 {
+        let event = fingerprint.simulator.identify(IdentifyRequest {
+            persona: Persona::BadBot,
+            ..IdentifyRequest::default()
+        });
+        let answer = signup(&http, &server.address, &event.request_id, &username()).await;
+        assert_eq!(answer.status, Some(403));
+        refused.push(event.event_id);
+    }
+    server.kill();
+    assert!(
+        receiver.accepted().is_empty(),
+        "the receiver refused everything while the first instance ran"
+    );
+    receiver.fail_next(0);
+    let _server = Server::start_with(&db.url, &fingerprint, &env).await;
+    receiver
+        .wait_for(refused.len(), Duration::from_secs(30))
+        .await;
+    let delivered: HashSet<String> = receiver
+        .accepted()
+        .values()
+        .map(|body| body["eventId"].as_str().unwrap().to_owned())
+        .collect();
+    let expected: HashSet<String> = refused.into_iter().collect();
+    assert_eq!(delivered, expected);
+}
+
 common::both_backends!(
     every_answered_signup_survives_a_killed_instance,
     every_answered_refusal_survives_a_killed_instance,
+    a_killed_instance_s_webhooks_are_delivered_after_restart,
 );

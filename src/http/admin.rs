@@ -1,7 +1,7 @@
 //! The admin area: every route here needs the admin bearer token, compared in constant time.
 //! A new admin endpoint is added to [`routes`] and gets the check from there.
 
-use super::{accounts, attempts, ApiError, AppState};
+use super::{accounts, attempts, deliveries, ApiError, AppState};
 use axum::extract::{Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::{self, Next};
@@ -60,6 +60,7 @@ pub fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/accounts", get(accounts::list))
         .route("/api/attempts", get(attempts::list))
+        .route("/api/webhook-deliveries", get(deliveries::list))
         .route_layer(middleware::from_fn_with_state(state, require_admin))
 }
 

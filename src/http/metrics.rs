@@ -23,10 +23,13 @@ async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Resp
         return ApiError::MetricsUnauthorized.into_response();
     }
     let (pool_in_use, pool_idle) = state.store.connections();
+    // A scrape while the database is down still answers, without this one reading.
+    let webhook_backlog = state.store.pending_deliveries().await.ok();
     let text = state.signups.metrics.render(Gauges {
         hash_queue: state.signups.hasher.queued(),
         pool_in_use,
         pool_idle,
+        webhook_backlog,
     });
     (
         [(

@@ -10,6 +10,7 @@ mod admin;
 mod attempts;
 mod bearer;
 mod decisions;
+mod deliveries;
 mod demo;
 mod error;
 mod health;

@@ -10,7 +10,7 @@ const MIN_API_TOKEN_LEN: usize = 16;
 
 /// The decision API (`serve`).
 #[derive(Clone, Args)]
-#[command(next_help_heading = "Decisions")]
+#[command(next_help_heading = "Decision API")]
 pub struct ApiArgs {
     /// Bearer tokens of the apps that may call the decision API, comma-separated; without any,
     /// its routes answer 404.

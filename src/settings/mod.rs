@@ -9,6 +9,7 @@
 mod admin;
 mod api;
 pub mod database;
+mod decision_webhooks;
 mod demo;
 mod fingerprint;
 pub mod http;
@@ -20,6 +21,7 @@ mod policy_file;
 pub use self::admin::AdminArgs;
 pub use self::api::ApiArgs;
 pub use self::database::DatabaseArgs;
+pub use self::decision_webhooks::DecisionWebhookArgs;
 pub use self::demo::DemoArgs;
 pub use self::fingerprint::{FingerprintArgs, WebhookArgs};
 pub use self::http::{HttpArgs, HttpConfig};
@@ -54,6 +56,8 @@ pub struct ServeArgs {
     pub api: ApiArgs,
     #[command(flatten)]
     pub metrics: MetricsArgs,
+    #[command(flatten)]
+    pub decision_webhooks: DecisionWebhookArgs,
     #[command(flatten)]
     pub policy_file: PolicyFileArgs,
     #[command(flatten)]
@@ -93,6 +97,8 @@ pub struct Config {
     pub api_tokens: Vec<SecretKey>,
     /// `/metrics` bearer token; none turns the route off.
     pub metrics_token: Option<SecretKey>,
+    /// Decision webhooks; none are sent without.
+    pub decision_webhooks: Option<crate::delivery::DecisionWebhooks>,
     /// The fraud policy.
     pub policy: crate::policy::Policy,
     /// Demo mode.
@@ -116,6 +122,7 @@ impl Config {
             admin_token: None,
             api_tokens: Vec::new(),
             metrics_token: None,
+            decision_webhooks: None,
             policy: crate::policy::Policy::default(),
         }
     }
@@ -138,6 +145,7 @@ impl ServeArgs {
         let admin_token = self.admin.token()?;
         let api_tokens = self.api.tokens(admin_token.as_ref())?;
         let metrics_token = self.metrics.token()?;
+        let decision_webhooks = self.decision_webhooks.config()?;
         Ok(Config {
             fingerprint,
             encryption_keys,
@@ -149,6 +157,7 @@ impl ServeArgs {
             admin_token,
             api_tokens,
             metrics_token,
+            decision_webhooks,
             policy,
             demo,
         })

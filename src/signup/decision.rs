@@ -287,8 +287,12 @@ impl Signups {
         record: &mut NewAttempt,
     ) -> Result<Option<i64>, Refusal> {
         let Reservation { account, quota } = reservation;
+        self.mark_delivery(record);
         match self.store.create_account(&account, quota, record).await {
-            Ok(account_id) => Ok(Some(account_id)),
+            Ok(account_id) => {
+                self.delivery_committed(record);
+                Ok(Some(account_id))
+            }
             Err(StoreError::DeviceLimit) => {
                 if let Some(snapshot) = record.signals.as_mut() {
                     snapshot.context.device_accounts = quota.max_accounts;

@@ -4,6 +4,7 @@ use super::assess::Assessment;
 use super::refusal::DEVICE_LIMIT;
 use super::request::{self, SignupRequest};
 use super::{review_codes, Caller, Created, Refusal, Signups};
+use crate::delivery::Announcer;
 use crate::policy::Action;
 use crate::store::{now_ms, DeviceQuota, NewAccount, NewAttempt, StoreError};
 
@@ -71,10 +72,16 @@ impl Signups {
 
     /// A refusal's record goes through the group commit, and the answer waits for it. It is
     /// best effort: while the database is down, the log keeps it instead.
-    pub(super) async fn record_refusal(&self, record: NewAttempt) {
+    pub(super) async fn record_refusal(&self, mut record: NewAttempt) {
+        self.mark_delivery(&mut record);
         let code = record.code.clone();
-        if let Err(store_error) = self.audit.record(record).await {
-            tracing::error!(error = %store_error, code = %code, "could not record a refused attempt");
+        let announced = record.delivery_id.is_some();
+        match self.audit.record(record).await {
+            Ok(()) if announced => self.announcer.iter().for_each(Announcer::wake),
+            Ok(()) => {}
+            Err(store_error) => {
+                tracing::error!(error = %store_error, code = %code, "could not record a refused attempt");
+            }
         }
     }
 
@@ -175,12 +182,16 @@ impl Signups {
             quota,
             review_codes,
         } = prepared;
+        self.mark_delivery(record);
         match self.store.create_account(&account, quota, record).await {
-            Ok(account_id) => Ok(Created {
-                account_id,
-                visitor_id: account.visitor_id,
-                review_codes,
-            }),
+            Ok(account_id) => {
+                self.delivery_committed(record);
+                Ok(Created {
+                    account_id,
+                    visitor_id: account.visitor_id,
+                    review_codes,
+                })
+            }
             Err(StoreError::DeviceLimit) => {
                 // Another signup from this device won the race after our count: record the count
                 // the database saw, so a backtest of the same policy reproduces this refusal.

@@ -15,11 +15,12 @@ pub use decision::{is_decision_id, Decided, DecisionRequest};
 pub use in_flight::{InFlight, Running};
 pub use refusal::{PolicyRefusal, Refusal};
 
+use crate::delivery::Announcer;
 use crate::events::EventSource;
 use crate::metrics::Metrics;
 use crate::password::{Hasher, PasswordPolicy};
 use crate::policy::{self, Policy};
-use crate::store::{AuditLog, DeviceQuota, Store};
+use crate::store::{AuditLog, DeviceQuota, NewAttempt, Store};
 use std::net::IpAddr;
 
 /// Everything a signup needs, and nothing else.
@@ -43,6 +44,8 @@ pub struct Signups {
     pub in_flight: InFlight,
     /// Counts and latencies for `/metrics`.
     pub metrics: Metrics,
+    /// Decision webhooks, when configured.
+    pub announcer: Option<Announcer>,
 }
 
 /// What the signup knows about the caller, from the connection rather than the body.
@@ -85,6 +88,24 @@ impl Signups {
             password,
             in_flight: InFlight::default(),
             metrics: Metrics::new(),
+            announcer: None,
+        }
+    }
+
+    /// Marks `record` for a decision webhook when its verdict is announced. Called just
+    /// before each write, as the verdict can change up to then (a device limit found at the
+    /// write turns an allow into a block).
+    fn mark_delivery(&self, record: &mut NewAttempt) {
+        record.delivery_id = self
+            .announcer
+            .as_ref()
+            .and_then(|a| a.delivery_for(&record.verdict));
+    }
+
+    /// A marked record was committed: its delivery can go now.
+    fn delivery_committed(&self, record: &NewAttempt) {
+        if let (Some(announcer), Some(_)) = (&self.announcer, &record.delivery_id) {
+            announcer.wake();
         }
     }
 }

@@ -34,6 +34,9 @@ pub struct NewAttempt {
     pub decision_id: Option<String>,
     /// The app's own user id, from the decision API.
     pub account_ref: Option<String>,
+    /// Its decision webhook, when one is to be sent: written with the attempt, in the same
+    /// transaction.
+    pub delivery_id: Option<String>,
 }
 
 /// Which API an attempt came through.
@@ -91,6 +94,8 @@ pub struct AttemptRow {
     pub decision_id: Option<String>,
     /// See [`NewAttempt`].
     pub account_ref: Option<String>,
+    /// See [`NewAttempt`].
+    pub delivery_id: Option<String>,
 }
 
 /// Which attempts to list.
@@ -108,9 +113,10 @@ pub struct AttemptFilter {
     pub visitor_id: Option<String>,
 }
 
-const COLUMNS: &str = "id, event_id, visitor_id, ip, username, verdict, code, codes, signals, \
+pub(super) const COLUMNS: &str =
+    "id, event_id, visitor_id, ip, username, verdict, code, codes, signals, \
                        policy_hash, shadow, account_id, created_at, endpoint, decision_id, \
-                       account_ref";
+                       account_ref, delivery_id";
 
 impl Store {
     /// Records an attempt that created nothing.
@@ -135,14 +141,26 @@ impl Store {
         let sql = format!(
             "INSERT INTO attempts (event_id, visitor_id, ip, username, verdict, code, codes, \
                signals, policy_hash, shadow, account_id, created_at, endpoint, decision_id, \
-               account_ref) VALUES {}",
+               account_ref, delivery_id) VALUES {}",
             rows.join(", ")
         );
         let mut query = sqlx::query(&sql);
         for attempt in attempts {
             query = bind_attempt(query, attempt, None);
         }
-        query.execute(&self.pool).await?;
+        let deliveries: Vec<&NewAttempt> = attempts
+            .iter()
+            .copied()
+            .filter(|a| a.delivery_id.is_some())
+            .collect();
+        if deliveries.is_empty() {
+            query.execute(&self.pool).await?;
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        query.execute(&mut *tx).await?;
+        self.insert_deliveries(&mut tx, &deliveries).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -155,12 +173,15 @@ impl Store {
         let query = sqlx::query(
             "INSERT INTO attempts (event_id, visitor_id, ip, username, verdict, code, codes, \
                signals, policy_hash, shadow, account_id, created_at, endpoint, decision_id, \
-               account_ref) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+               account_ref, delivery_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         );
         bind_attempt(query, attempt, account_id)
             .execute(&mut **tx)
             .await?;
+        if attempt.delivery_id.is_some() {
+            self.insert_deliveries(tx, &[attempt]).await?;
+        }
         Ok(())
     }
 
@@ -215,7 +236,7 @@ impl Store {
 }
 
 /// The columns one attempt row binds.
-const ATTEMPT_FIELDS: usize = 15;
+const ATTEMPT_FIELDS: usize = 16;
 
 type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
 
@@ -243,6 +264,7 @@ fn bind_attempt<'q>(
         .bind(attempt.endpoint.as_str())
         .bind(&attempt.decision_id)
         .bind(&attempt.account_ref)
+        .bind(&attempt.delivery_id)
 }
 
 /// Codes are matched inside the JSON array text; `_` and `%` must match only themselves.
@@ -252,7 +274,7 @@ fn escape_like(text: &str) -> String {
         .replace('_', "\\_")
 }
 
-fn attempt_row(row: &AnyRow) -> Result<AttemptRow, StoreError> {
+pub(super) fn attempt_row(row: &AnyRow) -> Result<AttemptRow, StoreError> {
     let codes: String = row.try_get("codes")?;
     let signals: Option<String> = row.try_get("signals")?;
     Ok(AttemptRow {
@@ -272,6 +294,7 @@ fn attempt_row(row: &AnyRow) -> Result<AttemptRow, StoreError> {
         endpoint: row.try_get("endpoint")?,
         decision_id: row.try_get("decision_id")?,
         account_ref: row.try_get("account_ref")?,
+        delivery_id: row.try_get("delivery_id")?,
     })
 }
 

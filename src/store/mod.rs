@@ -7,12 +7,14 @@
 mod accounts;
 mod attempts;
 mod audit;
+mod deliveries;
 mod error;
 mod webhooks;
 
 pub use accounts::{AccountRow, DeviceQuota, NewAccount};
 pub use attempts::{AttemptFilter, AttemptRow, Endpoint, NewAttempt};
 pub use audit::AuditLog;
+pub use deliveries::{Delivery, DeliveryStatus};
 pub use error::StoreError;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

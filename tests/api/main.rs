@@ -3,6 +3,7 @@
 
 mod admin;
 mod connections;
+mod decision_webhooks;
 mod decisions;
 mod demo;
 mod failures;

@@ -116,9 +116,8 @@ fn sections(help: &str) -> BTreeMap<String, BTreeSet<String>> {
     let mut sections: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut current = String::new();
     for line in help.lines() {
-        if !line.starts_with(' ') && line.ends_with(':') && !line.contains(' ')
-            || line == "Options:"
-        {
+        // Headings are the unindented lines ending in ':' ("Decision API:"); "Usage: ..." is not.
+        if !line.starts_with(' ') && line.ends_with(':') {
             current = line.trim_end_matches(':').to_owned();
         }
         let mut rest = line;
@@ -147,7 +146,8 @@ fn each_subcommand_s_help_lists_only_the_settings_areas_it_reads() {
             areas(&[
                 "Admin",
                 "Database",
-                "Decisions",
+                "Decision API",
+                "Decision webhooks",
                 "Demo",
                 "Fingerprint",
                 "HTTP",

@@ -29,6 +29,7 @@ pub const API_KEY: &str = "test-secret-key-4f9a";
 pub const ADMIN_TOKEN: &str = "admin-token-for-tests";
 pub const API_TOKEN: &str = "api-token-for-tests-0123";
 pub const METRICS_TOKEN: &str = "metrics-token-for-tests";
+pub const DECISION_WEBHOOK_SECRET: &str = "decision-webhook-secret-for-tests";
 pub const WEBHOOK_SECRET: &str = "webhook-secret-for-tests";
 pub const STRONG_PASSWORD: &str = "correct horse battery staple";
 /// The key the simulator seals results with, and the application opens them with.
@@ -268,6 +269,8 @@ pub struct Options {
     pub api_tokens: Vec<String>,
     /// The `/metrics` token; none turns the route off.
     pub metrics_token: Option<String>,
+    /// Decision webhooks; none are sent without.
+    pub decision_webhooks: Option<signup_guard::delivery::DecisionWebhooks>,
     pub webhook_secret: Option<String>,
     pub cors_origins: Vec<String>,
     /// A database of the test's own; a fresh SQLite file otherwise.
@@ -291,6 +294,7 @@ impl Default for Options {
             admin_token: Some(ADMIN_TOKEN.into()),
             api_tokens: vec![API_TOKEN.into()],
             metrics_token: Some(METRICS_TOKEN.into()),
+            decision_webhooks: None,
             webhook_secret: Some(WEBHOOK_SECRET.into()),
             cors_origins: Vec::new(),
             database_url: None,
@@ -346,6 +350,7 @@ fn settings(database_url: &str, source: FingerprintSource, options: Options) -> 
         admin_token: options.admin_token.map(SecretKey::new),
         api_tokens: options.api_tokens.into_iter().map(SecretKey::new).collect(),
         metrics_token: options.metrics_token.map(SecretKey::new),
+        decision_webhooks: options.decision_webhooks,
         http: HttpConfig {
             cors_origins: options.cors_origins,
             request_timeout: options.request_timeout,
@@ -658,3 +663,107 @@ macro_rules! both_backends {
 }
 #[allow(unused_imports)]
 pub(crate) use both_backends;
+
+/// A decision-webhook receiver over real HTTP: it answers 500 to its first `failures`
+/// requests, then 200, and keeps every request it got.
+#[derive(Clone)]
+pub struct Receiver {
+    pub url: String,
+    state: Arc<ReceiverState>,
+}
+
+struct ReceiverState {
+    failures: std::sync::atomic::AtomicUsize,
+    seen: std::sync::Mutex<Vec<Received>>,
+}
+
+/// One request a [`Receiver`] got, and whether it accepted it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub delivery_id: String,
+    pub signature: String,
+    pub body: String,
+    pub accepted: bool,
+}
+
+impl Receiver {
+    pub async fn start(failures: usize) -> Receiver {
+        let state = Arc::new(ReceiverState {
+            failures: std::sync::atomic::AtomicUsize::new(failures),
+            seen: std::sync::Mutex::new(Vec::new()),
+        });
+        let handler_state = state.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+                let state = handler_state.clone();
+                async move {
+                    let header = |name: &str| {
+                        headers
+                            .get(name)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_owned()
+                    };
+                    let accepted = state
+                        .failures
+                        .fetch_update(
+                            std::sync::atomic::Ordering::SeqCst,
+                            std::sync::atomic::Ordering::SeqCst,
+                            |n| n.checked_sub(1),
+                        )
+                        .is_err();
+                    state.seen.lock().unwrap().push(Received {
+                        delivery_id: header("signup-guard-delivery"),
+                        signature: header("signup-guard-signature"),
+                        body,
+                        accepted,
+                    });
+                    if accepted {
+                        axum::http::StatusCode::OK
+                    } else {
+                        axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Receiver { url, state }
+    }
+
+    /// From now on, refuse the next `failures` requests.
+    pub fn fail_next(&self, failures: usize) {
+        self.state
+            .failures
+            .store(failures, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.state.seen.lock().unwrap().clone()
+    }
+
+    /// The accepted deliveries, one per delivery id (a receiver dedupes on it), by id.
+    pub fn accepted(&self) -> std::collections::BTreeMap<String, Value> {
+        self.received()
+            .into_iter()
+            .filter(|r| r.accepted)
+            .map(|r| (r.delivery_id, serde_json::from_str(&r.body).unwrap()))
+            .collect()
+    }
+
+    /// Waits until `count` distinct deliveries were accepted, failing the test after `within`.
+    pub async fn wait_for(&self, count: usize, within: Duration) {
+        let deadline = Instant::now() + within;
+        while self.accepted().len() < count {
+            assert!(
+                Instant::now() < deadline,
+                "{} of {count} deliveries accepted within {within:?}: {:?}",
+                self.accepted().len(),
+                self.received()
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
