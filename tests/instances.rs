@@ -144,6 +144,53 @@ async fn thirty_reservations_from_one_device_across_two_instances_give_one_allow
     assert_no_half_written_rows(&db.raw().await).await;
 }
 
+/// Two instances share one outbox: each delivery goes out once, from one of them, even with
+/// both polling it at once.
+#[tokio::test]
+async fn two_instances_send_each_decision_webhook_once() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let fingerprint = Fingerprint::start().await;
+    let receiver = Receiver::start(0).await;
+    let start = || {
+        let mut config = config(&db.url, &fingerprint, Policy::default());
+        config.decision_webhooks = Some(signup_guard::delivery::DecisionWebhooks {
+            url: receiver.url.parse().unwrap(),
+            secret: fingerprint::SecretKey::new(DECISION_WEBHOOK_SECRET),
+            verdicts: vec!["block".into()],
+            retry_base: Duration::from_millis(20),
+            retry_window: Duration::from_secs(60),
+        });
+        Instance::start_with(config, fingerprint.clone())
+    };
+    let instances = [start().await, start().await];
+    let http = reqwest::Client::new();
+    let bots: Vec<String> = (0..40)
+        .map(|_| {
+            fingerprint
+                .simulator
+                .identify(IdentifyRequest {
+                    persona: Persona::BadBot,
+                    ..IdentifyRequest::default()
+                })
+                .request_id
+        })
+        .collect();
+    join_all(bots.iter().enumerate().map(|(i, id)| {
+        let (http, address) = (http.clone(), instances[i % 2].address.clone());
+        async move { signup(&http, &address, id, &username()).await }
+    }))
+    .await;
+    receiver.wait_for(bots.len(), Duration::from_secs(20)).await;
+    // Both keep polling for a while: nothing is sent twice.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let received = receiver.received();
+    let ids: HashSet<&str> = received.iter().map(|r| r.delivery_id.as_str()).collect();
+    assert_eq!(ids.len(), bots.len());
+    assert_eq!(received.len(), bots.len(), "a delivery was sent twice");
+}
+
 #[tokio::test]
 async fn one_device_gets_exactly_three_accounts_in_its_window_across_two_instances() {
     let Some(db) = TestDb::postgres().await else {
