@@ -125,7 +125,11 @@ impl Application {
         let serve = crate::connections::serve(
             self.listener,
             self.router,
-            self.state.limits.header_timeout,
+            crate::connections::Limits {
+                header_timeout: self.state.limits.header_timeout,
+                keep_alive_timeout: self.state.limits.keep_alive_timeout,
+                max_connections: self.state.limits.max_connections,
+            },
             signal,
         );
         // Connections drain first; then signups whose client hung up, which run on detached

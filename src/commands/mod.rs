@@ -7,6 +7,7 @@ pub use backtest::backtest;
 pub use explain::explain;
 
 use crate::cli::{MigrateArgs, SimulatorArgs};
+use crate::connections::capacity;
 use crate::settings::ServeArgs;
 use crate::startup::{shutdown_signal, Application};
 use crate::store::Store;
@@ -24,9 +25,45 @@ pub async fn serve(settings: ServeArgs) -> anyhow::Result<()> {
     if demo {
         print_demo_banner(addr.port(), config.admin_token.is_some());
     }
+    let max_connections = config.http.max_connections;
+    let descriptors = capacity::descriptor_limit();
+    warn_if_the_cap_exceeds_the_descriptors(
+        max_connections,
+        descriptors,
+        config.pool.max_connections,
+    );
     let app = Application::build(config).await?;
-    tracing::info!(%addr, port = app.port(), demo, "signup-guard listening");
+    tracing::info!(
+        %addr,
+        port = app.port(),
+        demo,
+        max_connections,
+        descriptor_limit = %descriptors.map_or_else(|| "unlimited".to_owned(), |l| l.to_string()),
+        "signup-guard listening"
+    );
     app.run_until_stopped(shutdown_signal()).await
+}
+
+/// A cap past what the descriptors leave room for (set so, or the default's floor) lets `accept`
+/// fail under load, for `/health` too: worth a word at startup.
+fn warn_if_the_cap_exceeds_the_descriptors(
+    max_connections: usize,
+    descriptors: Option<u64>,
+    database_connections: u32,
+) {
+    let Some(fitting) = capacity::fitting(descriptors, database_connections) else {
+        return;
+    };
+    if max_connections > fitting {
+        tracing::warn!(
+            max_connections,
+            descriptor_limit = descriptors.unwrap_or_default(),
+            room_for = fitting,
+            "the descriptor limit leaves room for fewer connections than MAX_CONNECTIONS: under load, \
+             connections may fail with \"Too many open files\"; raise the limit (ulimit -n, \
+             systemd's LimitNOFILE=) or lower MAX_CONNECTIONS or DATABASE_MAX_CONNECTIONS"
+        );
+    }
 }
 
 /// `migrate`: bring the schema up to date and exit.

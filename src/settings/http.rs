@@ -1,6 +1,7 @@
 //! The HTTP area: where to listen, who may call from a browser, and the limits on a request.
 
 use super::non_empty;
+use crate::connections::capacity;
 use anyhow::bail;
 use clap::Args;
 use std::net::{IpAddr, SocketAddr};
@@ -14,8 +15,12 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024;
 pub const MAX_MAX_BODY_BYTES: usize = 64 * 1024;
 /// The whole-request time limit by default (ms).
 pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 10_000;
-/// Time a client has to send each request's headers.
+/// Time a new connection has to send its first request's headers.
 pub const DEFAULT_HEADER_TIMEOUT_MS: u64 = 10_000;
+/// Time a kept-alive connection has, after an answer, to send its next request's headers.
+pub const DEFAULT_KEEP_ALIVE_TIMEOUT_MS: u64 = 10_000;
+/// The longest keep-alive time allowed: past ten minutes an idle client only holds a socket.
+pub const MAX_KEEP_ALIVE_TIMEOUT_MS: u64 = 600_000;
 /// Signups per minute per client IP by default: off.
 pub const DEFAULT_SIGNUP_RATE_LIMIT_PER_MINUTE: u32 = 0;
 
@@ -40,10 +45,19 @@ pub struct HttpArgs {
     /// Time limit for a whole request (ms); past it the client gets 503.
     #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = DEFAULT_REQUEST_TIMEOUT_MS)]
     pub request_timeout_ms: u64,
-    /// Time a client has to send each request's headers (ms), 100 to 60000; past it the
-    /// connection is closed, so slow senders cannot hold sockets.
+    /// Time a new connection has to send its first request's headers (ms), 100 to 60000; past
+    /// it the connection is closed, so slow or silent clients cannot hold sockets.
     #[arg(long, env = "HEADER_TIMEOUT_MS", default_value_t = DEFAULT_HEADER_TIMEOUT_MS)]
     pub header_timeout_ms: u64,
+    /// Time a kept-alive connection has, after an answer, to send its next request's headers
+    /// (ms), 100 to 600000; past it the connection is closed.
+    #[arg(long, env = "KEEP_ALIVE_TIMEOUT_MS", default_value_t = DEFAULT_KEEP_ALIVE_TIMEOUT_MS)]
+    pub keep_alive_timeout_ms: u64,
+    /// Open client connections at most; at the cap, those idle the longest are closed to make
+    /// room [default: what the descriptor limit leaves room for: (soft RLIMIT_NOFILE - 32 - 3 ×
+    /// DATABASE_MAX_CONNECTIONS) / 2, within 8 to 16384].
+    #[arg(long, env = "MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
     /// Signups per minute from one client IP, per instance; 0 turns the limit off. Set
     /// `trusted_proxy_hops` first when behind a proxy, or every client shares the proxy's budget.
     #[arg(long, env = "SIGNUP_RATE_LIMIT_PER_MINUTE", default_value_t = DEFAULT_SIGNUP_RATE_LIMIT_PER_MINUTE)]
@@ -61,8 +75,12 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Whole-request time limit.
     pub request_timeout: Duration,
-    /// Time for each request's headers.
+    /// Time for a new connection's first request's headers.
     pub header_timeout: Duration,
+    /// Time for a kept-alive connection's next request's headers, after an answer.
+    pub keep_alive_timeout: Duration,
+    /// Open client connections at most.
+    pub max_connections: usize,
     /// Signups per minute per client IP (0 = off).
     pub signup_rate_limit_per_minute: u32,
 }
@@ -77,6 +95,11 @@ impl Default for HttpConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             request_timeout: default_request_timeout(),
             header_timeout: Duration::from_millis(DEFAULT_HEADER_TIMEOUT_MS),
+            keep_alive_timeout: Duration::from_millis(DEFAULT_KEEP_ALIVE_TIMEOUT_MS),
+            max_connections: capacity::default_max_connections(
+                capacity::descriptor_limit(),
+                crate::store::PoolSettings::default().max_connections,
+            ),
             signup_rate_limit_per_minute: DEFAULT_SIGNUP_RATE_LIMIT_PER_MINUTE,
         }
     }
@@ -88,8 +111,9 @@ pub fn default_request_timeout() -> Duration {
 }
 
 impl HttpArgs {
-    /// Validates the HTTP settings; `demo` listens on loopback unless a host is given.
-    pub fn validate(&self, demo: bool) -> anyhow::Result<HttpConfig> {
+    /// Validates the HTTP settings; `demo` listens on loopback unless a host is given, and the
+    /// default connection cap leaves descriptors for `database_connections`.
+    pub fn validate(&self, demo: bool, database_connections: u32) -> anyhow::Result<HttpConfig> {
         let floor = crate::signup::request::MAX_SEALED_BYTES + 4096;
         if !(floor..=MAX_MAX_BODY_BYTES).contains(&self.max_body_bytes) {
             bail!(
@@ -104,6 +128,22 @@ impl HttpArgs {
                 self.header_timeout_ms
             );
         }
+        if !(100..=MAX_KEEP_ALIVE_TIMEOUT_MS).contains(&self.keep_alive_timeout_ms) {
+            bail!(
+                "KEEP_ALIVE_TIMEOUT_MS must be between 100 and {MAX_KEEP_ALIVE_TIMEOUT_MS}, got {}",
+                self.keep_alive_timeout_ms
+            );
+        }
+        let max_connections = match self.max_connections {
+            Some(0) => {
+                bail!("MAX_CONNECTIONS must be at least 1 (unset, it follows the descriptor limit)")
+            }
+            Some(max) => max,
+            None => capacity::default_max_connections(
+                capacity::descriptor_limit(),
+                database_connections,
+            ),
+        };
         let default_host = if demo {
             IpAddr::from([127, 0, 0, 1])
         } else {
@@ -115,6 +155,8 @@ impl HttpArgs {
             max_body_bytes: self.max_body_bytes,
             request_timeout: Duration::from_millis(self.request_timeout_ms.max(100)),
             header_timeout: Duration::from_millis(self.header_timeout_ms),
+            keep_alive_timeout: Duration::from_millis(self.keep_alive_timeout_ms),
+            max_connections,
             signup_rate_limit_per_minute: self.signup_rate_limit_per_minute,
         })
     }

@@ -137,7 +137,8 @@ impl ServeArgs {
         } else {
             FingerprintSource::Api(self.fingerprint.client_config()?)
         };
-        let http = self.http.validate(demo)?;
+        let pool = self.database.pool();
+        let http = self.http.validate(demo, pool.max_connections)?;
         let passwords = self.passwords.validate()?;
         let database_url = self.database.url(demo);
         crate::store::Backend::from_url(&database_url).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -151,7 +152,7 @@ impl ServeArgs {
             encryption_keys,
             webhook_secret: self.webhooks.secret(),
             database_url,
-            pool: self.database.pool(),
+            pool,
             http,
             passwords,
             admin_token,

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 mod common;
 
 mod backtest;
+mod connections;
 mod explain;
 mod help;
 mod logs;
@@ -42,6 +43,29 @@ fn sqlite_url(dir: &Path, name: &str) -> String {
 fn command(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(BIN);
     command
+        .args(args)
+        .current_dir(cwd)
+        .env_clear()
+        .stdin(Stdio::null());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command
+}
+
+/// [`command`] under a soft and hard limit of `descriptors` open files, set by the shell's
+/// `ulimit` (a `pre_exec` hook calling `setrlimit` would need `unsafe`, forbidden here).
+fn command_with_descriptor_limit(
+    cwd: &Path,
+    descriptors: u64,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Command {
+    let mut command = Command::new("/bin/sh");
+    command
+        .arg("-c")
+        .arg(format!("ulimit -n {descriptors} && exec \"$0\" \"$@\""))
+        .arg(BIN)
         .args(args)
         .current_dir(cwd)
         .env_clear()
@@ -215,6 +239,22 @@ impl Server {
 /// is the one `args` give with `--port`, or else `env` with `PORT`. Fails the test, showing what
 /// the process wrote, if it exits first or is not healthy within a minute.
 async fn serve(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+    start_serving(command(cwd, args, env), args, env).await
+}
+
+/// [`serve`] under a limit of `descriptors` open files.
+async fn serve_with_descriptor_limit(
+    cwd: &Path,
+    descriptors: u64,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Server {
+    let command = command_with_descriptor_limit(cwd, descriptors, args, env);
+    start_serving(command, args, env).await
+}
+
+/// Starts `command`, run with `args` and `env`, and returns once its /health answers 200.
+async fn start_serving(mut command: Command, args: &[&str], env: &[(&str, &str)]) -> Server {
     let port = args
         .iter()
         .skip_while(|a| **a != "--port")
@@ -222,7 +262,7 @@ async fn serve(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         .or_else(|| env.iter().find(|(k, _)| *k == "PORT").map(|(_, v)| v))
         .expect("a --port argument or a PORT variable");
     let base = format!("http://127.0.0.1:{port}");
-    let mut child = command(cwd, args, env)
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -132,6 +132,18 @@ fn serve_refuses_wrong_settings_with_a_message_that_says_what_to_fix() {
             "HEADER_TIMEOUT_MS must be between 100 and 60000",
         ),
         (
+            vec![("KEEP_ALIVE_TIMEOUT_MS", "50"), ("DATABASE_URL", &url)],
+            "KEEP_ALIVE_TIMEOUT_MS must be between 100 and 600000",
+        ),
+        (
+            vec![("MAX_CONNECTIONS", "0"), ("DATABASE_URL", &url)],
+            "MAX_CONNECTIONS must be at least 1",
+        ),
+        (
+            vec![("MAX_CONNECTIONS", "many"), ("DATABASE_URL", &url)],
+            "MAX_CONNECTIONS",
+        ),
+        (
             vec![
                 ("FINGERPRINT_ENCRYPTION_KEYS", "not-a-key"),
                 ("DATABASE_URL", &url),

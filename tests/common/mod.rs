@@ -276,8 +276,12 @@ pub struct Options {
     /// A database of the test's own; a fresh SQLite file otherwise.
     pub database_url: Option<String>,
     pub request_timeout: Duration,
-    /// Time a client has to send each request's headers.
+    /// Time a new connection has to send its first request's headers.
     pub header_timeout: Duration,
+    /// Time a kept-alive connection has, after an answer, to send its next request's headers.
+    pub keep_alive_timeout: Duration,
+    /// Open client connections at most.
+    pub max_connections: usize,
     pub signup_rate_limit_per_minute: u32,
     /// Demo mode, as `--demo` runs it: the application's own in-process simulator instead of
     /// the test's (the Fingerprint options above then have nothing to configure).
@@ -300,6 +304,8 @@ impl Default for Options {
             database_url: None,
             request_timeout: Duration::from_secs(10),
             header_timeout: HttpConfig::default().header_timeout,
+            keep_alive_timeout: HttpConfig::default().keep_alive_timeout,
+            max_connections: HttpConfig::default().max_connections,
             signup_rate_limit_per_minute: 0,
             demo: false,
         }
@@ -355,6 +361,8 @@ fn settings(database_url: &str, source: FingerprintSource, options: Options) -> 
             cors_origins: options.cors_origins,
             request_timeout: options.request_timeout,
             header_timeout: options.header_timeout,
+            keep_alive_timeout: options.keep_alive_timeout,
+            max_connections: options.max_connections,
             signup_rate_limit_per_minute: options.signup_rate_limit_per_minute,
             ..HttpConfig::default()
         },
