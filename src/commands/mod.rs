@@ -22,7 +22,7 @@ pub async fn serve(settings: ServeArgs) -> anyhow::Result<()> {
     let addr = config.http.addr;
     let demo = config.demo;
     if demo {
-        print_demo_banner(addr.port(), config.admin_token.is_some());
+        print_demo_banner(addr.port(), !config.admin_tokens.is_empty());
     }
     let app = Application::build(config).await?;
     tracing::info!(%addr, port = app.port(), demo, "signup-guard listening");
