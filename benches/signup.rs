@@ -29,6 +29,7 @@ fn snapshot() -> Snapshot {
             origin: Some("https://signup.test.invalid".into()),
             now_ms,
             device_accounts: 0,
+            lists: Vec::new(),
         },
     }
 }

@@ -65,13 +65,14 @@ impl Application {
             Hasher::new(config.passwords.hash_concurrency),
             config.passwords.policy,
         );
+        signups.lists = crate::lists::Lists::start(store.clone()).await?;
         if let Some(webhooks) = config.decision_webhooks.clone() {
             signups.announcer = Some(crate::delivery::start(store.clone(), webhooks)?);
         }
         let state = Arc::new(AppState {
             signups: Arc::new(signups),
             store,
-            admin: AdminAuth::new(config.admin_token.clone(), demo.is_some()),
+            admin: AdminAuth::new(config.admin_tokens.clone(), demo.is_some()),
             api_tokens: config.api_tokens.clone(),
             metrics_token: config.metrics_token.clone(),
             webhook_secret: config.webhook_secret.clone(),

@@ -11,6 +11,17 @@ pub fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// Reads an expiry: an RFC 3339 time, or a duration from now like `30d`, `12h`, `30m`.
+pub fn parse_expiry(value: &str, now_ms: i64) -> Option<i64> {
+    let value = value.trim();
+    if let Ok(t) = OffsetDateTime::parse(value, &Rfc3339) {
+        return i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok();
+    }
+    // An age counted back from now, mirrored forward.
+    let ago = parse_since(value, now_ms).ok()?;
+    now_ms.checked_add(now_ms.checked_sub(ago)?)
+}
+
 /// Reads a `since` value: an RFC 3339 time, or an age like `7d`, `12h`, `30m`, `45s`. The
 /// message names no parameter: the CLI and the API each say which of theirs it was.
 pub fn parse_since(value: &str, now_ms: i64) -> Result<i64, String> {
@@ -41,6 +52,13 @@ pub fn parse_since(value: &str, now_ms: i64) -> Result<i64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expiries_are_times_or_durations_ahead() {
+        assert_eq!(parse_expiry("30d", 1_000), Some(1_000 + 30 * 86_400_000));
+        assert_eq!(parse_expiry("1970-01-01T00:00:02Z", 0), Some(2_000));
+        assert_eq!(parse_expiry("soon", 0), None);
+    }
 
     #[test]
     fn formats_and_parses_times() {

@@ -191,6 +191,42 @@ async fn two_instances_send_each_decision_webhook_once() {
     assert_eq!(received.len(), bots.len(), "a delivery was sent twice");
 }
 
+/// An analyst's entry added through one instance applies on the other within the refresh
+/// period (2 s), with no restart.
+#[tokio::test]
+async fn a_list_entry_added_on_one_instance_applies_on_the_other() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let fingerprint = Fingerprint::start().await;
+    let instances = two_instances(&db, &fingerprint, Policy::default()).await;
+    let http = reqwest::Client::new();
+    let response = http
+        .post(format!("{}/api/lists", instances[0].address))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&serde_json::json!({
+            "kind": "visitor_id", "value": "banned-elsewhere", "action": "block", "reason": "fraud ring"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let started = std::time::Instant::now();
+    loop {
+        let event = fingerprint.device("banned-elsewhere");
+        let answer = signup(&http, &instances[1].address, &event.request_id, &username()).await;
+        if answer.code() == "denylisted" {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the other instance still lets the device through after 5 s: {:?}",
+            answer.body
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 #[tokio::test]
 async fn one_device_gets_exactly_three_accounts_in_its_window_across_two_instances() {
     let Some(db) = TestDb::postgres().await else {

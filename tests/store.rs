@@ -90,6 +90,7 @@ fn snapshot(account: &NewAccount) -> Snapshot {
             origin: None,
             now_ms: account.created_at,
             device_accounts: 1,
+            lists: Vec::new(),
         },
     }
 }

@@ -23,7 +23,7 @@ pub async fn serve(settings: ServeArgs) -> anyhow::Result<()> {
     let addr = config.http.addr;
     let demo = config.demo;
     if demo {
-        print_demo_banner(addr.port(), config.admin_token.is_some());
+        print_demo_banner(addr.port(), !config.admin_tokens.is_empty());
     }
     let max_connections = config.http.max_connections;
     let descriptors = capacity::descriptor_limit();

@@ -1,12 +1,12 @@
 //! The admin area: every route here needs the admin bearer token, compared in constant time.
 //! A new admin endpoint is added to [`routes`] and gets the check from there.
 
-use super::{accounts, attempts, deliveries, ApiError, AppState};
+use super::{accounts, actions, attempts, deliveries, lists, ApiError, AppState};
 use axum::extract::{Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get};
 use axum::Router;
 use fingerprint::SecretKey;
 use std::sync::Arc;
@@ -14,21 +14,25 @@ use std::sync::Arc;
 /// Who may call the admin routes.
 #[derive(Debug, Clone)]
 pub enum AdminAuth {
-    /// Callers with this bearer token.
-    Token(SecretKey),
-    /// Anyone: demo mode without a token.
+    /// Callers with one of these bearer tokens, recorded under its name.
+    Tokens(Vec<(String, SecretKey)>),
+    /// Anyone, recorded as `demo`: demo mode without a token.
     Open,
     /// No one: without a token outside demo mode the routes answer 404, as if absent.
     Off,
 }
 
+/// The analyst a request acts for: the name of the admin token it carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Analyst(pub String);
+
 impl AdminAuth {
-    /// The rule for a configured token (if any) and mode.
-    pub fn new(token: Option<SecretKey>, demo: bool) -> Self {
-        match token {
-            Some(token) => Self::Token(token),
-            None if demo => Self::Open,
-            None => Self::Off,
+    /// The rule for the configured tokens and mode.
+    pub fn new(tokens: Vec<(String, SecretKey)>, demo: bool) -> Self {
+        match tokens.is_empty() {
+            false => Self::Tokens(tokens),
+            true if demo => Self::Open,
+            true => Self::Off,
         }
     }
 
@@ -37,21 +41,23 @@ impl AdminAuth {
         matches!(self, Self::Open)
     }
 
-    fn check(&self, headers: &HeaderMap) -> Result<(), ApiError> {
-        let expected = match self {
-            Self::Token(token) => token,
-            Self::Open => return Ok(()),
+    fn check(&self, headers: &HeaderMap) -> Result<Analyst, ApiError> {
+        let tokens = match self {
+            Self::Tokens(tokens) => tokens,
+            Self::Open => return Ok(Analyst("demo".into())),
             Self::Off => return Err(ApiError::NotFound),
         };
-        let matches = super::bearer::is_one_of(
-            super::bearer::given(headers),
-            std::slice::from_ref(expected),
-        );
-        if matches {
-            Ok(())
-        } else {
-            Err(ApiError::Unauthorized)
+        let given = super::bearer::given(headers);
+        // Every token is compared, so the time does not tell which name matched.
+        let mut matched = None;
+        for (name, token) in tokens {
+            if super::bearer::is_one_of(given, std::slice::from_ref(token)) {
+                matched = Some(name);
+            }
         }
+        matched
+            .map(|name| Analyst(name.clone()))
+            .ok_or(ApiError::Unauthorized)
     }
 }
 
@@ -61,16 +67,22 @@ pub fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/api/accounts", get(accounts::list))
         .route("/api/attempts", get(attempts::list))
         .route("/api/webhook-deliveries", get(deliveries::list))
+        .route("/api/lists", get(lists::list).post(lists::add))
+        .route("/api/lists/{id}", delete(lists::remove))
+        .route("/api/actions", get(actions::list))
         .route_layer(middleware::from_fn_with_state(state, require_admin))
 }
 
 async fn require_admin(
     State(state): State<Arc<AppState>>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     match state.admin.check(request.headers()) {
-        Ok(()) => next.run(request).await,
+        Ok(analyst) => {
+            request.extensions_mut().insert(analyst);
+            next.run(request).await
+        }
         Err(error) => error.into_response(),
     }
 }

@@ -6,6 +6,7 @@
 //! own, so that a timed-out attempt is still recorded).
 
 mod accounts;
+mod actions;
 mod admin;
 mod attempts;
 mod bearer;
@@ -15,6 +16,7 @@ mod demo;
 mod error;
 mod health;
 mod layers;
+mod lists;
 mod metrics;
 mod query;
 mod rate_limit;

@@ -65,6 +65,8 @@ pub struct Policy {
     pub factory_reset_window_days: u32,
     /// Evaluate and record everything but never refuse, to try a policy on live traffic.
     pub shadow: bool,
+    /// An allow-list entry also lifts the device limit (off: shared devices still count).
+    pub allow_overrides_device_limit: bool,
     /// The action taken when each signal fires.
     pub rules: Rules,
 }
@@ -84,6 +86,7 @@ impl Default for Policy {
             velocity_max_events_1h: 30,
             factory_reset_window_days: 7,
             shadow: false,
+            allow_overrides_device_limit: false,
             rules: Rules::default(),
         }
     }

@@ -19,6 +19,25 @@ pub struct Context {
     /// Accounts this visitor already holds within `device_window_days`.
     #[serde(default)]
     pub device_accounts: i64,
+    /// The analysts' list entries this signup matched, as they stood at the decision.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lists: Vec<ListHit>,
+}
+
+/// A list entry a signup matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListHit {
+    /// The entry's id.
+    pub id: i64,
+    /// `visitor_id`, `ip`, `email_domain` or `email`.
+    pub kind: String,
+    /// The entry's value (an address, a CIDR, a domain, ...).
+    pub value: String,
+    /// What the entry asks for.
+    pub action: super::Action,
+    /// Why the analyst added it.
+    pub reason: String,
 }
 
 /// The client address of a request behind `trusted_proxy_hops` reverse proxies.

@@ -21,7 +21,7 @@ mod snapshot;
 mod tests;
 
 pub use config::{Action, Policy, Rules};
-pub use context::{client_ip, Context};
+pub use context::{client_ip, Context, ListHit};
 pub use decision::{Check, Decision, Finding, Outcome};
 pub use file::{load_file, parse_str, ConfigError, ConfigFile};
 pub use snapshot::Snapshot;

@@ -14,6 +14,13 @@ use super::{binding, signals};
 pub(crate) fn run(policy: &Policy, event: &Event, ctx: &Context) -> Vec<Check> {
     let mut c = Checks::default();
     let (block, rules) = (Action::Block, &policy.rules);
+    c.push("denylisted", "lists", block, listed(ctx, Action::Block));
+    c.push(
+        "listed_for_review",
+        "lists",
+        Action::Review,
+        listed(ctx, Action::Review),
+    );
     c.push(
         NO_IDENTIFICATION,
         "visitor_id",
@@ -37,7 +44,13 @@ pub(crate) fn run(policy: &Policy, event: &Event, ctx: &Context) -> Vec<Check> {
         block,
         binding::ip(policy, event, ctx),
     );
-    signals::run(&mut c, policy, event);
+    let allowed = listed(ctx, Action::Allow);
+    signals::run(
+        &mut c,
+        policy,
+        event,
+        (allowed.0 == Outcome::Fired).then_some(&allowed.1),
+    );
     let confidence = confidence(policy, event);
     c.push(
         "low_confidence",
@@ -49,9 +62,29 @@ pub(crate) fn run(policy: &Policy, event: &Event, ctx: &Context) -> Vec<Check> {
         "device_limit",
         "accounts_per_device",
         block,
-        device_limit(policy, ctx),
+        device_limit(policy, ctx, allowed.0 == Outcome::Fired),
     );
     c.0
+}
+
+/// Whether an entry with `action` matched, and which.
+fn listed(ctx: &Context, action: Action) -> Judged {
+    let hits: Vec<String> = ctx
+        .lists
+        .iter()
+        .filter(|hit| hit.action == action)
+        .map(|hit| {
+            format!(
+                "{} {} (entry {}: {})",
+                hit.kind, hit.value, hit.id, hit.reason
+            )
+        })
+        .collect();
+    if hits.is_empty() {
+        (Outcome::Passed, format!("no {action} entry matched"))
+    } else {
+        (Outcome::Fired, hits.join("; "))
+    }
 }
 
 fn identification(event: &Event) -> Judged {
@@ -120,7 +153,13 @@ fn confidence(policy: &Policy, event: &Event) -> Judged {
     }
 }
 
-fn device_limit(policy: &Policy, ctx: &Context) -> Judged {
+fn device_limit(policy: &Policy, ctx: &Context, allow_listed: bool) -> Judged {
+    if allow_listed && policy.allow_overrides_device_limit {
+        return (
+            Outcome::Skipped,
+            "allow-listed, and allow_overrides_device_limit = true".into(),
+        );
+    }
     let (limit, have) = (policy.accounts_per_device, ctx.device_accounts);
     let window = match policy.device_window_days {
         0 => "ever".to_string(),

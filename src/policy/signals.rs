@@ -48,11 +48,15 @@ const SIGNALS: &[Signal] = &[
     ("suspect_score",      "high_suspect_score", |r| r.high_suspect_score, suspect_score),
 ];
 
-pub(crate) fn run(c: &mut Checks, policy: &Policy, event: &Event) {
+/// Runs the signal rules; with `allow_listed` (the matching entries, in words) each is recorded
+/// as skipped, as an allow entry asks.
+pub(crate) fn run(c: &mut Checks, policy: &Policy, event: &Event, allow_listed: Option<&String>) {
     let partial = !event.has_smart_signals();
     for &(code, rule, action_of, read) in SIGNALS {
         let action = action_of(&policy.rules);
-        let (outcome, input) = if partial {
+        let (outcome, input) = if let Some(entries) = allow_listed {
+            (Outcome::Skipped, format!("allow-listed: {entries}"))
+        } else if partial {
             let why = "partial identification: no Smart Signals".to_string();
             (Outcome::Skipped, why)
         } else {

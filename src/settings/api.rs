@@ -21,7 +21,7 @@ pub struct ApiArgs {
 impl ApiArgs {
     /// The validated tokens. An admin token is never also an API token: each credential opens
     /// one door, so a leaked app token cannot read the audit trail.
-    pub fn tokens(&self, admin_token: Option<&SecretKey>) -> anyhow::Result<Vec<SecretKey>> {
+    pub fn tokens(&self, admin_tokens: &[(String, SecretKey)]) -> anyhow::Result<Vec<SecretKey>> {
         let Some(list) = non_empty(self.api_tokens.clone()) else {
             return Ok(Vec::new());
         };
@@ -33,9 +33,12 @@ impl ApiArgs {
                     position + 1
                 );
             }
-            if admin_token.is_some_and(|admin| admin.expose() == token) {
+            if admin_tokens
+                .iter()
+                .any(|(_, admin)| admin.expose() == token)
+            {
                 bail!(
-                    "API_TOKENS: token {} is the ADMIN_TOKEN; give apps their own",
+                    "API_TOKENS: token {} is an admin token; give apps their own",
                     position + 1
                 );
             }

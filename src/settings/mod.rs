@@ -91,8 +91,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// Password rules and hashing.
     pub passwords: Passwords,
-    /// Admin bearer token.
-    pub admin_token: Option<SecretKey>,
+    /// Admin bearer tokens with the names actions are recorded under.
+    pub admin_tokens: Vec<(String, SecretKey)>,
     /// Decision API bearer tokens; none turns the API off.
     pub api_tokens: Vec<SecretKey>,
     /// `/metrics` bearer token; none turns the route off.
@@ -119,7 +119,7 @@ impl Config {
             pool: crate::store::PoolSettings::default(),
             http: HttpConfig::default(),
             passwords: Passwords::default(),
-            admin_token: None,
+            admin_tokens: Vec::new(),
             api_tokens: Vec::new(),
             metrics_token: None,
             decision_webhooks: None,
@@ -143,8 +143,8 @@ impl ServeArgs {
         let database_url = self.database.url(demo);
         crate::store::Backend::from_url(&database_url).map_err(|e| anyhow::anyhow!("{e}"))?;
         let encryption_keys = self.fingerprint.encryption_keys()?;
-        let admin_token = self.admin.token()?;
-        let api_tokens = self.api.tokens(admin_token.as_ref())?;
+        let admin_tokens = self.admin.tokens()?;
+        let api_tokens = self.api.tokens(&admin_tokens)?;
         let metrics_token = self.metrics.token()?;
         let decision_webhooks = self.decision_webhooks.config()?;
         Ok(Config {
@@ -155,7 +155,7 @@ impl ServeArgs {
             pool,
             http,
             passwords,
-            admin_token,
+            admin_tokens,
             api_tokens,
             metrics_token,
             decision_webhooks,

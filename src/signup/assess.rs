@@ -4,6 +4,7 @@
 use super::request::EventRef;
 use super::{device_quota, Refusal, Signups};
 use crate::events::EventError;
+use crate::lists::Facts;
 use crate::policy::{Action, Context, Decision, Snapshot};
 use crate::store::{DeviceQuota, NewAttempt};
 use std::net::IpAddr;
@@ -61,6 +62,16 @@ impl Signups {
             Some(visitor) => self.store.device_accounts(visitor, quota.since_ms).await?,
             None => 0,
         };
+        let lists = {
+            let mut ips: Vec<IpAddr> = client_ip.into_iter().collect();
+            ips.extend(event.ip.as_deref().and_then(|ip| ip.parse::<IpAddr>().ok()));
+            let facts = Facts {
+                visitor_id: event.visitor_id.as_deref(),
+                ips,
+                email: record.username.as_deref().filter(|u| u.contains('@')),
+            };
+            self.lists.snapshot().hits(&facts, record.created_at)
+        };
         let snapshot = Snapshot {
             event,
             context: Context {
@@ -68,9 +79,25 @@ impl Signups {
                 origin: origin.map(str::to_owned),
                 now_ms: record.created_at,
                 device_accounts,
+                lists,
             },
         };
         let decision = snapshot.evaluate(&self.policy);
+        // An analyst's allow entry lifts the store's quota too when the policy says so, or
+        // the write would refuse what the rules let through.
+        let allow_listed = snapshot
+            .context
+            .lists
+            .iter()
+            .any(|h| h.action == Action::Allow);
+        let quota = if allow_listed && self.policy.allow_overrides_device_limit {
+            DeviceQuota {
+                max_accounts: i64::MAX,
+                ..quota
+            }
+        } else {
+            quota
+        };
         record.verdict = decision.would_be.as_str().to_owned();
         record.codes = decision.codes().iter().map(|c| c.to_string()).collect();
         if decision.shadow && decision.would_be != Action::Allow {

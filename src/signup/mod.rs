@@ -17,6 +17,7 @@ pub use refusal::{PolicyRefusal, Refusal};
 
 use crate::delivery::Announcer;
 use crate::events::EventSource;
+use crate::lists::Lists;
 use crate::metrics::Metrics;
 use crate::password::{Hasher, PasswordPolicy};
 use crate::policy::{self, Policy};
@@ -46,6 +47,8 @@ pub struct Signups {
     pub metrics: Metrics,
     /// Decision webhooks, when configured.
     pub announcer: Option<Announcer>,
+    /// The analysts' allow, review and block lists.
+    pub lists: Lists,
 }
 
 /// What the signup knows about the caller, from the connection rather than the body.
@@ -89,6 +92,7 @@ impl Signups {
             in_flight: InFlight::default(),
             metrics: Metrics::new(),
             announcer: None,
+            lists: Lists::default(),
         }
     }
 

@@ -9,6 +9,7 @@ mod attempts;
 mod audit;
 mod deliveries;
 mod error;
+mod lists;
 mod webhooks;
 
 pub use accounts::{AccountRow, DeviceQuota, NewAccount};
@@ -16,6 +17,7 @@ pub use attempts::{AttemptFilter, AttemptRow, Endpoint, NewAttempt};
 pub use audit::AuditLog;
 pub use deliveries::{Delivery, DeliveryStatus};
 pub use error::StoreError;
+pub use lists::{AnalystAction, ListEntry};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};

@@ -7,6 +7,7 @@ mod decision_webhooks;
 mod decisions;
 mod demo;
 mod failures;
+mod lists;
 mod metrics;
 mod policy;
 mod rate_limit;

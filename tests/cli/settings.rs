@@ -243,9 +243,39 @@ fn api_tokens_must_be_long_and_never_the_admin_token() {
     let mut shared = env.clone();
     shared.push(("API_TOKENS", format!("app-token-0123456789,{admin}")));
     let stderr = serve_fails(dir.path(), &["serve"], &shared);
-    assert!(stderr.contains("token 2 is the ADMIN_TOKEN"), "{stderr}");
+    assert!(stderr.contains("token 2 is an admin token"), "{stderr}");
     assert!(
         !stderr.contains(admin),
         "the token itself is never echoed: {stderr}"
     );
+}
+
+#[test]
+fn named_admin_tokens_are_checked_and_never_echoed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = serve_env(dir.path());
+    env.push(("FINGERPRINT_API_KEY", "k".into()));
+    let secret = "alice-secret-token-0123";
+    for (value, says) in [
+        (format!("alice{secret}"), "entry 1 must be name:token"),
+        (format!("al ice:{secret}"), "a name is 1 to 32"),
+        (
+            "alice:short".to_owned(),
+            "the token of alice must be at least 16",
+        ),
+        (
+            format!("alice:{secret},alice:{secret}x"),
+            "alice is named twice",
+        ),
+        (format!("alice:{secret},bob:{secret}"), "also another's"),
+    ] {
+        let mut with = env.clone();
+        with.push(("ADMIN_TOKENS", value.clone()));
+        let stderr = serve_fails(dir.path(), &["serve"], &with);
+        assert!(stderr.contains(says), "{value}: {stderr}");
+        assert!(
+            !stderr.contains(secret),
+            "a token is never echoed: {stderr}"
+        );
+    }
 }

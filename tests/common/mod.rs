@@ -265,6 +265,8 @@ pub struct Options {
     /// The Fingerprint client's deadline for one event.
     pub deadline: Duration,
     pub admin_token: Option<String>,
+    /// Named analyst tokens, beside `admin_token` (recorded as `admin`).
+    pub named_admin_tokens: Vec<(String, String)>,
     /// Decision API tokens; none turns the API off.
     pub api_tokens: Vec<String>,
     /// The `/metrics` token; none turns the route off.
@@ -296,6 +298,7 @@ impl Default for Options {
             client_key: API_KEY.into(),
             deadline: Duration::from_millis(1500),
             admin_token: Some(ADMIN_TOKEN.into()),
+            named_admin_tokens: Vec::new(),
             api_tokens: vec![API_TOKEN.into()],
             metrics_token: Some(METRICS_TOKEN.into()),
             decision_webhooks: None,
@@ -353,7 +356,13 @@ fn settings(database_url: &str, source: FingerprintSource, options: Options) -> 
     Config {
         encryption_keys: vec![DecryptionKey::from_bytes(ENCRYPTION_KEY)],
         webhook_secret: options.webhook_secret.map(SecretKey::new),
-        admin_token: options.admin_token.map(SecretKey::new),
+        admin_tokens: options
+            .admin_token
+            .map(|token| ("admin".to_owned(), token))
+            .into_iter()
+            .chain(options.named_admin_tokens)
+            .map(|(name, token)| (name, SecretKey::new(token)))
+            .collect(),
         api_tokens: options.api_tokens.into_iter().map(SecretKey::new).collect(),
         metrics_token: options.metrics_token.map(SecretKey::new),
         decision_webhooks: options.decision_webhooks,

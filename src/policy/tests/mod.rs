@@ -73,6 +73,7 @@ pub(super) fn ctx() -> Context {
         origin: Some("https://example.com".into()),
         now_ms: NOW,
         device_accounts: 0,
+        lists: Vec::new(),
     }
 }
 
