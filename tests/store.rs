@@ -120,7 +120,10 @@ async fn migrations_run_and_running_them_again_changes_nothing(db: &TestDb) {
         .await
         .expect("reopening migrates again");
     assert_eq!(reopened.count_accounts().await.unwrap(), 1);
-    assert_eq!(reopened.list_accounts(10, None).await.unwrap()[0].id, id);
+    assert_eq!(
+        reopened.list_accounts(None, 10, None).await.unwrap()[0].id,
+        id
+    );
     let raw = db.raw().await;
     let migration_files = std::fs::read_dir(if db.is_postgres() {
         "migrations/postgres"
@@ -149,9 +152,15 @@ async fn accounts_are_listed_newest_first_a_page_at_a_time(db: &TestDb) {
             .await,
         );
     }
-    let first = store.list_accounts(2, None).await.unwrap();
-    let second = store.list_accounts(2, Some(first[1].id)).await.unwrap();
-    let third = store.list_accounts(2, Some(second[1].id)).await.unwrap();
+    let first = store.list_accounts(None, 2, None).await.unwrap();
+    let second = store
+        .list_accounts(None, 2, Some(first[1].id))
+        .await
+        .unwrap();
+    let third = store
+        .list_accounts(None, 2, Some(second[1].id))
+        .await
+        .unwrap();
     let listed: Vec<i64> = [first, second, third.clone()]
         .concat()
         .iter()
@@ -164,7 +173,7 @@ async fn accounts_are_listed_newest_first_a_page_at_a_time(db: &TestDb) {
     assert_eq!(third[0].visitor_id, "visitor-0");
     assert!(!third[0].review);
     assert!(store
-        .list_accounts(2, Some(third[0].id))
+        .list_accounts(None, 2, Some(third[0].id))
         .await
         .unwrap()
         .is_empty());
@@ -443,7 +452,7 @@ async fn an_account_and_its_attempt_are_written_together_and_listed_by_verdict_a
         attempts[2].event_id.as_deref(),
         Some(allowed.event_id.as_str())
     );
-    let accounts = store.list_accounts(10, None).await.unwrap();
+    let accounts = store.list_accounts(None, 10, None).await.unwrap();
     assert!(accounts[0].review && !accounts[1].review);
 
     let by = |verdict: Option<&str>, code: Option<&str>| AttemptFilter {

@@ -10,10 +10,13 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// `?limit=50&before=<id>`; any other parameter is refused, so a typo is not silently ignored.
+/// `?status=&limit=50&before=<id>`; any other parameter is refused, so a typo is not silently
+/// ignored.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccountsQuery {
+    /// `active`, `review` or `banned`.
+    status: Option<String>,
     limit: Option<i64>,
     before: Option<i64>,
 }
@@ -30,6 +33,8 @@ pub struct AccountView {
     account_ref: Option<String>,
     visitor_id: String,
     review: bool,
+    /// `active`, `review` or `banned`.
+    status: String,
     created_at: String,
 }
 
@@ -50,6 +55,7 @@ impl From<AccountRow> for AccountView {
             account_ref: r.account_ref,
             visitor_id: r.visitor_id,
             review: r.review,
+            status: r.status,
             created_at: rfc3339(r.created_at),
         }
     }
@@ -62,7 +68,17 @@ pub async fn list(
 ) -> Result<Json<AccountsPage>> {
     let Query(query) = query.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
     let page = Page::new(query.limit, query.before)?;
-    let rows = state.store.list_accounts(page.limit, page.before).await?;
+    if let Some(status) = query.status.as_deref().filter(|s| !s.is_empty()) {
+        if !matches!(status, "active" | "review" | "banned") {
+            return Err(ApiError::InvalidRequest(
+                "status must be active, review or banned".into(),
+            ));
+        }
+    }
+    let rows = state
+        .store
+        .list_accounts(query.status.as_deref(), page.limit, page.before)
+        .await?;
     let next_before = page.next_before(rows.last().map(|r| r.id), rows.len());
     let accounts = rows.into_iter().map(AccountView::from).collect();
     Ok(Json(AccountsPage {

@@ -1,12 +1,12 @@
 //! The admin area: every route here needs the admin bearer token, compared in constant time.
 //! A new admin endpoint is added to [`routes`] and gets the check from there.
 
-use super::{accounts, actions, attempts, deliveries, lists, ApiError, AppState};
+use super::{accounts, actions, attempts, deliveries, lists, reviews, ApiError, AppState};
 use axum::extract::{Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use fingerprint::SecretKey;
 use std::sync::Arc;
@@ -70,6 +70,10 @@ pub fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/api/lists", get(lists::list).post(lists::add))
         .route("/api/lists/{id}", delete(lists::remove))
         .route("/api/actions", get(actions::list))
+        .route("/api/reviews", get(reviews::queue))
+        .route("/api/accounts/{id}/approve", post(reviews::approve))
+        .route("/api/accounts/{id}/ban", post(reviews::ban))
+        .route("/api/attempts/{id}/label", post(reviews::label))
         .route_layer(middleware::from_fn_with_state(state, require_admin))
 }
 

@@ -20,6 +20,7 @@ mod lists;
 mod metrics;
 mod query;
 mod rate_limit;
+mod reviews;
 mod signup;
 mod webhooks;
 

@@ -38,6 +38,8 @@ pub struct AccountRow {
     pub visitor_id: String,
     /// Whether it awaits review.
     pub review: bool,
+    /// `active`, `review` or `banned`.
+    pub status: String,
     /// Creation time.
     pub created_at: i64,
 }
@@ -74,8 +76,8 @@ impl Store {
         let inserted = sqlx::query(
             "INSERT INTO accounts \
                (username, username_key, password_hash, visitor_id, event_id, review, created_at, \
-                account_ref, decision_id) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, $10, $11 \
+                account_ref, decision_id, status) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $10, $11, $12 \
              WHERE (SELECT COUNT(*) FROM accounts WHERE visitor_id = $4 AND created_at >= $8) < $9 \
              RETURNING id",
         )
@@ -90,6 +92,7 @@ impl Store {
         .bind(quota.max_accounts)
         .bind(&account.account_ref)
         .bind(&account.decision_id)
+        .bind(if account.review { "review" } else { "active" })
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = inserted else {
@@ -160,33 +163,39 @@ impl Store {
         Ok(row.try_get::<i64, _>("n")? > 0)
     }
 
-    /// Accounts, newest first, `limit` at a time; pass the last id seen as `before` for the next page.
+    /// Accounts, newest first, `limit` at a time; pass the last id seen as `before` for the next
+    /// page. `status` narrows it to `active`, `review` or `banned`.
     pub async fn list_accounts(
         &self,
+        status: Option<&str>,
         limit: i64,
         before: Option<i64>,
     ) -> Result<Vec<AccountRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, username, account_ref, visitor_id, review, created_at FROM accounts \
-             WHERE id < $1 ORDER BY id DESC LIMIT $2",
+            "SELECT id, username, account_ref, visitor_id, review, status, created_at FROM accounts \
+             WHERE id < $1 AND ($3 = '' OR status = $3) ORDER BY id DESC LIMIT $2",
         )
         .bind(before.unwrap_or(i64::MAX))
         .bind(limit)
+        .bind(status.unwrap_or_default())
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|row| {
-                Ok(AccountRow {
-                    id: row.try_get("id")?,
-                    username: row.try_get("username")?,
-                    account_ref: row.try_get("account_ref")?,
-                    visitor_id: row.try_get("visitor_id")?,
-                    review: row.try_get::<i64, _>("review")? != 0,
-                    created_at: row.try_get("created_at")?,
-                })
-            })
+            .map(account_row)
             .collect::<Result<_, sqlx::Error>>()
             .map_err(StoreError::from)
+    }
+
+    /// One account.
+    pub async fn account(&self, id: i64) -> Result<Option<AccountRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, username, account_ref, visitor_id, review, status, created_at \
+             FROM accounts WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(account_row).transpose()?)
     }
 
     /// Counts every account (for tests, health detail and benchmarks).
@@ -196,4 +205,16 @@ impl Store {
             .await?;
         Ok(row.try_get("n")?)
     }
+}
+
+pub(super) fn account_row(row: &sqlx::any::AnyRow) -> Result<AccountRow, sqlx::Error> {
+    Ok(AccountRow {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        account_ref: row.try_get("account_ref")?,
+        visitor_id: row.try_get("visitor_id")?,
+        review: row.try_get::<i64, _>("review")? != 0,
+        status: row.try_get("status")?,
+        created_at: row.try_get("created_at")?,
+    })
 }

@@ -56,6 +56,23 @@ impl Store {
         now_ms: i64,
     ) -> Result<ListEntry, StoreError> {
         let mut tx = self.pool.begin().await?;
+        let added = self
+            .insert_list_entry(&mut tx, entry, actor, now_ms)
+            .await?;
+        let target = format!("list:{}", added.id);
+        insert_action(&mut tx, actor, "list_add", &target, &entry.reason, now_ms).await?;
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    /// Inserts an entry and bumps the lists' version, inside the caller's transaction.
+    pub(super) async fn insert_list_entry(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        entry: &NewEntry,
+        actor: &str,
+        now_ms: i64,
+    ) -> Result<ListEntry, StoreError> {
         let row = sqlx::query(&format!(
             "INSERT INTO list_entries (kind, value, action, reason, expires_at, created_by, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {ENTRY_COLUMNS}"
@@ -67,14 +84,10 @@ impl Store {
         .bind(entry.expires_at)
         .bind(actor)
         .bind(now_ms)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
-        let added = entry_row(&row)?;
-        lists_changed(&mut tx).await?;
-        let target = format!("list:{}", added.id);
-        insert_action(&mut tx, actor, "list_add", &target, &entry.reason, now_ms).await?;
-        tx.commit().await?;
-        Ok(added)
+        lists_changed(tx).await?;
+        entry_row(&row)
     }
 
     /// Removes an entry, recording who and why. Whether there was one.

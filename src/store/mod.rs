@@ -10,6 +10,7 @@ mod audit;
 mod deliveries;
 mod error;
 mod lists;
+mod reviews;
 mod webhooks;
 
 pub use accounts::{AccountRow, DeviceQuota, NewAccount};
@@ -18,6 +19,7 @@ pub use audit::AuditLog;
 pub use deliveries::{Delivery, DeliveryStatus};
 pub use error::StoreError;
 pub use lists::{AnalystAction, ListEntry};
+pub use reviews::{Label, Resolved, Review};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};

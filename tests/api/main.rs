@@ -11,6 +11,7 @@ mod lists;
 mod metrics;
 mod policy;
 mod rate_limit;
+mod reviews;
 mod routing;
 mod signals;
 mod signup;

@@ -1,0 +1,216 @@
+//! The review queue and labels (admin): `GET /api/reviews`, `POST /api/accounts/{id}/approve`,
+//! `POST /api/accounts/{id}/ban` and `POST /api/attempts/{id}/label`. Every action needs a
+//! reason and is recorded under the analyst's name.
+
+use super::admin::Analyst;
+use super::{ApiError, AppState, Result};
+use crate::lists::{EntryRequest, ListKind};
+use crate::store::{now_ms, Label, Resolved, Review};
+use crate::time::rfc3339;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// The longest reason.
+const MAX_REASON_CHARS: usize = 500;
+
+/// `?limit=&after=<id>`: oldest first, so the queue is worked in order.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewsQuery {
+    limit: Option<i64>,
+    after: Option<i64>,
+}
+
+/// One account waiting.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewView {
+    account_id: i64,
+    username: Option<String>,
+    account_ref: Option<String>,
+    visitor_id: String,
+    created_at: String,
+    attempt_id: Option<i64>,
+    codes: Vec<String>,
+}
+
+/// A page of the queue.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewsPage {
+    reviews: Vec<ReviewView>,
+    /// Pass as `after` for the next page; `null` on the last one.
+    next_after: Option<i64>,
+}
+
+impl From<Review> for ReviewView {
+    fn from(r: Review) -> Self {
+        Self {
+            account_id: r.account.id,
+            username: r.account.username,
+            account_ref: r.account.account_ref,
+            visitor_id: r.account.visitor_id,
+            created_at: rfc3339(r.account.created_at),
+            attempt_id: r.attempt_id,
+            codes: r.codes,
+        }
+    }
+}
+
+/// Oldest first.
+pub async fn queue(
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<ReviewsQuery>, QueryRejection>,
+) -> Result<Json<ReviewsPage>> {
+    let Query(query) = query.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
+    let page = super::query::Page::new(query.limit, None)?;
+    let rows = state.store.reviews(page.limit, query.after).await?;
+    let next_after = page.next_before(rows.last().map(|r| r.account.id), rows.len());
+    Ok(Json(ReviewsPage {
+        reviews: rows.into_iter().map(ReviewView::from).collect(),
+        next_after,
+    }))
+}
+
+/// `{"reason"}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveBody {
+    reason: String,
+}
+
+/// `{"reason", "denylistDevice"}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BanBody {
+    reason: String,
+    #[serde(default)]
+    denylist_device: bool,
+}
+
+/// `{"label": "fraud"|"legit", "reason"}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelBody {
+    label: String,
+    reason: String,
+}
+
+/// The account after the action.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolvedView {
+    account_id: i64,
+    status: String,
+    /// The block entry a ban added for the device.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    list_entry_id: Option<i64>,
+}
+
+impl From<Resolved> for ResolvedView {
+    fn from(r: Resolved) -> Self {
+        Self {
+            account_id: r.account.id,
+            status: r.account.status,
+            list_entry_id: r.list_entry_id,
+        }
+    }
+}
+
+fn reason(text: &str) -> Result<String> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > MAX_REASON_CHARS {
+        return Err(ApiError::InvalidRequest(format!(
+            "reason is required, at most {MAX_REASON_CHARS} characters"
+        )));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(ApiError::InvalidRequest(
+            "reason must not contain control characters".into(),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// Clears the review; 404 for an unknown account.
+pub async fn approve(
+    State(state): State<Arc<AppState>>,
+    Extension(analyst): Extension<Analyst>,
+    Path(id): Path<i64>,
+    body: Result<Json<ApproveBody>, JsonRejection>,
+) -> Result<Json<ResolvedView>> {
+    let Json(body) = body.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
+    let why = reason(&body.reason)?;
+    let resolved = state
+        .store
+        .approve(id, &analyst.0, &why, now_ms())
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    tracing::info!(analyst = %analyst.0, account = id, "account approved");
+    Ok(Json(resolved.into()))
+}
+
+/// Bans the account, and deny-lists its device when asked; 404 for an unknown account.
+pub async fn ban(
+    State(state): State<Arc<AppState>>,
+    Extension(analyst): Extension<Analyst>,
+    Path(id): Path<i64>,
+    body: Result<Json<BanBody>, JsonRejection>,
+) -> Result<Json<ResolvedView>> {
+    let Json(body) = body.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
+    let why = reason(&body.reason)?;
+    let now = now_ms();
+    let block = if body.denylist_device {
+        let account = state.store.account(id).await?.ok_or(ApiError::NotFound)?;
+        Some(
+            EntryRequest {
+                kind: ListKind::VisitorId.as_str().into(),
+                value: account.visitor_id,
+                action: "block".into(),
+                reason: why.clone(),
+                expires_at: None,
+            }
+            .check(now)
+            .map_err(ApiError::InvalidRequest)?,
+        )
+    } else {
+        None
+    };
+    let resolved = state
+        .store
+        .ban(id, &analyst.0, &why, block.as_ref(), now)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    tracing::info!(analyst = %analyst.0, account = id, denylisted = body.denylist_device, "account banned");
+    if resolved.list_entry_id.is_some() {
+        if let Err(error) = state.signups.lists.reload(&state.store).await {
+            tracing::warn!(%error, "cannot reload the lists after a change");
+        }
+    }
+    Ok(Json(resolved.into()))
+}
+
+/// 201; the latest label counts, earlier ones are kept. 404 for an unknown attempt.
+pub async fn label(
+    State(state): State<Arc<AppState>>,
+    Extension(analyst): Extension<Analyst>,
+    Path(id): Path<i64>,
+    body: Result<Json<LabelBody>, JsonRejection>,
+) -> Result<StatusCode> {
+    let Json(body) = body.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
+    let label = Label::parse(body.label.trim())
+        .ok_or_else(|| ApiError::InvalidRequest("label must be fraud or legit".into()))?;
+    let why = reason(&body.reason)?;
+    if !state
+        .store
+        .label_attempt(id, label, &why, &analyst.0, now_ms())
+        .await?
+    {
+        return Err(ApiError::NotFound);
+    }
+    Ok(StatusCode::CREATED)
+}
