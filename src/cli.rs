@@ -121,6 +121,13 @@ pub struct BacktestArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Score both policies against the analysts' labels: the confusion table, and the
+    /// precision and recall of block, and of block or review.
+    #[arg(long)]
+    pub labels: bool,
+    /// List each attempt whose verdict would change: id, event id, from -> to, label.
+    #[arg(long)]
+    pub changed: bool,
     #[command(flatten)]
     pub database: DatabaseArgs,
     #[command(flatten)]

@@ -165,3 +165,104 @@ async fn backtest_replays_the_recorded_attempts_against_a_candidate_policy_read_
     );
     assert_eq!(database_dump(&url).await, before, "explain never writes");
 }
+
+/// A recorded set whose answer is known by hand: three VPN signups held for review (one
+/// labelled fraud, one legit), two clean ones (one labelled legit), and a Tor one refused
+/// (labelled fraud). A candidate that blocks VPNs catches the second fraud and one legit user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backtest_scores_both_policies_against_the_labels_and_lists_the_changes() {
+    use signup_guard::store::Label;
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path(), "labelled.db");
+    let app = spawn_app(&url).await;
+    let personas = [
+        (Persona::Vpn, Some(Label::Fraud)),
+        (Persona::Vpn, Some(Label::Legit)),
+        (Persona::Vpn, None),
+        (Persona::NewDevice, Some(Label::Legit)),
+        (Persona::NewDevice, None),
+        (Persona::Tor, Some(Label::Fraud)),
+    ];
+    let mut events = Vec::new();
+    for (persona, label) in personas {
+        let event = app.identify(persona);
+        app.signup(&event.request_id).await;
+        let attempt = app.attempts().await[0].id;
+        if let Some(label) = label {
+            let store = &app.state.store;
+            assert!(store
+                .label_attempt(attempt, label, "known", "test", 1)
+                .await
+                .unwrap());
+        }
+        events.push((attempt, event.request_id, label));
+    }
+    drop(app);
+    let candidate = fixture("vpn_block.toml");
+    let candidate = candidate.to_str().unwrap();
+    let env = [("DATABASE_URL", url.as_str())];
+    let args = [
+        "backtest",
+        "--config",
+        candidate,
+        "--labels",
+        "--changed",
+        "--json",
+    ];
+    let output = run_async(dir.path(), &args, &env).await;
+    assert!(output.status.success(), "{output:?}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let scores = &report["labels"];
+    assert_eq!(scores["labelled"], 4, "{report}");
+    assert_eq!(
+        scores["recorded"]["fraud"],
+        json!({"block": 1, "review": 1}),
+        "{report}"
+    );
+    assert_eq!(
+        scores["recorded"]["legit"],
+        json!({"review": 1, "allow": 1}),
+        "{report}"
+    );
+    assert_eq!(scores["recorded"]["blockPrecision"], 1.0);
+    assert_eq!(scores["recorded"]["blockRecall"], 0.5);
+    assert_eq!(scores["recorded"]["flagPrecision"], 2.0 / 3.0);
+    assert_eq!(scores["recorded"]["flagRecall"], 1.0);
+    assert_eq!(
+        scores["candidate"]["fraud"],
+        json!({"block": 2}),
+        "{report}"
+    );
+    assert_eq!(
+        scores["candidate"]["legit"],
+        json!({"block": 1, "allow": 1}),
+        "{report}"
+    );
+    assert_eq!(scores["candidate"]["blockPrecision"], 2.0 / 3.0);
+    assert_eq!(scores["candidate"]["blockRecall"], 1.0);
+    let changes = report["changes"].as_array().unwrap();
+    let expected: Vec<Value> = events[..3]
+        .iter()
+        .map(|(id, event, label)| {
+            json!({"id": id, "eventId": event, "from": "review", "to": "block",
+                   "label": label.map(Label::as_str)})
+        })
+        .collect();
+    assert_eq!(changes, &expected, "{report}");
+
+    let output = run_async(dir.path(), &args[..5], &env).await;
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("against 4 labelled attempts"), "{stdout}");
+    let row = |name: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} in {stdout}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(row("fraud "), "fraud 1/1/0 2/0/0");
+    assert_eq!(row("block precision"), "block precision 100.0% 66.7%");
+    assert!(stdout.contains("review -> block"), "{stdout}");
+}
