@@ -162,16 +162,32 @@ impl Deliverer {
 
 /// When to try again after `delivery.tries + 1` failures, or `None` past the retry window.
 fn next_try(config: &DecisionWebhooks, delivery: &Delivery, now: i64) -> Option<i64> {
-    let exponent = u32::try_from(delivery.tries.clamp(0, 20)).unwrap_or(20);
-    let wait = config
-        .retry_base
+    backoff(
+        config.retry_base,
+        config.retry_window,
+        delivery.tries,
+        delivery.created_at,
+        now,
+    )
+}
+
+/// When an outbox row that failed `tries + 1` times is tried again: `base` doubled per try,
+/// to an hour at most, plus up to a quarter of jitter so that rows failed together do not
+/// retry together; `None` once that is past `created_at + window`.
+pub(crate) fn backoff(
+    base: Duration,
+    window: Duration,
+    tries: i64,
+    created_at: i64,
+    now: i64,
+) -> Option<i64> {
+    let exponent = u32::try_from(tries.clamp(0, 20)).unwrap_or(20);
+    let wait = base
         .saturating_mul(2u32.saturating_pow(exponent))
         .min(MAX_BACKOFF);
-    // Up to a quarter more, so that deliveries failed together do not retry together.
     let jitter = wait.mul_f64(rand::random::<f64>() * 0.25);
     let at = now + i64::try_from((wait + jitter).as_millis()).unwrap_or(i64::MAX / 2);
-    let window_ends = delivery.created_at
-        + i64::try_from(config.retry_window.as_millis()).unwrap_or(i64::MAX / 2);
+    let window_ends = created_at + i64::try_from(window.as_millis()).unwrap_or(i64::MAX / 2);
     (at <= window_ends).then_some(at)
 }
 

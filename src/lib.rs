@@ -8,6 +8,7 @@ pub mod connections;
 pub mod delivery;
 pub mod events;
 pub mod http;
+pub mod label_reports;
 pub mod lists;
 pub mod metrics;
 pub mod password;

@@ -58,6 +58,9 @@ impl Application {
             }
         };
         let client = fingerprint::Client::new(client_config)?;
+        if config.report_labels {
+            crate::label_reports::start(store.clone(), client.clone(), config.label_report_retry);
+        }
         let mut signups = Signups::new(
             store.clone(),
             EventSource::new(client, keys),
@@ -75,6 +78,7 @@ impl Application {
             admin: AdminAuth::new(config.admin_tokens.clone(), demo.is_some()),
             api_tokens: config.api_tokens.clone(),
             metrics_token: config.metrics_token.clone(),
+            report_labels: config.report_labels,
             webhook_secret: config.webhook_secret.clone(),
             signup_limiter: SignupLimiter::new(config.http.signup_rate_limit_per_minute),
             limits: config.http.clone(),

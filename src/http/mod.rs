@@ -48,6 +48,8 @@ pub struct AppState {
     pub api_tokens: Vec<SecretKey>,
     /// The `/metrics` bearer token; none turns the route off.
     pub metrics_token: Option<SecretKey>,
+    /// Whether fraud labels are reported to Fingerprint.
+    pub report_labels: bool,
     /// Webhook signing secret; without it the webhook route answers 404.
     pub webhook_secret: Option<SecretKey>,
     /// Per-client-IP signup rate limit, when configured.

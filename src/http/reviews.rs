@@ -182,7 +182,14 @@ pub async fn ban(
     };
     let resolved = state
         .store
-        .ban(id, &analyst.0, &why, block.as_ref(), now)
+        .ban(
+            id,
+            &analyst.0,
+            &why,
+            block.as_ref(),
+            state.report_labels,
+            now,
+        )
         .await?
         .ok_or(ApiError::NotFound)?;
     tracing::info!(analyst = %analyst.0, account = id, denylisted = body.denylist_device, "account banned");
@@ -207,7 +214,7 @@ pub async fn label(
     let why = reason(&body.reason)?;
     if !state
         .store
-        .label_attempt(id, label, &why, &analyst.0, now_ms())
+        .label_attempt(id, label, &why, &analyst.0, state.report_labels, now_ms())
         .await?
     {
         return Err(ApiError::NotFound);

@@ -3,7 +3,8 @@
 
 use super::non_empty;
 use anyhow::bail;
-use clap::Args;
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Args};
 use fingerprint::SecretKey;
 
 /// Short tokens can be guessed; 16 characters is the floor.
@@ -23,6 +24,15 @@ pub struct AdminArgs {
     /// action is recorded under its name.
     #[arg(long, env = "ADMIN_TOKENS", hide_env_values = true)]
     pub admin_tokens: Option<String>,
+    /// Report fraud labels to Fingerprint (PATCH /v4/events/{id} {"suspect": true}), which
+    /// tunes its Suspect Score; sent in the background and retried. 1/0, true/false, yes/no.
+    #[arg(
+        long,
+        env = "FINGERPRINT_REPORT_LABELS",
+        action = ArgAction::SetTrue,
+        value_parser = BoolishValueParser::new()
+    )]
+    pub fingerprint_report_labels: bool,
 }
 
 impl AdminArgs {

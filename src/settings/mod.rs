@@ -97,6 +97,10 @@ pub struct Config {
     pub api_tokens: Vec<SecretKey>,
     /// `/metrics` bearer token; none turns the route off.
     pub metrics_token: Option<SecretKey>,
+    /// Whether fraud labels are reported to Fingerprint.
+    pub report_labels: bool,
+    /// The first retry's wait for a label report (tests shorten it; `None` is 5 s).
+    pub label_report_retry: Option<std::time::Duration>,
     /// Decision webhooks; none are sent without.
     pub decision_webhooks: Option<crate::delivery::DecisionWebhooks>,
     /// The fraud policy.
@@ -123,6 +127,8 @@ impl Config {
             api_tokens: Vec::new(),
             metrics_token: None,
             decision_webhooks: None,
+            report_labels: false,
+            label_report_retry: None,
             policy: crate::policy::Policy::default(),
         }
     }
@@ -159,6 +165,8 @@ impl ServeArgs {
             api_tokens,
             metrics_token,
             decision_webhooks,
+            report_labels: self.admin.fingerprint_report_labels,
+            label_report_retry: None,
             policy,
             demo,
         })

@@ -9,6 +9,7 @@ mod attempts;
 mod audit;
 mod deliveries;
 mod error;
+mod label_reports;
 mod lists;
 mod reviews;
 mod webhooks;
@@ -18,6 +19,7 @@ pub use attempts::{AttemptFilter, AttemptRow, Endpoint, NewAttempt};
 pub use audit::AuditLog;
 pub use deliveries::{Delivery, DeliveryStatus};
 pub use error::StoreError;
+pub use label_reports::LabelReport;
 pub use lists::{AnalystAction, ListEntry};
 pub use reviews::{Label, Resolved, Review};
 

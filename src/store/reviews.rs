@@ -92,35 +92,50 @@ impl Store {
         reason: &str,
         now_ms: i64,
     ) -> Result<Option<Resolved>, StoreError> {
-        self.resolve(id, "active", Label::Legit, actor, reason, None, now_ms)
-            .await
+        let decision = Resolution {
+            status: "active",
+            label: Label::Legit,
+            block: None,
+            report: false,
+        };
+        self.resolve(id, decision, actor, reason, now_ms).await
     }
 
     /// Bans an account, labels its attempt fraud, adds `block` (the device's block entry) when
-    /// given, and records it. `None` when there is no such account.
+    /// given, queues the label for Fingerprint when `report`, and records it. `None` when there
+    /// is no such account.
     pub async fn ban(
         &self,
         id: i64,
         actor: &str,
         reason: &str,
         block: Option<&NewEntry>,
+        report: bool,
         now_ms: i64,
     ) -> Result<Option<Resolved>, StoreError> {
-        self.resolve(id, "banned", Label::Fraud, actor, reason, block, now_ms)
-            .await
+        let decision = Resolution {
+            status: "banned",
+            label: Label::Fraud,
+            block,
+            report,
+        };
+        self.resolve(id, decision, actor, reason, now_ms).await
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn resolve(
         &self,
         id: i64,
-        status: &str,
-        label: Label,
+        decision: Resolution<'_>,
         actor: &str,
         reason: &str,
-        block: Option<&NewEntry>,
         now_ms: i64,
     ) -> Result<Option<Resolved>, StoreError> {
+        let Resolution {
+            status,
+            label,
+            block,
+            report,
+        } = decision;
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
             "UPDATE accounts SET status = $2, review = 0 WHERE id = $1 \
@@ -142,7 +157,7 @@ impl Store {
                 .map(|row| row.try_get("id"))
                 .transpose()?;
         if let Some(attempt_id) = attempt {
-            insert_label(&mut tx, attempt_id, label, reason, actor, now_ms).await?;
+            insert_label(&mut tx, attempt_id, label, reason, actor, now_ms, report).await?;
         }
         let action = if status == "banned" { "ban" } else { "approve" };
         insert_action(
@@ -176,6 +191,7 @@ impl Store {
         label: Label,
         reason: &str,
         actor: &str,
+        report: bool,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
@@ -187,7 +203,7 @@ impl Store {
         if !exists {
             return Ok(false);
         }
-        insert_label(&mut tx, attempt_id, label, reason, actor, now_ms).await?;
+        insert_label(&mut tx, attempt_id, label, reason, actor, now_ms, report).await?;
         let target = format!("attempt:{attempt_id}");
         insert_action(&mut tx, actor, "label", &target, reason, now_ms).await?;
         tx.commit().await?;
@@ -219,6 +235,16 @@ impl Store {
     }
 }
 
+/// What an approve or ban writes.
+struct Resolution<'a> {
+    status: &'static str,
+    label: Label,
+    block: Option<&'a NewEntry>,
+    report: bool,
+}
+
+/// Writes a label; a fraud label with `report` also queues its event for Fingerprint, in the
+/// same transaction.
 async fn insert_label(
     tx: &mut Transaction<'static, Any>,
     attempt_id: i64,
@@ -226,7 +252,18 @@ async fn insert_label(
     reason: &str,
     actor: &str,
     now_ms: i64,
+    report: bool,
 ) -> Result<(), StoreError> {
+    if report && label == Label::Fraud {
+        sqlx::query(
+            "INSERT INTO label_reports (event_id, next_at, created_at) \
+             SELECT event_id, $2, $2 FROM attempts WHERE id = $1 AND event_id IS NOT NULL",
+        )
+        .bind(attempt_id)
+        .bind(now_ms)
+        .execute(&mut **tx)
+        .await?;
+    }
     sqlx::query(
         "INSERT INTO attempt_labels (attempt_id, label, reason, actor, created_at) \
          VALUES ($1, $2, $3, $4, $5)",

@@ -9,6 +9,7 @@ both_backends!(
     a_held_account_is_queued_then_approved_with_its_record_and_label,
     a_ban_can_deny_list_the_device_so_its_next_signup_is_refused,
     labels_keep_their_history_and_the_latest_counts,
+    fraud_labels_reach_fingerprint_when_reporting_is_on_even_after_a_failure,
 );
 
 const BOB: &str = "bob-token-0123456789abc";
@@ -141,6 +142,10 @@ async fn labels_keep_their_history_and_the_latest_counts(db: &TestDb) {
     let attempt = app.attempts().await[0].id;
     let path = format!("/api/attempts/{attempt}/label");
     let (status, _) = post(&app, &path, json!({"label": "fraud", "reason": "bot farm"})).await;
+    assert!(
+        app.simulator.reported_suspects().is_empty(),
+        "reporting is off by default"
+    );
     assert_eq!(status, 201);
     let (status, _) = post(
         &app,
@@ -166,4 +171,53 @@ async fn labels_keep_their_history_and_the_latest_counts(db: &TestDb) {
     )
     .await;
     assert_eq!(status, 404);
+}
+
+async fn fraud_labels_reach_fingerprint_when_reporting_is_on_even_after_a_failure(db: &TestDb) {
+    let app = spawn_app_with(Options {
+        database_url: Some(db.url.clone()),
+        named_admin_tokens: vec![("bob".into(), BOB.into())],
+        report_labels: true,
+        ..Options::default()
+    })
+    .await;
+    let bots: Vec<String> = (0..2)
+        .map(|_| app.identify(Persona::BadBot).request_id)
+        .collect();
+    for bot in &bots {
+        app.signup(bot).await;
+    }
+    let attempts = app.attempts().await;
+    let (fraud, legit) = (attempts[1].id, attempts[0].id);
+    // The first report meets an outage; it must be retried, not lost.
+    app.simulator
+        .set_fault(Some(fingerprint::simulator::Fault::Status(503)), Some(1));
+    let (status, _) = post(
+        &app,
+        &format!("/api/attempts/{fraud}/label"),
+        json!({"label": "fraud", "reason": "bot"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, _) = post(
+        &app,
+        &format!("/api/attempts/{legit}/label"),
+        json!({"label": "legit", "reason": "QA"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app.simulator.reported_suspects().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no report reached the simulator"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        app.simulator.reported_suspects(),
+        [bots[0].clone()],
+        "only the fraud label, once"
+    );
 }

@@ -271,6 +271,8 @@ pub struct Options {
     pub api_tokens: Vec<String>,
     /// The `/metrics` token; none turns the route off.
     pub metrics_token: Option<String>,
+    /// Report fraud labels to the simulator (retried after 20 ms).
+    pub report_labels: bool,
     /// Decision webhooks; none are sent without.
     pub decision_webhooks: Option<signup_guard::delivery::DecisionWebhooks>,
     pub webhook_secret: Option<String>,
@@ -302,6 +304,7 @@ impl Default for Options {
             api_tokens: vec![API_TOKEN.into()],
             metrics_token: Some(METRICS_TOKEN.into()),
             decision_webhooks: None,
+            report_labels: false,
             webhook_secret: Some(WEBHOOK_SECRET.into()),
             cors_origins: Vec::new(),
             database_url: None,
@@ -366,6 +369,8 @@ fn settings(database_url: &str, source: FingerprintSource, options: Options) -> 
         api_tokens: options.api_tokens.into_iter().map(SecretKey::new).collect(),
         metrics_token: options.metrics_token.map(SecretKey::new),
         decision_webhooks: options.decision_webhooks,
+        report_labels: options.report_labels,
+        label_report_retry: Some(Duration::from_millis(20)),
         http: HttpConfig {
             cors_origins: options.cors_origins,
             request_timeout: options.request_timeout,

@@ -206,6 +206,39 @@ impl Client {
         }
     }
 
+    /// Tells Fingerprint the event was fraud (`PATCH /v4/events/{id}` `{"suspect": true}`),
+    /// which it uses to tune the Suspect Score. One try within the deadline: the caller keeps
+    /// the report in an outbox and retries. v4 only; on v3 it is refused without a call.
+    pub async fn report_suspect(&self, event_id: &str) -> Result<(), FingerprintError> {
+        if !is_valid_event_id(event_id) {
+            return Err(FingerprintError::InvalidEventId);
+        }
+        if self.config.api_version != ApiVersion::V4 {
+            return Err(FingerprintError::Forbidden {
+                code: Some(UNEXPECTED_STATUS_CODE.into()),
+                message: "suspect reports need Server API v4".into(),
+            });
+        }
+        let request = self
+            .http
+            .patch(self.event_url(event_id))
+            .bearer_auth(self.config.secret_key.expose())
+            .json(&serde_json::json!({ "suspect": true }))
+            .send();
+        let response = tokio::time::timeout(self.config.deadline, request)
+            .await
+            .map_err(|_| FingerprintError::Unavailable("no answer within the deadline".into()))?
+            .map_err(transport_error)?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let retry_after = retry::retry_after(response.headers());
+        let body = response.bytes().await.unwrap_or_default();
+        let body = &body[..body.len().min(MAX_BODY_BYTES)];
+        Err(classify(status, body, retry_after))
+    }
+
     /// One try, and a second one beside it if the first has not answered after `per_try`.
     /// The first stays alive: cutting it would turn every answer slower than `per_try` into
     /// a failure. The first success wins; a failure waits for the other try.

@@ -132,6 +132,8 @@ struct Shared {
     latency: Mutex<Duration>,
     fault: Mutex<Option<ArmedFault>>,
     events: Mutex<EventStore>,
+    /// Event ids reported as suspect through `PATCH /v4/events/{id}`, in arrival order.
+    suspects: Mutex<Vec<String>>,
 }
 
 /// The simulated Server API. Cheap to clone: clones share the same events and settings, so a
@@ -165,8 +167,23 @@ impl Simulator {
                 latency: Mutex::new(config.latency),
                 fault: Mutex::new(None),
                 events: Mutex::new(EventStore::default()),
+                suspects: Mutex::new(Vec::new()),
             }),
         }
+    }
+
+    /// The event ids reported `{"suspect": true}` so far, in arrival order (repeats kept).
+    pub fn reported_suspects(&self) -> Vec<String> {
+        lock(&self.shared.suspects).clone()
+    }
+
+    /// Records a suspect report for a known event; `false` for an unknown one.
+    fn report_suspect(&self, event_id: &str) -> bool {
+        if self.event_v4_json(event_id).is_none() {
+            return false;
+        }
+        lock(&self.shared.suspects).push(event_id.to_owned());
+        true
     }
 
     /// Issues an event, in process, as the JS agent would on the page, and remembers it so

@@ -65,7 +65,10 @@ impl Simulator {
             closing,
         };
         Router::new()
-            .route("/v4/events/{event_id}", get(get_event_v4))
+            .route(
+                "/v4/events/{event_id}",
+                get(get_event_v4).patch(patch_event_v4),
+            )
             .route("/events/{request_id}", get(get_event_v3))
             .route("/identify", post(identify))
             .route("/_sim/fault", post(set_fault))
@@ -153,6 +156,46 @@ async fn get_event_v4(
     headers: HeaderMap,
 ) -> Response {
     serve_event(&app, Api::V4, &event_id, &headers).await
+}
+
+/// `PATCH /v4/events/{event_id}`: Fingerprint takes `{"suspect": true}` (and `linked_id`,
+/// `tag`) to tune its Suspect Score. The simulator records suspect reports for tests.
+async fn patch_event_v4(
+    State(app): State<App>,
+    Path(event_id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    match app.sim.take_fault() {
+        Some(Fault::Status(code)) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return error(Api::V4, status);
+        }
+        Some(Fault::Hang) => {
+            app.closed().await;
+            return error(Api::V4, StatusCode::SERVICE_UNAVAILABLE);
+        }
+        Some(Fault::Garbage) | None => {}
+    }
+    if let Some(refusal) = refusal(&app, Api::V4, &headers) {
+        return refusal;
+    }
+    let Ok(update) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return error(Api::V4, StatusCode::BAD_REQUEST);
+    };
+    if !update.is_object() || update.as_object().is_some_and(|o| o.is_empty()) {
+        return error(Api::V4, StatusCode::BAD_REQUEST);
+    }
+    let known = if update["suspect"] == serde_json::Value::Bool(true) {
+        app.sim.report_suspect(&event_id)
+    } else {
+        app.sim.event_v4_json(&event_id).is_some()
+    };
+    if known {
+        StatusCode::OK.into_response()
+    } else {
+        error(Api::V4, StatusCode::NOT_FOUND)
+    }
 }
 
 async fn get_event_v3(
