@@ -107,6 +107,7 @@ async fn one_device_gets_exactly_three_accounts_in_its_window_across_two_instanc
     let old = NewAccount {
         username: "old@example.com".into(),
         username_key: "old@example.com".into(),
+        username_skeleton: "old@example.com".into(),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         visitor_id: "device-three".into(),
         event_id: "old-event".into(),

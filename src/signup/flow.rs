@@ -159,8 +159,15 @@ impl Signups {
             .await
             .map_err(Refusal::Internal)?
             .map_err(Refusal::Invalid)?;
-        let username_key = request::username_key(&username);
-        if let Some(conflict) = self.store.conflict(&username_key, &event.event_id).await? {
+        // Computed here, once, for the signups that got this far: the conflict check and the
+        // insert share them.
+        let username_key = crate::username::key(&username);
+        let username_skeleton = crate::username::skeleton(&username_key);
+        let taken = self
+            .store
+            .conflict(&username_key, &username_skeleton, &event.event_id)
+            .await?;
+        if let Some(conflict) = taken {
             return Err(conflict.into());
         }
         let event_id = event.event_id.clone();
@@ -174,6 +181,7 @@ impl Signups {
         let account = NewAccount {
             username,
             username_key,
+            username_skeleton,
             password_hash,
             visitor_id,
             event_id,

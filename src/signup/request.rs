@@ -49,7 +49,6 @@ struct Fields {
     password: Option<Value>,
 }
 
-const MAX_USERNAME_CHARS: usize = 254;
 /// The longest `sealedResult` accepted (base64 characters).
 pub const MAX_SEALED_BYTES: usize = 16 * 1024;
 
@@ -103,19 +102,7 @@ pub fn parse(body: &[u8]) -> Result<SignupRequest, Refusal> {
         (None, None) => return Err(invalid("requestId is required (or sealedResult)".into())),
     };
     let username = username.as_deref().map(str::trim).unwrap_or_default();
-    if username.is_empty() {
-        return Err(invalid("username is required".into()));
-    }
-    if username.chars().count() > MAX_USERNAME_CHARS {
-        return Err(invalid(format!(
-            "username must be at most {MAX_USERNAME_CHARS} characters"
-        )));
-    }
-    if username.chars().any(char::is_control) {
-        return Err(invalid(
-            "username must not contain control characters".into(),
-        ));
-    }
+    crate::username::check(username).map_err(|unusable| invalid(unusable.to_string()))?;
     let Some(password) = password else {
         return Err(invalid("password is required".into()));
     };
@@ -134,11 +121,6 @@ fn body_problem(body: &[u8], error: &serde_json::Error) -> String {
         Ok(Value::Object(_)) => format!("body is ambiguous: {error}"),
         Ok(_) => "body must be a JSON object".into(),
     }
-}
-
-/// The uniqueness key: trimmed and lower-cased, so "Ann@x.io" and " ann@x.io" are one account.
-pub fn username_key(username: &str) -> String {
-    username.trim().to_lowercase()
 }
 
 fn invalid(message: String) -> Refusal {
@@ -191,6 +173,10 @@ mod tests {
                 "password is required",
             ),
             (
+                r#"{"requestId":"r","username":"ad\u202Emin","password":"p"}"#,
+                "bidirectional control characters (found U+202E)",
+            ),
+            (
                 r#"{"requestId":"r","username":"a","password":true}"#,
                 "password must be a string",
             ),
@@ -235,7 +221,6 @@ mod tests {
             request.password, " p w ",
             "passwords are kept exactly as typed"
         );
-        assert_eq!(username_key(&request.username), "ann@x.io");
         let sealed =
             parse(br#"{"sealedResult":"AAAA","username":"a","password":"p","extra":1}"#).unwrap();
         assert_eq!(sealed.event, EventRef::Sealed("AAAA".into()));

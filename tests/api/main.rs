@@ -10,6 +10,7 @@ mod rate_limit;
 mod routing;
 mod signals;
 mod signup;
+mod usernames;
 mod webhooks;
 
 #[path = "../common/mod.rs"]
