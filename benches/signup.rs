@@ -1,5 +1,6 @@
 //! The service's own CPU on one signup, without I/O: reading the body, the password strength
-//! check, the policy on a full v4 event, and the snapshot the audit trail stores.
+//! check, the policy on a full v4 event, the snapshot the audit trail stores, and the
+//! username's key and skeleton.
 //!
 //!   cargo bench --bench signup
 //!
@@ -86,6 +87,27 @@ fn password_check(bencher: Bencher, which: &str) {
             .collect(),
     };
     bencher.bench(|| policy.check(black_box(&password), black_box(USERNAME)));
+}
+
+/// What a signup that reaches account creation pays to compare its username: the key
+/// (NFKC_Casefold) and the UTS #39 skeleton, on the ASCII name every bench signup sends and on
+/// the longest name accepted, in mixed scripts with a ligature and a fullwidth letter (NFKC
+/// expands both).
+#[divan::bench(args = ["ascii", "max_length_mixed"])]
+fn username_key_and_skeleton(bencher: Bencher, which: &str) {
+    let username: String = match which {
+        "ascii" => USERNAME.to_owned(),
+        _ => "Straße-ｄéjà-\u{FB01}le-Ελλάδα-москва-"
+            .repeat(16)
+            .chars()
+            .take(signup_guard::username::MAX_CHARS)
+            .collect(),
+    };
+    bencher.bench(|| {
+        let key = signup_guard::username::key(black_box(&username));
+        let skeleton = signup_guard::username::skeleton(&key);
+        (key, skeleton)
+    });
 }
 
 /// The CPU of one refused signup end to end, minus I/O: body, strength check, event parse,

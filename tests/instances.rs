@@ -245,6 +245,7 @@ async fn one_device_gets_exactly_three_accounts_in_its_window_across_two_instanc
     let old = NewAccount {
         username: Some("old@example.com".into()),
         username_key: Some("old@example.com".into()),
+        username_skeleton: Some("old@example.com".into()),
         password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
         account_ref: None,
         decision_id: None,

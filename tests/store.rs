@@ -6,16 +6,16 @@ mod common;
 
 use common::{assert_no_half_written_rows, count, TestDb};
 use signup_guard::policy::{Context, Snapshot};
-use signup_guard::signup::request::username_key;
 use signup_guard::store::{
     now_ms, AttemptFilter, DeviceQuota, NewAccount, NewAttempt, Store, StoreError,
 };
+use signup_guard::username;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 common::both_backends!(
     migrations_run_and_running_them_again_changes_nothing,
     accounts_are_listed_newest_first_a_page_at_a_time,
-    usernames_are_unique_whatever_their_case_and_spacing,
+    usernames_are_unique_by_key_and_by_lookalike_skeleton,
     an_event_creates_at_most_one_account,
     a_device_limit_of_one_refuses_the_second_account,
     a_device_limit_of_three_counts_only_accounts_inside_the_window,
@@ -43,9 +43,11 @@ fn unique(prefix: &str) -> String {
 }
 
 fn account(username: &str, visitor_id: &str, created_at: i64) -> NewAccount {
+    let username_key = username::key(username);
     NewAccount {
         username: Some(username.trim().to_owned()),
-        username_key: Some(username_key(username)),
+        username_skeleton: Some(username::skeleton(&username_key)),
+        username_key: Some(username_key),
         password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
         account_ref: None,
         decision_id: None,
@@ -114,8 +116,12 @@ async fn all_attempts(store: &Store) -> Vec<signup_guard::store::AttemptRow> {
 async fn migrations_run_and_running_them_again_changes_nothing(db: &TestDb) {
     let store = db.store().await;
     let id = create(&store, "kept@example.com", "visitor-a").await;
-    let applied = store.migrate().await.expect("a second run is accepted");
-    assert!(applied.is_empty(), "nothing is left to apply: {applied:?}");
+    let migrated = store.migrate().await.expect("a second run is accepted");
+    assert_eq!(
+        migrated,
+        Default::default(),
+        "nothing is left to apply or re-key"
+    );
     let reopened = Store::open(&db.url, Default::default())
         .await
         .expect("reopening migrates again");
@@ -179,10 +185,19 @@ async fn accounts_are_listed_newest_first_a_page_at_a_time(db: &TestDb) {
         .is_empty());
 }
 
-async fn usernames_are_unique_whatever_their_case_and_spacing(db: &TestDb) {
+async fn usernames_are_unique_by_key_and_by_lookalike_skeleton(db: &TestDb) {
     let store = db.store().await;
     create(&store, "Ann@Example.com", "visitor-1").await;
-    for taken in ["ann@example.com", "  ANN@EXAMPLE.COM "] {
+    // The same key, then (Cyrillic `а`) another key with the same skeleton: the insert is
+    // refused by the unique index of each, not only by the early conflict check.
+    let taken = [
+        "ann@example.com",
+        "  ANN@EXAMPLE.COM ",
+        "ＡＮＮ@example.com",
+        "an\u{200B}n@example.com",
+        "\u{430}nn@example.com",
+    ];
+    for taken in taken {
         let new = account(taken, &unique("visitor"), now_ms());
         let result = store
             .create_account(&new, NO_LIMIT, &attempt_for(&new, "allow", "created", &[]))
@@ -193,7 +208,11 @@ async fn usernames_are_unique_whatever_their_case_and_spacing(db: &TestDb) {
         );
         assert!(matches!(
             store
-                .conflict(new.username_key.as_deref().unwrap(), &new.event_id)
+                .conflict(
+                    new.username_key.as_deref().unwrap(),
+                    new.username_skeleton.as_deref().unwrap(),
+                    &new.event_id,
+                )
                 .await,
             Ok(Some(StoreError::UsernameTaken))
         ));
@@ -219,7 +238,11 @@ async fn an_event_creates_at_most_one_account(db: &TestDb) {
     };
     assert!(matches!(
         store
-            .conflict(reused.username_key.as_deref().unwrap(), &reused.event_id)
+            .conflict(
+                reused.username_key.as_deref().unwrap(),
+                reused.username_skeleton.as_deref().unwrap(),
+                &reused.event_id
+            )
             .await,
         Ok(Some(StoreError::EventAlreadyUsed))
     ));
@@ -366,12 +389,13 @@ async fn concurrent_creates_of_one_username_leave_exactly_one_account(db: &TestD
     let tasks: Vec<_> = (0..12)
         .map(|i| {
             let store = store.clone();
-            // Different spellings of one name, from different devices.
-            let name = if i % 2 == 0 {
-                "Race@Example.com"
-            } else {
-                " race@example.COM"
-            };
+            // Different spellings of one name, from different devices. The third has a
+            // Cyrillic `а`: only the skeleton's unique index tells it from the others.
+            let name = [
+                "Race@Example.com",
+                " race@example.COM",
+                "R\u{430}ce@example.com",
+            ][i % 3];
             tokio::spawn(async move {
                 let new = account(name, &unique("device"), now_ms());
                 store

@@ -5,6 +5,7 @@ CREATE TABLE accounts_next (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
     username      TEXT,
     username_key  TEXT,
+    username_skeleton TEXT,
     password_hash TEXT,
     visitor_id    TEXT    NOT NULL,
     event_id      TEXT    NOT NULL,
@@ -15,11 +16,12 @@ CREATE TABLE accounts_next (
     -- Every account is either a user of ours (a password) or a slot of an app's user.
     CHECK (password_hash IS NOT NULL OR account_ref IS NOT NULL)
 );
-INSERT INTO accounts_next (id, username, username_key, password_hash, visitor_id, event_id, review, created_at)
-    SELECT id, username, username_key, password_hash, visitor_id, event_id, review, created_at FROM accounts;
+INSERT INTO accounts_next (id, username, username_key, username_skeleton, password_hash, visitor_id, event_id, review, created_at)
+    SELECT id, username, username_key, username_skeleton, password_hash, visitor_id, event_id, review, created_at FROM accounts;
 DROP TABLE accounts;
 ALTER TABLE accounts_next RENAME TO accounts;
 CREATE UNIQUE INDEX accounts_username_key_uq ON accounts (username_key);
+CREATE UNIQUE INDEX accounts_username_skeleton_uq ON accounts (username_skeleton);
 CREATE UNIQUE INDEX accounts_event_id_uq ON accounts (event_id);
 CREATE INDEX accounts_visitor_idx ON accounts (visitor_id, created_at);
 CREATE UNIQUE INDEX accounts_decision_id_uq ON accounts (decision_id);

@@ -72,18 +72,45 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
     let store = Store::connect(&url, args.database.pool())
         .await
         .with_context(|| format!("cannot connect to {}", crate::startup::redact_url(&url)))?;
-    let applied = store.migrate().await?;
+    let migrated = store.migrate().await?;
+    let applied = &migrated.applied;
     let backend = format!("{:?}", store.backend()).to_lowercase();
     if applied.is_empty() {
         println!("no migrations to apply: the database schema is up to date ({backend})");
     }
-    for migration in &applied {
+    for migration in applied {
         println!("applied {migration} ({backend})");
     }
     if !applied.is_empty() {
         println!("database schema is up to date ({backend})");
     }
+    print_rekeyed(&migrated.usernames);
     Ok(())
+}
+
+/// Usernames are quoted and escaped: one may hold characters that would garble a terminal.
+fn print_rekeyed(usernames: &crate::store::Rekeyed) {
+    if usernames.rekeyed > 0 {
+        println!(
+            "usernames re-keyed: {} (now compared by their Unicode key and skeleton)",
+            usernames.rekeyed
+        );
+    }
+    let kept_apart = &usernames.kept_apart;
+    if kept_apart.is_empty() {
+        return;
+    }
+    println!(
+        "accounts kept apart: {} (each username looks the same as an older account's, which \
+         keeps the name; see \"Lookalike usernames\" in docs/operations.md)",
+        kept_apart.len()
+    );
+    for account in kept_apart {
+        println!(
+            "  account {} {:?} looks the same as account {} {:?}",
+            account.id, account.username, account.holder_id, account.holder_username
+        );
+    }
 }
 
 /// `simulator`: the Fingerprint stand-in alone.

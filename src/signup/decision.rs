@@ -238,10 +238,11 @@ impl Signups {
         else {
             return Err(Refusal::no_identification());
         };
-        let username_key = username.as_deref().map(request::username_key);
-        let conflict = match &username_key {
-            Some(key) => self.store.conflict(key, &event_id).await?,
-            None => None,
+        let username_key = username.as_deref().map(crate::username::key);
+        let username_skeleton = username_key.as_deref().map(crate::username::skeleton);
+        let conflict = match (&username_key, &username_skeleton) {
+            (Some(key), Some(skeleton)) => self.store.conflict(key, skeleton, &event_id).await?,
+            _ => None,
         };
         match conflict {
             // A dry check does not use the requestId up, so only the username matters there.
@@ -267,6 +268,7 @@ impl Signups {
             account: NewAccount {
                 username,
                 username_key,
+                username_skeleton,
                 password_hash: None,
                 account_ref: Some(account_ref),
                 decision_id: record.decision_id.clone(),

@@ -132,8 +132,15 @@ impl Signups {
             .await
             .map_err(Refusal::Internal)?
             .map_err(Refusal::Invalid)?;
-        let username_key = request::username_key(&username);
-        if let Some(conflict) = self.store.conflict(&username_key, &event_id).await? {
+        // Computed here, once, for the signups that got this far: the conflict check and the
+        // insert share them.
+        let username_key = crate::username::key(&username);
+        let username_skeleton = crate::username::skeleton(&username_key);
+        let taken = self
+            .store
+            .conflict(&username_key, &username_skeleton, &event_id)
+            .await?;
+        if let Some(conflict) = taken {
             return Err(conflict.into());
         }
         let password_hash = self
@@ -146,6 +153,7 @@ impl Signups {
         let account = NewAccount {
             username: Some(username),
             username_key: Some(username_key),
+            username_skeleton: Some(username_skeleton),
             password_hash: Some(password_hash),
             account_ref: None,
             decision_id: None,

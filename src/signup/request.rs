@@ -49,7 +49,6 @@ struct Fields {
     password: Option<Value>,
 }
 
-const MAX_USERNAME_CHARS: usize = 254;
 /// The longest `sealedResult` accepted (base64 characters).
 pub const MAX_SEALED_BYTES: usize = 16 * 1024;
 
@@ -75,22 +74,13 @@ pub fn parse(body: &[u8]) -> Result<SignupRequest, Refusal> {
     })
 }
 
-/// A username, trimmed and checked; blank counts as absent.
+/// A username, trimmed and checked ([`crate::username::check`]); blank counts as absent.
 pub(super) fn checked_username(username: Option<String>) -> Result<Option<String>, Refusal> {
     let username = username.as_deref().map(str::trim).unwrap_or_default();
     if username.is_empty() {
         return Ok(None);
     }
-    if username.chars().count() > MAX_USERNAME_CHARS {
-        return Err(invalid(format!(
-            "username must be at most {MAX_USERNAME_CHARS} characters"
-        )));
-    }
-    if username.chars().any(char::is_control) {
-        return Err(invalid(
-            "username must not contain control characters".into(),
-        ));
-    }
+    crate::username::check(username).map_err(|unusable| invalid(unusable.to_string()))?;
     Ok(Some(username.to_owned()))
 }
 
@@ -156,11 +146,6 @@ pub(super) fn body_problem(body: &[u8], error: &serde_json::Error) -> String {
     }
 }
 
-/// The uniqueness key: trimmed and lower-cased, so "Ann@x.io" and " ann@x.io" are one account.
-pub fn username_key(username: &str) -> String {
-    username.trim().to_lowercase()
-}
-
 pub(super) fn invalid(message: String) -> Refusal {
     Refusal::Invalid(message)
 }
@@ -211,6 +196,10 @@ mod tests {
                 "password is required",
             ),
             (
+                r#"{"requestId":"r","username":"ad\u202Emin","password":"p"}"#,
+                "bidirectional control characters (found U+202E)",
+            ),
+            (
                 r#"{"requestId":"r","username":"a","password":true}"#,
                 "password must be a string",
             ),
@@ -255,7 +244,6 @@ mod tests {
             request.password, " p w ",
             "passwords are kept exactly as typed"
         );
-        assert_eq!(username_key(&request.username), "ann@x.io");
         let sealed =
             parse(br#"{"sealedResult":"AAAA","username":"a","password":"p","extra":1}"#).unwrap();
         assert_eq!(sealed.event, EventRef::Sealed("AAAA".into()));

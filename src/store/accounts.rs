@@ -7,8 +7,10 @@ use sqlx::Row;
 pub struct NewAccount {
     /// The username as typed, trimmed.
     pub username: Option<String>,
-    /// The username's uniqueness key (trimmed, lower-cased).
+    /// The username's uniqueness key ([`crate::username::key`]).
     pub username_key: Option<String>,
+    /// Its confusable skeleton ([`crate::username::skeleton`]), unique too.
+    pub username_skeleton: Option<String>,
     /// The Argon2id PHC string; none for a decision-API slot.
     pub password_hash: Option<String>,
     /// The app's own user id, for a decision-API slot.
@@ -75,14 +77,15 @@ impl Store {
         }
         let inserted = sqlx::query(
             "INSERT INTO accounts \
-               (username, username_key, password_hash, visitor_id, event_id, review, created_at, \
-                account_ref, decision_id, status) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, $10, $11, $12 \
-             WHERE (SELECT COUNT(*) FROM accounts WHERE visitor_id = $4 AND created_at >= $8) < $9 \
+               (username, username_key, username_skeleton, password_hash, visitor_id, event_id, \
+                review, created_at, account_ref, decision_id, status) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $11, $12, $13 \
+             WHERE (SELECT COUNT(*) FROM accounts WHERE visitor_id = $5 AND created_at >= $9) < $10 \
              RETURNING id",
         )
         .bind(&account.username)
         .bind(&account.username_key)
+        .bind(&account.username_skeleton)
         .bind(&account.password_hash)
         .bind(&account.visitor_id)
         .bind(&account.event_id)
@@ -120,20 +123,24 @@ impl Store {
         Ok(row.try_get("n")?)
     }
 
-    /// Whether a username key or an event id is already taken, checked before the costly hash.
-    /// The unique indexes stay the guarantee; this only answers sooner.
+    /// Whether a username (by its key or its skeleton) or an event id is already taken, checked
+    /// before the costly hash. The unique indexes stay the guarantee; this only answers sooner.
     pub async fn conflict(
         &self,
         username_key: &str,
+        username_skeleton: &str,
         event_id: &str,
     ) -> Result<Option<StoreError>, StoreError> {
+        // Two counts rather than one with OR, so each reads its own index.
         let row = sqlx::query(
             "SELECT \
                (SELECT COUNT(*) FROM accounts WHERE event_id = $1) AS events, \
-               (SELECT COUNT(*) FROM accounts WHERE username_key = $2) AS names",
+               (SELECT COUNT(*) FROM accounts WHERE username_key = $2) \
+             + (SELECT COUNT(*) FROM accounts WHERE username_skeleton = $3) AS names",
         )
         .bind(event_id)
         .bind(username_key)
+        .bind(username_skeleton)
         .fetch_one(&self.pool)
         .await?;
         if row.try_get::<i64, _>("events")? > 0 {

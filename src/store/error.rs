@@ -1,7 +1,7 @@
 /// What can go wrong in the store, in the terms the HTTP layer needs.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
-    /// The username (trimmed, case-insensitive) already has an account.
+    /// The username, or one that looks the same, already has an account.
     #[error("username taken")]
     UsernameTaken,
     /// This event id already created an account.
@@ -31,7 +31,7 @@ impl From<sqlx::Error> for StoreError {
             E::Database(db) if db.is_unique_violation() => {
                 // SQLite names the column in its message, PostgreSQL gives the index name.
                 let what = format!("{} {}", db.constraint().unwrap_or_default(), db.message());
-                if what.contains("username_key") {
+                if what.contains("username_key") || what.contains("username_skeleton") {
                     StoreError::UsernameTaken
                 } else if what.contains("event_id") {
                     StoreError::EventAlreadyUsed

@@ -12,6 +12,7 @@ mod error;
 mod label_reports;
 mod lists;
 mod reviews;
+mod usernames;
 mod webhooks;
 
 pub use accounts::{AccountRow, DeviceQuota, NewAccount};
@@ -22,6 +23,7 @@ pub use error::StoreError;
 pub use label_reports::LabelReport;
 pub use lists::{AnalystAction, ListEntry};
 pub use reviews::{Label, Resolved, Review};
+pub use usernames::{KeptApart, Rekeyed};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
@@ -73,6 +75,18 @@ impl Default for PoolSettings {
         }
     }
 }
+
+/// What [`Store::migrate`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Migrated {
+    /// The migrations this run applied, oldest first (`0001_init`).
+    pub applied: Vec<String>,
+    /// What re-keying usernames did.
+    pub usernames: Rekeyed,
+}
+
+/// Beyond this many, the log gives a count: `migrate` lists every one.
+const MAX_LOGGED_KEPT_APART: usize = 100;
 
 /// A connection pool to one database, shared by every request.
 #[derive(Debug, Clone)]
@@ -153,18 +167,36 @@ impl Store {
         Self::connect_in(url, settings, true).await
     }
 
-    /// Connects and brings the schema up to date.
+    /// Connects and brings the schema up to date. Accounts kept apart by re-keying are logged,
+    /// at every start until an operator settles them.
     pub async fn open(url: &str, settings: PoolSettings) -> Result<Self, StoreError> {
         let store = Self::connect(url, settings).await?;
-        store.migrate().await?;
+        let migrated = store.migrate().await?;
+        let kept_apart = &migrated.usernames.kept_apart;
+        for account in kept_apart.iter().take(MAX_LOGGED_KEPT_APART) {
+            tracing::warn!(
+                id = account.id,
+                username = ?account.username,
+                holder_id = account.holder_id,
+                holder_username = ?account.holder_username,
+                "account kept apart: its username looks the same as an older account's"
+            );
+        }
+        if kept_apart.len() > MAX_LOGGED_KEPT_APART {
+            tracing::warn!(
+                more = kept_apart.len() - MAX_LOGGED_KEPT_APART,
+                "more accounts kept apart: `signup-guard migrate` lists them all"
+            );
+        }
         Ok(store)
     }
 
-    /// Runs the embedded migrations of this backend, and returns the ones this run applied
-    /// (`0001_init`), oldest first; none when the schema was up to date. Safe to run from several
-    /// instances at once: the whole run, from creating sqlx's bookkeeping table on, holds the
-    /// migration lock (an advisory lock on PostgreSQL).
-    pub async fn migrate(&self) -> Result<Vec<String>, StoreError> {
+    /// Runs the embedded migrations of this backend, then re-keys the usernames that need it
+    /// (see [`Rekeyed`]). Returns the migrations this run applied (`0001_init`), oldest first
+    /// (none when the schema was up to date), and what re-keying did. Safe to run from several
+    /// instances at once: the whole run, from creating sqlx's bookkeeping table to the last
+    /// re-keyed account, holds the migration lock (an advisory lock on PostgreSQL).
+    pub async fn migrate(&self) -> Result<Migrated, StoreError> {
         use sqlx::migrate::Migrate as _;
         let mut migrator = match self.backend {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
@@ -201,6 +233,9 @@ impl Store {
                 .list_applied_migrations()
                 .await
                 .map_err(migration_error)?;
+            let usernames = usernames::rekey(&mut conn)
+                .await
+                .map_err(|e| StoreError::Migration(format!("re-keying usernames: {e}")))?;
             conn.unlock().await.map_err(migration_error)?;
             let applied = after
                 .iter()
@@ -208,7 +243,7 @@ impl Store {
                 .filter_map(|a| migrator.iter().find(|m| m.version == a.version))
                 .map(|m| format!("{:04}_{}", m.version, m.description.replace(' ', "_")))
                 .collect();
-            Ok(applied)
+            Ok(Migrated { applied, usernames })
         }
         .await;
         let _ = sqlx::Connection::close(conn).await;

@@ -141,6 +141,10 @@ async fn a_reservation_takes_the_device_slot_and_is_listed_with_its_account_ref(
     assert_eq!(recorded[0].account_ref.as_deref(), Some("user-42"));
     assert_eq!(recorded[0].endpoint, Endpoint::Decision.as_str());
     assert_no_half_written_rows(&db.raw().await).await;
+    // The next start re-runs the migrations: a slot without a username has nothing to re-key.
+    let migrated = app.state.store.migrate().await.expect("migrations re-run");
+    assert_eq!(migrated.usernames.rekeyed, 0);
+    assert!(migrated.usernames.kept_apart.is_empty());
 }
 
 async fn a_risky_signal_is_a_review_and_still_reserves(db: &TestDb) {

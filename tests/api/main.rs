@@ -15,6 +15,7 @@ mod reviews;
 mod routing;
 mod signals;
 mod signup;
+mod usernames;
 mod webhooks;
 
 #[path = "../common/mod.rs"]

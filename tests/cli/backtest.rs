@@ -191,7 +191,7 @@ async fn backtest_scores_both_policies_against_the_labels_and_lists_the_changes(
         if let Some(label) = label {
             let store = &app.state.store;
             assert!(store
-                .label_attempt(attempt, label, "known", "test", 1)
+                .label_attempt(attempt, label, "known", "test", false, 1)
                 .await
                 .unwrap());
         }

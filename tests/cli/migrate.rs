@@ -60,3 +60,52 @@ fn migrate_names_the_migrations_it_applied_then_says_there_are_none() {
     );
     assert!(!stdout.contains("applied "), "{stdout}");
 }
+
+/// A database an older release wrote: `migrate` re-keys its usernames and names each account
+/// kept apart, on every run until it is settled; `serve` logs them at startup. A username is
+/// printed escaped: one with a bidirectional control must not reorder the report around it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_rekeys_older_usernames_and_names_each_account_kept_apart() {
+    let db = common::TestDb::sqlite();
+    let old = db.migrated_to(1).await;
+    common::legacy_account(&old, "straße").await;
+    common::legacy_account(&old, "STRASSE").await;
+    common::legacy_account(&old, "admin").await;
+    common::legacy_account(&old, "ad\u{202E}min").await;
+    old.close().await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("DATABASE_URL", db.url.as_str())];
+
+    let first = run_async(dir.path(), &["migrate"], &env).await;
+    assert!(first.status.success(), "{first:?}");
+    let stdout = text(&first.stdout);
+    for expected in [
+        "applied 0002_username_skeleton (sqlite)",
+        "usernames re-keyed: 2",
+        "accounts kept apart: 2",
+        r#"account 2 "STRASSE" looks the same as account 1 "straße""#,
+        r#"account 4 "ad\u{202e}min" looks the same as account 3 "admin""#,
+    ] {
+        assert!(stdout.contains(expected), "{expected:?} in:\n{stdout}");
+    }
+    assert!(!stdout.contains('\u{202E}'), "{stdout}");
+
+    let second = run_async(dir.path(), &["migrate"], &env).await;
+    let stdout = text(&second.stdout);
+    assert!(stdout.contains("no migrations to apply"), "{stdout}");
+    assert!(
+        !stdout.contains("re-keyed"),
+        "nothing left to re-key: {stdout}"
+    );
+    assert!(stdout.contains("accounts kept apart: 2"), "{stdout}");
+
+    let port = free_port().to_string();
+    let server = serve(dir.path(), &["--demo", "--port", &port], &env).await;
+    let logs = server.stderr();
+    let warning = logs
+        .lines()
+        .find(|l| l.contains("account kept apart") && l.contains("id=4"))
+        .unwrap_or_else(|| panic!("a warning for account 4:\n{logs}"));
+    assert!(warning.contains(r#"username="ad\u{202e}min""#), "{warning}");
+    assert!(warning.contains(r#"holder_username="admin""#), "{warning}");
+}

@@ -127,6 +127,36 @@ impl TestDb {
             .expect("the store opens and migrates")
     }
 
+    /// The schema as an older release left it: this backend's migrations up to `version`
+    /// only. Returns a plain pool on it, to write the rows that release would have written.
+    pub async fn migrated_to(&self, version: i64) -> AnyPool {
+        Store::connect(&self.url, PoolSettings::default())
+            .await
+            .expect("the database is created")
+            .close()
+            .await;
+        let backend = if self.is_postgres() {
+            "postgres"
+        } else {
+            "sqlite"
+        };
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(backend);
+        let mut migrator = sqlx::migrate::Migrator::new(dir)
+            .await
+            .expect("the migrations");
+        let older: Vec<_> = migrator
+            .iter()
+            .filter(|m| m.version <= version)
+            .cloned()
+            .collect();
+        migrator.migrations = older.into();
+        let pool = self.raw().await;
+        migrator.run(&pool).await.expect("the older migrations run");
+        pool
+    }
+
     /// A plain connection pool for checks the store has no query for.
     pub async fn raw(&self) -> AnyPool {
         sqlx::any::install_default_drivers();
@@ -188,6 +218,24 @@ pub async fn count(pool: &AnyPool, sql: &str) -> i64 {
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
         .get::<i64, _>("n")
+}
+
+/// Writes an account as release 0001 did, on a database [`TestDb::migrated_to`] left there or
+/// as an instance of that release would beside a newer one: the key trimmed and lower-cased,
+/// no skeleton. The other columns are made from the username.
+pub async fn legacy_account(pool: &AnyPool, username: &str) -> i64 {
+    let row = sqlx::query(
+        "INSERT INTO accounts \
+           (username, username_key, password_hash, visitor_id, event_id, review, created_at) \
+         VALUES ($1, $2, 'hash-of-' || $1, 'visitor-' || $1, 'event-' || $1, 0, $3) RETURNING id",
+    )
+    .bind(username)
+    .bind(username.trim().to_lowercase())
+    .bind(signup_guard::store::now_ms())
+    .fetch_one(pool)
+    .await
+    .unwrap_or_else(|e| panic!("{username:?}: {e}"));
+    row.get("id")
 }
 
 /// Asserts the invariant every refused, failed or cut-off signup must keep: no account without
