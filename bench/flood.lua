@@ -93,7 +93,7 @@ local headers = { ["Content-Type"] = "application/json" }
 
 local function signup(path, id)
   local body = string.format(
-    '{"requestId":"%s","username":"u-%s-%d-%d@example.com","password":"correct horse battery staple"}',
+    '{"requestId":"%s","username":"u-%s-%d-%d@example.org","password":"correct horse battery staple"}',
     id, tag, tid, n)
   return wrk.format("POST", path, headers, body)
 end

@@ -291,7 +291,7 @@ stop_services() {
 
 signup() { # port event-id -> "status code"
   curl -sS -o "$WORK/signup.json" -w '%{http_code}' -H 'content-type: application/json' \
-    -d "{\"requestId\":\"$2\",\"username\":\"check-$2@example.com\",\"password\":\"correct horse battery staple\"}" \
+    -d "{\"requestId\":\"$2\",\"username\":\"check-$2@example.org\",\"password\":\"correct horse battery staple\"}" \
     "http://127.0.0.1:$1/api/create-account" || true
   printf ' %s\n' "$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("code", "-"))' \
     "$WORK/signup.json" 2>/dev/null || echo '?')"

@@ -46,7 +46,7 @@ function request()
     return wrk.format("GET", "/health")
   end
   local body = string.format(
-    '{"requestId":"%s","username":"%s-%d@example.com","password":"correct horse battery staple"}',
+    '{"requestId":"%s","username":"%s-%d@example.org","password":"correct horse battery staple"}',
     ids[used], prefix, used)
   return wrk.format("POST", "/api/create-account", { ["Content-Type"] = "application/json" }, body)
 end

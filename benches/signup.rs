@@ -16,8 +16,8 @@ use signup_guard::signup::request;
 const EVENT_V4: &[u8] = include_bytes!("../crates/fingerprint/benches/event_v4.json");
 
 /// A signup as `bench/flood.sh` sends it.
-const BODY: &[u8] = br#"{"requestId":"1731412800123.qW3rTy","username":"b0-1731412800-42@example.com","password":"correct horse battery staple"}"#;
-const USERNAME: &str = "b0-1731412800-42@example.com";
+const BODY: &[u8] = br#"{"requestId":"1731412800123.qW3rTy","username":"b0-1731412800-42@example.org","password":"correct horse battery staple"}"#;
+const USERNAME: &str = "b0-1731412800-42@example.org";
 const PASSPHRASE: &str = "correct horse battery staple";
 
 fn snapshot() -> Snapshot {
@@ -30,7 +30,7 @@ fn snapshot() -> Snapshot {
             origin: Some("https://signup.test.invalid".into()),
             now_ms,
             device_accounts: 0,
-            lists: Vec::new(),
+            ..Context::default()
         },
     }
 }

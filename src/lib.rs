@@ -6,6 +6,7 @@ pub mod cli;
 pub mod commands;
 pub mod connections;
 pub mod delivery;
+pub mod email;
 pub mod events;
 pub mod http;
 pub mod label_reports;

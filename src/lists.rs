@@ -339,8 +339,8 @@ mod tests {
             "xn--bcher-kva.de"
         );
         assert_eq!(
-            normalise(ListKind::Email, "Ann@Example.COM").unwrap(),
-            "ann@example.com"
+            normalise(ListKind::Email, "Ann@Example.ORG").unwrap(),
+            "ann@example.org"
         );
         assert!(normalise(ListKind::Email, "no-at-sign").is_err());
         assert!(normalise(ListKind::VisitorId, "a b").is_err());
@@ -364,7 +364,7 @@ mod tests {
                 entry(
                     5,
                     ListKind::Email,
-                    "ann@example.com",
+                    "ann@example.org",
                     Action::Allow,
                     Some(100),
                 ),
@@ -424,7 +424,7 @@ mod tests {
         assert_eq!(
             ids(
                 Facts {
-                    email: Some("ANN@example.com"),
+                    email: Some("ANN@example.org"),
                     ..Facts::default()
                 },
                 99
@@ -434,7 +434,7 @@ mod tests {
         assert!(
             ids(
                 Facts {
-                    email: Some("ann@example.com"),
+                    email: Some("ann@example.org"),
                     ..Facts::default()
                 },
                 100

@@ -248,16 +248,16 @@ mod tests {
         let policy = PasswordPolicy::default();
         let too_long = "x".repeat(129);
         let cases = vec![
-            ("short1!", "alice@example.com", false, "under 8 characters"),
+            ("short1!", "alice@example.org", false, "under 8 characters"),
             (
                 "password123",
-                "alice@example.com",
+                "alice@example.org",
                 false,
                 "a common password",
             ),
             (
-                "alice@example.com1",
-                "alice@example.com",
+                "alice@example.org1",
+                "alice@example.org",
                 false,
                 "contains the username",
             ),

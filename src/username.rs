@@ -124,7 +124,7 @@ mod tests {
         ),
         ("ＡＤＭＩＮ", "admin", "fullwidth letters"),
         ("\u{FB01}le", "file", "the fi ligature"),
-        ("Ann@Example.com", "ann@example.com", "plain case"),
+        ("Ann@Example.org", "ann@example.org", "plain case"),
         ("\u{200B} ann ", "ann", "trimmed after the ignorables go"),
         (
             "e\u{200B}\u{0301}",
@@ -215,7 +215,7 @@ mod tests {
             assert_eq!(check(username), Err(expected), "{username:?}");
         }
         assert!(check(&"u".repeat(MAX_CHARS)).is_ok());
-        assert!(check("ann@example.com").is_ok());
+        assert!(check("ann@example.org").is_ok());
         let message = Unusable::BidiControl('\u{202E}').to_string();
         assert!(message.contains("bidirectional") && message.contains("U+202E"));
     }

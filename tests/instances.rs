@@ -243,12 +243,13 @@ async fn one_device_gets_exactly_three_accounts_in_its_window_across_two_instanc
     // An account from before the window must leave the device its full quota.
     let old_at = now_ms() - 8 * 86_400_000;
     let old = NewAccount {
-        username: Some("old@example.com".into()),
-        username_key: Some("old@example.com".into()),
-        username_skeleton: Some("old@example.com".into()),
+        username: Some("old@example.org".into()),
+        username_key: Some("old@example.org".into()),
+        username_skeleton: Some("old@example.org".into()),
         password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
         account_ref: None,
         decision_id: None,
+        email_key: None,
         visitor_id: "device-three".into(),
         event_id: "old-event".into(),
         review: false,
@@ -290,7 +291,7 @@ async fn a_username_is_taken_once_across_two_instances() {
     };
     let fingerprint = Fingerprint::start().await;
     let instances = two_instances(&db, &fingerprint, Policy::default()).await;
-    let spellings = ["Same@Example.com", "same@example.com", " SAME@example.com "];
+    let spellings = ["Same@Example.org", "same@example.org", " SAME@example.org "];
     let signups = (0..24)
         .map(|i| {
             (

@@ -51,6 +51,7 @@ fn account(username: &str, visitor_id: &str, created_at: i64) -> NewAccount {
         password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
         account_ref: None,
         decision_id: None,
+        email_key: None,
         visitor_id: visitor_id.to_owned(),
         event_id: unique("event"),
         review: false,
@@ -92,7 +93,7 @@ fn snapshot(account: &NewAccount) -> Snapshot {
             origin: None,
             now_ms: account.created_at,
             device_accounts: 1,
-            lists: Vec::new(),
+            ..Context::default()
         },
     }
 }
@@ -115,7 +116,7 @@ async fn all_attempts(store: &Store) -> Vec<signup_guard::store::AttemptRow> {
 
 async fn migrations_run_and_running_them_again_changes_nothing(db: &TestDb) {
     let store = db.store().await;
-    let id = create(&store, "kept@example.com", "visitor-a").await;
+    let id = create(&store, "kept@example.org", "visitor-a").await;
     let migrated = store.migrate().await.expect("a second run is accepted");
     assert_eq!(
         migrated,
@@ -152,7 +153,7 @@ async fn accounts_are_listed_newest_first_a_page_at_a_time(db: &TestDb) {
         ids.push(
             create(
                 &store,
-                &format!("page{i}@example.com"),
+                &format!("page{i}@example.org"),
                 &format!("visitor-{i}"),
             )
             .await,
@@ -175,7 +176,7 @@ async fn accounts_are_listed_newest_first_a_page_at_a_time(db: &TestDb) {
     ids.reverse();
     assert_eq!(listed, ids, "newest first, no gaps, no repeats");
     assert_eq!(third.len(), 1);
-    assert_eq!(third[0].username.as_deref(), Some("page0@example.com"));
+    assert_eq!(third[0].username.as_deref(), Some("page0@example.org"));
     assert_eq!(third[0].visitor_id, "visitor-0");
     assert!(!third[0].review);
     assert!(store
@@ -187,15 +188,15 @@ async fn accounts_are_listed_newest_first_a_page_at_a_time(db: &TestDb) {
 
 async fn usernames_are_unique_by_key_and_by_lookalike_skeleton(db: &TestDb) {
     let store = db.store().await;
-    create(&store, "Ann@Example.com", "visitor-1").await;
+    create(&store, "Ann@Example.org", "visitor-1").await;
     // The same key, then (Cyrillic `а`) another key with the same skeleton: the insert is
     // refused by the unique index of each, not only by the early conflict check.
     let taken = [
-        "ann@example.com",
-        "  ANN@EXAMPLE.COM ",
-        "ＡＮＮ@example.com",
-        "an\u{200B}n@example.com",
-        "\u{430}nn@example.com",
+        "ann@example.org",
+        "  ANN@EXAMPLE.ORG ",
+        "ＡＮＮ@example.org",
+        "an\u{200B}n@example.org",
+        "\u{430}nn@example.org",
     ];
     for taken in taken {
         let new = account(taken, &unique("visitor"), now_ms());
@@ -223,7 +224,7 @@ async fn usernames_are_unique_by_key_and_by_lookalike_skeleton(db: &TestDb) {
 
 async fn an_event_creates_at_most_one_account(db: &TestDb) {
     let store = db.store().await;
-    let first = account("first@example.com", "visitor-1", now_ms());
+    let first = account("first@example.org", "visitor-1", now_ms());
     store
         .create_account(
             &first,
@@ -234,7 +235,7 @@ async fn an_event_creates_at_most_one_account(db: &TestDb) {
         .unwrap();
     let reused = NewAccount {
         event_id: first.event_id.clone(),
-        ..account("second@example.com", "visitor-2", now_ms())
+        ..account("second@example.org", "visitor-2", now_ms())
     };
     assert!(matches!(
         store
@@ -266,12 +267,12 @@ async fn a_device_limit_of_one_refuses_the_second_account(db: &TestDb) {
         max_accounts: 1,
         since_ms: 0,
     };
-    let first = account("one@example.com", "device-x", now_ms());
+    let first = account("one@example.org", "device-x", now_ms());
     store
         .create_account(&first, quota, &attempt_for(&first, "allow", "created", &[]))
         .await
         .expect("the first account fits the limit");
-    let second = account("two@example.com", "device-x", now_ms());
+    let second = account("two@example.org", "device-x", now_ms());
     let result = store
         .create_account(
             &second,
@@ -280,7 +281,7 @@ async fn a_device_limit_of_one_refuses_the_second_account(db: &TestDb) {
         )
         .await;
     assert!(matches!(result, Err(StoreError::DeviceLimit)), "{result:?}");
-    let other_device = account("three@example.com", "device-y", now_ms());
+    let other_device = account("three@example.org", "device-y", now_ms());
     store
         .create_account(
             &other_device,
@@ -392,9 +393,9 @@ async fn concurrent_creates_of_one_username_leave_exactly_one_account(db: &TestD
             // Different spellings of one name, from different devices. The third has a
             // Cyrillic `а`: only the skeleton's unique index tells it from the others.
             let name = [
-                "Race@Example.com",
+                "Race@Example.org",
                 " race@example.COM",
-                "R\u{430}ce@example.com",
+                "R\u{430}ce@example.org",
             ][i % 3];
             tokio::spawn(async move {
                 let new = account(name, &unique("device"), now_ms());
@@ -420,7 +421,7 @@ async fn an_account_and_its_attempt_are_written_together_and_listed_by_verdict_a
     db: &TestDb,
 ) {
     let store = db.store().await;
-    let allowed = account("allowed@example.com", "visitor-1", now_ms());
+    let allowed = account("allowed@example.org", "visitor-1", now_ms());
     let allowed_id = store
         .create_account(
             &allowed,
@@ -431,7 +432,7 @@ async fn an_account_and_its_attempt_are_written_together_and_listed_by_verdict_a
         .unwrap();
     let reviewed = NewAccount {
         review: true,
-        ..account("reviewed@example.com", "visitor-2", now_ms())
+        ..account("reviewed@example.org", "visitor-2", now_ms())
     };
     let reviewed_id = store
         .create_account(
@@ -441,7 +442,7 @@ async fn an_account_and_its_attempt_are_written_together_and_listed_by_verdict_a
         )
         .await
         .unwrap();
-    let blocked = account("blocked@example.com", "visitor-3", now_ms());
+    let blocked = account("blocked@example.org", "visitor-3", now_ms());
     store
         .record_attempt(&attempt_for(
             &blocked,
@@ -563,25 +564,25 @@ async fn refused_inserts_leave_no_half_written_rows(db: &TestDb) {
         max_accounts: 1,
         since_ms: 0,
     };
-    let first = account("taken@example.com", "device-h", now_ms());
+    let first = account("taken@example.org", "device-h", now_ms());
     store
         .create_account(&first, quota, &attempt_for(&first, "allow", "created", &[]))
         .await
         .unwrap();
     let refusals = [
         (
-            account("TAKEN@example.com", "device-other", now_ms()),
+            account("TAKEN@example.org", "device-other", now_ms()),
             "username",
         ),
         (
             NewAccount {
                 event_id: first.event_id.clone(),
-                ..account("fresh1@example.com", "device-other2", now_ms())
+                ..account("fresh1@example.org", "device-other2", now_ms())
             },
             "event",
         ),
         (
-            account("fresh2@example.com", "device-h", now_ms()),
+            account("fresh2@example.org", "device-h", now_ms()),
             "device",
         ),
     ];
@@ -614,7 +615,7 @@ async fn a_failed_attempt_insert_takes_the_account_back_with_it(db: &TestDb) {
         .execute(&raw)
         .await
         .unwrap();
-    let new = account("lonely@example.com", "device-l", now_ms());
+    let new = account("lonely@example.org", "device-l", now_ms());
     let result = store
         .create_account(&new, NO_LIMIT, &attempt_for(&new, "allow", "created", &[]))
         .await;

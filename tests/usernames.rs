@@ -77,6 +77,7 @@ fn new_account(name: &str) -> NewAccount {
         password_hash: Some("hash".into()),
         account_ref: None,
         decision_id: None,
+        email_key: None,
         visitor_id: format!("visitor-new-{name}"),
         event_id: format!("event-new-{name}"),
         review: false,
@@ -108,8 +109,8 @@ async fn legacy_usernames_are_rekeyed_oldest_first_and_lookalikes_kept_apart_by_
     let admin = legacy_account(&old, "Admin").await;
     let hidden = legacy_account(&old, "ad\u{200B}min").await;
     let cyrillic = legacy_account(&old, "\u{430}dmin").await;
-    let ann = legacy_account(&old, "ann@example.com").await;
-    let wide = legacy_account(&old, "ＡＮＮ@example.com").await;
+    let ann = legacy_account(&old, "ann@example.org").await;
+    let wide = legacy_account(&old, "ＡＮＮ@example.org").await;
     let before = names_and_hashes(&old).await;
 
     let store = unmigrated(db).await;
@@ -127,7 +128,7 @@ async fn legacy_usernames_are_rekeyed_oldest_first_and_lookalikes_kept_apart_by_
             kept_apart(upper, "STRASSE", strasse, "straße"),
             kept_apart(hidden, "ad\u{200B}min", admin, "Admin"),
             kept_apart(cyrillic, "\u{430}dmin", admin, "Admin"),
-            kept_apart(wide, "ＡＮＮ@example.com", ann, "ann@example.com"),
+            kept_apart(wide, "ＡＮＮ@example.org", ann, "ann@example.org"),
         ]
     );
 
@@ -152,7 +153,7 @@ async fn legacy_usernames_are_rekeyed_oldest_first_and_lookalikes_kept_apart_by_
         "admin",
         "ＡＤＭＩＮ",
         "\u{430}dmin",
-        "Ann@Example.com",
+        "Ann@Example.org",
     ] {
         assert!(
             matches!(create(&store, taken).await, Err(StoreError::UsernameTaken)),

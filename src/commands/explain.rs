@@ -134,7 +134,7 @@ async fn now_context(
         origin: None,
         now_ms: now,
         device_accounts,
-        lists: Vec::new(),
+        ..Context::default()
     };
     (Snapshot { event, context }, source)
 }

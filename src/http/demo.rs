@@ -107,7 +107,7 @@ async fn identify(
         origin,
         now_ms: crate::store::now_ms(),
         device_accounts: 0,
-        lists: Vec::new(),
+        ..Context::default()
     };
     let signals = policy::evaluate(&state.signups.policy, &event, &context).findings;
     Ok(Json(DemoIdentified {

@@ -67,6 +67,14 @@ pub struct Policy {
     pub shadow: bool,
     /// An allow-list entry also lifts the device limit (off: shared devices still count).
     pub allow_overrides_device_limit: bool,
+    /// Email providers whose `+tag` is dropped when comparing addresses (`email_alias`).
+    pub email_plus_tag_providers: Vec<String>,
+    /// A file of extra throwaway-inbox domains, one per line (`#` comments), beside the
+    /// maintained list; relative to the policy file. Empty: none.
+    pub disposable_domains_file: String,
+    /// The domains read from `disposable_domains_file` when the policy was loaded.
+    #[serde(skip)]
+    pub disposable_domains: Vec<String>,
     /// The action taken when each signal fires.
     pub rules: Rules,
 }
@@ -87,6 +95,12 @@ impl Default for Policy {
             factory_reset_window_days: 7,
             shadow: false,
             allow_overrides_device_limit: false,
+            email_plus_tag_providers: crate::email::DEFAULT_PLUS_TAG_PROVIDERS
+                .iter()
+                .map(|p| p.to_string())
+                .collect(),
+            disposable_domains_file: String::new(),
+            disposable_domains: Vec::new(),
             rules: Rules::default(),
         }
     }
@@ -145,6 +159,10 @@ pub struct Rules {
     pub high_suspect_score: Action,
     /// Identification confidence below `min_confidence`.
     pub low_confidence: Action,
+    /// The username is an email address at a throwaway-inbox domain.
+    pub disposable_email: Action,
+    /// An account already has this email address, once dots, `+tags` and case are set aside.
+    pub email_alias: Action,
 }
 
 impl Default for Rules {
@@ -175,6 +193,8 @@ impl Default for Rules {
             privacy_settings: Allow,
             high_suspect_score: Review,
             low_confidence: Review,
+            disposable_email: Review,
+            email_alias: Block,
         }
     }
 }
@@ -195,6 +215,11 @@ impl Policy {
         let mut hasher = Sha256::new();
         hasher.update(b"signup-guard policy v1\n");
         hasher.update(&json);
+        // The file's contents, not only its name, make the version.
+        for domain in &self.disposable_domains {
+            hasher.update(b"\n");
+            hasher.update(domain.as_bytes());
+        }
         hex::encode(&hasher.finalize()[..6])
     }
 

@@ -19,6 +19,12 @@ pub struct Context {
     /// Accounts this visitor already holds within `device_window_days`.
     #[serde(default)]
     pub device_accounts: i64,
+    /// The email address the username stands for, normalised ([`crate::email::identity`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Accounts that already have that address.
+    #[serde(default)]
+    pub email_accounts: i64,
     /// The analysts' list entries this signup matched, as they stood at the decision.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lists: Vec<ListHit>,

@@ -82,13 +82,34 @@ impl std::error::Error for ConfigError {
     }
 }
 
-/// Reads, parses and validates a policy file.
+/// Reads, parses and validates a policy file, and the domains file it names.
 pub fn load_file(path: &Path) -> Result<Policy, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    parse_str(&text, path)
+    let mut policy = parse_str(&text, path)?;
+    if !policy.disposable_domains_file.trim().is_empty() {
+        let name = policy.disposable_domains_file.trim().to_owned();
+        let file = path.parent().unwrap_or(Path::new(".")).join(&name);
+        let list = std::fs::read_to_string(&file).map_err(|source| ConfigError::Read {
+            path: file.clone(),
+            source,
+        })?;
+        for (n, line) in list.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or_default().trim();
+            if line.is_empty() {
+                continue;
+            }
+            let domain = crate::lists::normalise(crate::lists::ListKind::EmailDomain, line)
+                .map_err(|why| ConfigError::Invalid {
+                    path: file.clone(),
+                    message: format!("policy.disposable_domains_file line {}: {why}", n + 1),
+                })?;
+            policy.disposable_domains.push(domain);
+        }
+    }
+    Ok(policy)
 }
 
 /// Parses and validates policy TOML; `path` is only used to label errors.

@@ -59,12 +59,59 @@ pub(crate) fn run(policy: &Policy, event: &Event, ctx: &Context) -> Vec<Check> {
         confidence,
     );
     c.push(
+        "disposable_email",
+        "disposable_email",
+        rules.disposable_email,
+        disposable_email(policy, ctx),
+    );
+    c.push(
+        "email_alias",
+        "email_alias",
+        rules.email_alias,
+        email_alias(ctx),
+    );
+    c.push(
         "device_limit",
         "accounts_per_device",
         block,
         device_limit(policy, ctx, allowed.0 == Outcome::Fired),
     );
     c.0
+}
+
+/// A throwaway-inbox domain, unless an analyst allow-listed the address or its domain.
+fn disposable_email(policy: &Policy, ctx: &Context) -> Judged {
+    let Some(email) = &ctx.email else {
+        return (
+            Outcome::Unavailable,
+            "the username is not an email address".into(),
+        );
+    };
+    let domain = crate::email::domain(email);
+    let vouched = ctx.lists.iter().any(|hit| {
+        hit.action == Action::Allow && matches!(hit.kind.as_str(), "email" | "email_domain")
+    });
+    if vouched {
+        return (Outcome::Skipped, format!("{domain} is allow-listed"));
+    }
+    judge(
+        crate::email::is_disposable(domain, &policy.disposable_domains),
+        format!("email domain {domain}"),
+    )
+}
+
+/// Another account already has this address.
+fn email_alias(ctx: &Context) -> Judged {
+    match &ctx.email {
+        None => (
+            Outcome::Unavailable,
+            "the username is not an email address".into(),
+        ),
+        Some(email) => judge(
+            ctx.email_accounts > 0,
+            format!("{} account(s) with {email}", ctx.email_accounts),
+        ),
+    }
 }
 
 /// Whether an entry with `action` matched, and which.

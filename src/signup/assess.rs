@@ -58,10 +58,24 @@ impl Signups {
         record.visitor_id = event.visitor_id.clone();
 
         let quota = device_quota(&self.policy, record.created_at);
-        let device_accounts = match &event.visitor_id {
-            Some(visitor) => self.store.device_accounts(visitor, quota.since_ms).await?,
-            None => 0,
+        let email = record
+            .username
+            .as_deref()
+            .and_then(|u| crate::email::identity(u, &self.policy.email_plus_tag_providers));
+        let username_key = match (&email, record.username.as_deref()) {
+            (Some(_), Some(username)) => crate::username::key(username),
+            _ => String::new(),
         };
+        // One round trip for both counts: this runs for every refused bot too.
+        let (device_accounts, email_accounts) = self
+            .store
+            .account_counts(
+                event.visitor_id.as_deref(),
+                quota.since_ms,
+                email.as_deref(),
+                &username_key,
+            )
+            .await?;
         let lists = {
             let mut ips: Vec<IpAddr> = client_ip.into_iter().collect();
             ips.extend(event.ip.as_deref().and_then(|ip| ip.parse::<IpAddr>().ok()));
@@ -79,6 +93,8 @@ impl Signups {
                 origin: origin.map(str::to_owned),
                 now_ms: record.created_at,
                 device_accounts,
+                email,
+                email_accounts,
                 lists,
             },
         };

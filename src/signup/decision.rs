@@ -272,6 +272,10 @@ impl Signups {
                 password_hash: None,
                 account_ref: Some(account_ref),
                 decision_id: record.decision_id.clone(),
+                email_key: record
+                    .signals
+                    .as_ref()
+                    .and_then(|s| s.context.email.clone()),
                 visitor_id,
                 event_id,
                 review,

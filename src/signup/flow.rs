@@ -157,6 +157,10 @@ impl Signups {
             password_hash: Some(password_hash),
             account_ref: None,
             decision_id: None,
+            email_key: record
+                .signals
+                .as_ref()
+                .and_then(|s| s.context.email.clone()),
             visitor_id,
             event_id,
             review,

@@ -17,6 +17,8 @@ pub struct NewAccount {
     pub account_ref: Option<String>,
     /// The decision that reserved this slot, which can release it.
     pub decision_id: Option<String>,
+    /// The email address the username stands for ([`crate::email::identity`]).
+    pub email_key: Option<String>,
     /// The device this account was created from.
     pub visitor_id: String,
     /// The identification event that vouched for the signup.
@@ -78,8 +80,8 @@ impl Store {
         let inserted = sqlx::query(
             "INSERT INTO accounts \
                (username, username_key, username_skeleton, password_hash, visitor_id, event_id, \
-                review, created_at, account_ref, decision_id, status) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $11, $12, $13 \
+                review, created_at, account_ref, decision_id, status, email_key) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $11, $12, $13, $14 \
              WHERE (SELECT COUNT(*) FROM accounts WHERE visitor_id = $5 AND created_at >= $9) < $10 \
              RETURNING id",
         )
@@ -96,6 +98,7 @@ impl Store {
         .bind(&account.account_ref)
         .bind(&account.decision_id)
         .bind(if account.review { "review" } else { "active" })
+        .bind(&account.email_key)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = inserted else {
@@ -121,6 +124,40 @@ impl Store {
         .fetch_one(&self.pool)
         .await?;
         Ok(row.try_get("n")?)
+    }
+
+    /// The accounts a device holds in the window, and those with an email address under
+    /// another username (the same username is `username_taken`, answered after the policy):
+    /// the counts the policy judges, in one query. A missing visitor id or address counts none.
+    pub async fn account_counts(
+        &self,
+        visitor_id: Option<&str>,
+        since_ms: i64,
+        email_key: Option<&str>,
+        username_key: &str,
+    ) -> Result<(i64, i64), StoreError> {
+        let row = sqlx::query(
+            "SELECT \
+               (SELECT COUNT(*) FROM accounts WHERE visitor_id = $1 AND created_at >= $2) AS device, \
+               (SELECT COUNT(*) FROM accounts WHERE email_key = $3 AND username_key <> $4) AS email",
+        )
+        .bind(visitor_id.unwrap_or_default())
+        .bind(since_ms)
+        .bind(email_key.unwrap_or_default())
+        .bind(username_key)
+        .fetch_one(&self.pool)
+        .await?;
+        let device = if visitor_id.is_some() {
+            row.try_get("device")?
+        } else {
+            0
+        };
+        let email = if email_key.is_some() {
+            row.try_get("email")?
+        } else {
+            0
+        };
+        Ok((device, email))
     }
 
     /// Whether a username (by its key or its skeleton) or an event id is already taken, checked

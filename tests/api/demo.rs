@@ -41,7 +41,7 @@ async fn demo_mode_serves_the_page_and_signs_up_with_simulated_devices() {
         .json()
         .await
         .unwrap();
-    let signup = serde_json::json!({ "requestId": event["requestId"], "username": "demo@example.com", "password": "correct horse battery staple" });
+    let signup = serde_json::json!({ "requestId": event["requestId"], "username": "demo@example.org", "password": "correct horse battery staple" });
     let created = http
         .post(format!("{address}/api/create-account"))
         .json(&signup)
@@ -59,7 +59,7 @@ async fn demo_mode_serves_the_page_and_signs_up_with_simulated_devices() {
     let payload = sealed["sealedResult"]
         .as_str()
         .expect("demo mode seals results");
-    let signup = serde_json::json!({ "sealedResult": payload, "username": "sealed@example.com", "password": "correct horse battery staple" });
+    let signup = serde_json::json!({ "sealedResult": payload, "username": "sealed@example.org", "password": "correct horse battery staple" });
     let created = http
         .post(format!("{address}/api/create-account"))
         .json(&signup)

@@ -118,11 +118,11 @@ async fn an_allow_entry_skips_the_smart_signals_but_not_the_device_limit(db: &Te
     let app = app(db, Policy::default()).await;
     added(
         &app,
-        json!({"kind": "email", "value": "Ceo@Example.com", "action": "allow", "reason": "travels on Tor"}),
+        json!({"kind": "email", "value": "Ceo@Example.org", "action": "allow", "reason": "travels on Tor"}),
     )
     .await;
     let tor = app.identify(Persona::Tor);
-    let (status, body) = app.signup_as(&tor.request_id, "ceo@example.com").await;
+    let (status, body) = app.signup_as(&tor.request_id, "ceo@example.org").await;
     assert_eq!(
         (status, body["status"].as_str()),
         (200, Some("created")),
@@ -144,13 +144,17 @@ async fn an_allow_entry_skips_the_smart_signals_but_not_the_device_limit(db: &Te
         signup_guard::policy::Outcome::Skipped,
         "{tor_check:?}"
     );
-    let again = app
-        .fingerprint()
-        .device(body["visitorId"].as_str().unwrap());
-    let (status, body) = app.signup_as(&again.request_id, "ceo@example.com").await;
+    let visitor = body["visitorId"].as_str().unwrap().to_owned();
+    added(
+        &app,
+        json!({"kind": "visitor_id", "value": visitor, "action": "allow", "reason": "the CEO's laptop"}),
+    )
+    .await;
+    let again = app.fingerprint().device(&visitor);
+    let (status, body) = app.signup_as(&again.request_id, "cfo@example.org").await;
     assert_eq!(status, 429, "the device limit still holds: {body}");
     let bot = app.identify(Persona::Tor);
-    let (status, _) = app.signup_as(&bot.request_id, "someone@example.com").await;
+    let (status, _) = app.signup_as(&bot.request_id, "someone@example.org").await;
     assert_eq!(status, 403, "another address on Tor is still refused");
 }
 

@@ -6,6 +6,7 @@ mod connections;
 mod decision_webhooks;
 mod decisions;
 mod demo;
+mod email;
 mod failures;
 mod lists;
 mod metrics;

@@ -187,12 +187,12 @@ async fn usernames_are_unique_after_trimming_and_ignoring_case() {
     let app = spawn_app().await;
     let first = app.identify(Persona::NewDevice);
     assert_eq!(
-        app.signup_as(&first.request_id, "Ann@Example.com").await.0,
+        app.signup_as(&first.request_id, "Ann@Example.org").await.0,
         200
     );
     let second = app.identify(Persona::NewDevice);
     let (status, body) = app
-        .signup_as(&second.request_id, "  ann@example.COM ")
+        .signup_as(&second.request_id, "  ann@example.ORG ")
         .await;
     assert_error(status, &body, 409, "username_taken");
     assert_eq!(app.accounts().await, 1);
@@ -314,14 +314,14 @@ async fn every_attempt_is_recorded_with_its_decision() {
 async fn a_bot_is_refused_as_a_bot_before_its_password_is_judged() {
     let app = spawn_app().await;
     let bot = app.identify(fingerprint::simulator::Persona::BadBot);
-    let body = json!({"requestId": bot.request_id, "username": "bot@example.com", "password": "password123"});
+    let body = json!({"requestId": bot.request_id, "username": "bot@example.org", "password": "password123"});
     let response = app.post_signup(body.to_string()).await;
     let status = response.status().as_u16();
     let json: serde_json::Value = response.json().await.unwrap();
     assert_error(status, &json, 403, "bot_detected");
 
     let person = app.identify(fingerprint::simulator::Persona::NewDevice);
-    let body = json!({"requestId": person.request_id, "username": "ann@example.com", "password": "password123"});
+    let body = json!({"requestId": person.request_id, "username": "ann@example.org", "password": "password123"});
     let response = app.post_signup(body.to_string()).await;
     let status = response.status().as_u16();
     let json: serde_json::Value = response.json().await.unwrap();

@@ -132,7 +132,7 @@ async fn under_64_descriptors_more_slow_and_idle_sockets_than_the_cap_leave_heal
     );
 
     let device = fingerprint.new_device();
-    let signup = common::signup(&http, &server.base, &device.request_id, "cap@example.com").await;
+    let signup = common::signup(&http, &server.base, &device.request_id, "cap@example.org").await;
     assert_eq!(signup.status, Some(200), "{:?}", signup.body);
     assert_eq!(signup.body["status"], "created", "{:?}", signup.body);
 

@@ -45,7 +45,7 @@ async fn serve_and_collect_logs(log_format: &str) -> String {
             .send()
     };
     // The success path: the event is fetched with the key and the password hashed.
-    let created: Value = signup("leak-check@example.com")
+    let created: Value = signup("leak-check@example.org")
         .await
         .unwrap()
         .json()
@@ -64,7 +64,7 @@ async fn serve_and_collect_logs(log_format: &str) -> String {
 
     // Fingerprint refuses the key: the log says what to fix, and never what the key is.
     simulator.set_fault(Some(fingerprint::simulator::Fault::Status(403)), None);
-    let response = signup("leak-check-2@example.com").await.unwrap();
+    let response = signup("leak-check-2@example.org").await.unwrap();
     let status = response.status().as_u16();
     let body: Value = response.json().await.unwrap();
     assert_eq!(
@@ -111,7 +111,7 @@ async fn serve_and_collect_logs(log_format: &str) -> String {
         .lines()
         .find(|l| l.contains("signup decided") && l.contains("created"))
         .unwrap_or_else(|| panic!("a signup decided line:\n{logs}"));
-    let id = format!("corr-{}", "leak-check@example.com".len());
+    let id = format!("corr-{}", "leak-check@example.org".len());
     assert!(decided.contains(&id), "the request id {id} on: {decided}");
     assert!(
         logs.contains("DEBUG") || logs.contains("\"level\":\"DEBUG\""),
@@ -165,7 +165,7 @@ async fn an_upstream_error_message_cannot_forge_a_log_line() {
     ];
     let server = serve(dir.path(), &["serve"], &env).await;
     let http = reqwest::Client::new();
-    let body = json!({"requestId": "1708102555327.NLOjmg", "username": "ann@example.com", "password": "correct horse battery staple"});
+    let body = json!({"requestId": "1708102555327.NLOjmg", "username": "ann@example.org", "password": "correct horse battery staple"});
     let answer = http
         .post(format!("{}/api/create-account", server.base))
         .json(&body)

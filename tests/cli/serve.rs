@@ -78,7 +78,7 @@ async fn demo_mode_runs_with_no_key_and_no_network_and_says_it_is_not_for_produc
         &json!({"persona": "bad_bot"}),
     )
     .await;
-    let signup = json!({"requestId": issued["requestId"], "username": "bot@example.com", "password": "correct horse battery staple"});
+    let signup = json!({"requestId": issued["requestId"], "username": "bot@example.org", "password": "correct horse battery staple"});
     let refused = http
         .post(format!("{base}/api/create-account"))
         .json(&signup)

@@ -159,7 +159,7 @@ async fn sigterm_waits_for_a_signup_whose_client_hung_up() {
     fingerprint
         .simulator
         .set_latency(Duration::from_millis(1000));
-    let body = json!({ "requestId": event.request_id, "username": "left@example.com", "password": common::STRONG_PASSWORD });
+    let body = json!({ "requestId": event.request_id, "username": "left@example.org", "password": common::STRONG_PASSWORD });
     let gave_up = http
         .post(format!("{}/api/create-account", server.base))
         .timeout(Duration::from_millis(200))

@@ -623,7 +623,7 @@ pub fn username() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(1);
     format!(
-        "load{}-{}@example.com",
+        "load{}-{}@example.org",
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     )

@@ -243,3 +243,38 @@ fn docs_and_example_name_every_key_rule_and_code() {
         );
     }
 }
+
+#[test]
+fn a_disposable_domains_file_adds_domains_and_changes_the_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("burners.txt"),
+        "# ours\nBurner.Example\n\nthrowaway.test # x\n",
+    )
+    .unwrap();
+    let toml = dir.path().join("policy.toml");
+    std::fs::write(
+        &toml,
+        "[policy]\ndisposable_domains_file = \"burners.txt\"\n",
+    )
+    .unwrap();
+    let policy = crate::policy::load_file(&toml).unwrap();
+    assert_eq!(
+        policy.disposable_domains,
+        ["burner.example", "throwaway.test"]
+    );
+    assert!(crate::email::is_disposable(
+        "burner.example",
+        &policy.disposable_domains
+    ));
+    let mut fewer = policy.clone();
+    fewer.disposable_domains.pop();
+    assert_ne!(
+        policy.hash(),
+        fewer.hash(),
+        "the file's contents version the policy"
+    );
+    std::fs::write(dir.path().join("burners.txt"), "not a domain\n").unwrap();
+    let error = crate::policy::load_file(&toml).unwrap_err().to_string();
+    assert!(error.contains("line 1"), "{error}");
+}

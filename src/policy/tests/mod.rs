@@ -73,7 +73,8 @@ pub(super) fn ctx() -> Context {
         origin: Some("https://example.com".into()),
         now_ms: NOW,
         device_accounts: 0,
-        lists: Vec::new(),
+        email: Some("ann@fastmail.com".into()),
+        ..Context::default()
     }
 }
 

@@ -67,7 +67,7 @@ async fn a_request_in_flight_is_not_cut_by_the_idle_limits() {
     })
     .await;
     let mut client = TcpStream::connect(socket_address(&app)).await.unwrap();
-    let body = br#"{"requestId": "1708102555327.NLOjmg", "username": "slow@example.com", "password": "correct horse battery staple"}"#;
+    let body = br#"{"requestId": "1708102555327.NLOjmg", "username": "slow@example.org", "password": "correct horse battery staple"}"#;
     let head = format!(
         "POST /api/create-account HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n\
          content-length: {}\r\n\r\n",
