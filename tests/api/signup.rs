@@ -199,6 +199,47 @@ async fn malformed_bodies_are_400_invalid_request_naming_the_problem() {
     assert_eq!(app.accounts().await, 0);
 }
 
+/// Found by fuzzing (`fuzz/`, target `signup_body`): serde skips fields the signup does not
+/// read without checking their text, and reads a struct from an array by position. So bodies
+/// that no JSON parser in front of the service would accept as the same object (invalid UTF-8
+/// or a lone surrogate in an extra field, or an array of the values) created accounts.
+#[tokio::test]
+async fn bodies_a_strict_json_parser_refuses_are_400_even_where_the_signup_ignores_them() {
+    let app = spawn_app().await;
+    let event = app.identify(Persona::NewDevice);
+    let id = &event.request_id;
+    let user = username();
+    let fields =
+        format!(r#""requestId":"{id}","username":"{user}","password":"{STRONG_PASSWORD}""#);
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (
+            format!(r#"["{id}",null,null,"{user}","{STRONG_PASSWORD}"]"#).into_bytes(),
+            "JSON object",
+        ),
+        (
+            [format!("{{{fields},\"note\":\"").as_bytes(), b"\xD1\"}"].concat(),
+            "not valid JSON",
+        ),
+        (
+            format!(r#"{{{fields},"note":{{"deep":["\ud800"]}}}}"#).into_bytes(),
+            "not valid JSON",
+        ),
+    ];
+    for (body, mention) in cases {
+        let shown = String::from_utf8_lossy(&body).into_owned();
+        let response = app.post_signup(body).await;
+        let status = response.status().as_u16();
+        let json: serde_json::Value = response.json().await.unwrap();
+        assert_error(status, &json, 400, "invalid_request");
+        let why = json["error"].as_str().unwrap();
+        assert!(why.contains(mention), "{shown}: {json}");
+    }
+    assert_eq!(app.accounts().await, 0);
+    // The same fields in a well-formed object do create the account.
+    let (status, body) = app.signup_as(id, &user).await;
+    assert_eq!(status, 200, "{body}");
+}
+
 #[tokio::test]
 async fn an_unknown_request_id_is_400_request_id_not_found() {
     let app = spawn_app().await;
