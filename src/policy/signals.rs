@@ -146,8 +146,10 @@ fn factory_reset(e: &Event, p: &Policy) -> Reading {
     }
     let at = e.timestamp_ms.ok_or_else(|| absent("timestamp"))?;
     let days = p.factory_reset_window_days;
-    let age_hours = (at - reset).max(0) / 3_600_000;
-    let fired = at - reset <= i64::from(days) * 86_400_000;
+    // Saturating: both times come from the event, and either may sit at the end of the range.
+    let age = at.saturating_sub(reset);
+    let age_hours = age.max(0) / 3_600_000;
+    let fired = age <= i64::from(days) * 86_400_000;
     Ok((
         fired,
         format!("factory reset {age_hours} h before the event, window {days} d"),

@@ -39,6 +39,11 @@ impl std::fmt::Debug for SignupRequest {
 /// ignored. The values are checked one by one in [`parse`], which names the field.
 #[derive(serde::Deserialize)]
 struct Fields {
+    /// Every other field, read in full and dropped. Without it serde would skip them unread,
+    /// letting invalid UTF-8 or a lone surrogate through, and would also read an array as this
+    /// struct, by position: a body no strict JSON parser in front agrees with (found by fuzzing).
+    #[serde(flatten)]
+    _others: serde::de::IgnoredAny,
     #[serde(rename = "requestId")]
     request_id: Option<Value>,
     #[serde(rename = "eventId")]

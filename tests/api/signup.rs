@@ -111,6 +111,42 @@ async fn a_sealed_result_that_cannot_be_unsealed_is_400_invalid_sealed_result() 
     assert_eq!(app.accounts().await, 0);
 }
 
+/// Found by fuzzing (`fuzz/`, target `event_v4`): a factory-reset time or an event time at the
+/// end of the 64-bit range overflowed while the event was read or judged, and the request died
+/// without an answer. Such events come only from Fingerprint or a sealed result, but they must
+/// still be judged like any other.
+#[tokio::test]
+async fn a_sealed_event_with_extreme_timestamps_is_judged_not_crashed_on() {
+    let app = spawn_app().await;
+    let key = fingerprint::sealed::DecryptionKey::from_bytes(ENCRYPTION_KEY);
+    let cases = [
+        ("factory_reset_timestamp", json!(i64::MIN), 200, "created"),
+        ("timestamp", json!(i64::MIN), 403, "stale_event"),
+        ("timestamp", json!(i64::MAX), 403, "future_event"),
+    ];
+    for (field, value, status_wanted, code) in cases {
+        let event = app.identify(Persona::NewDevice);
+        let mut json = app
+            .simulator
+            .event_v4_json(&event.event_id)
+            .expect("the simulator keeps what it issued");
+        json[field] = value.clone();
+        if field == "timestamp" {
+            // A recent reset, so that the reset is measured against the extreme event time.
+            json["factory_reset_timestamp"] = json!(1_700_000_000);
+        }
+        let sealed = fingerprint::sealed::seal(json.to_string().as_bytes(), &key);
+        let body =
+            json!({ "sealedResult": sealed, "username": username(), "password": STRONG_PASSWORD });
+        let response = app.post_signup(body.to_string()).await;
+        let status = response.status().as_u16();
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(status, status_wanted, "{field} = {value}: {body}");
+        let answer = body["code"].as_str().or(body["status"].as_str());
+        assert_eq!(answer, Some(code), "{field} = {value}: {body}");
+    }
+}
+
 #[tokio::test]
 async fn malformed_bodies_are_400_invalid_request_naming_the_problem() {
     let app = spawn_app().await;
@@ -161,6 +197,47 @@ async fn malformed_bodies_are_400_invalid_request_naming_the_problem() {
         );
     }
     assert_eq!(app.accounts().await, 0);
+}
+
+/// Found by fuzzing (`fuzz/`, target `signup_body`): serde skips fields the signup does not
+/// read without checking their text, and reads a struct from an array by position. So bodies
+/// that no JSON parser in front of the service would accept as the same object (invalid UTF-8
+/// or a lone surrogate in an extra field, or an array of the values) created accounts.
+#[tokio::test]
+async fn bodies_a_strict_json_parser_refuses_are_400_even_where_the_signup_ignores_them() {
+    let app = spawn_app().await;
+    let event = app.identify(Persona::NewDevice);
+    let id = &event.request_id;
+    let user = username();
+    let fields =
+        format!(r#""requestId":"{id}","username":"{user}","password":"{STRONG_PASSWORD}""#);
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (
+            format!(r#"["{id}",null,null,"{user}","{STRONG_PASSWORD}"]"#).into_bytes(),
+            "JSON object",
+        ),
+        (
+            [format!("{{{fields},\"note\":\"").as_bytes(), b"\xD1\"}"].concat(),
+            "not valid JSON",
+        ),
+        (
+            format!(r#"{{{fields},"note":{{"deep":["\ud800"]}}}}"#).into_bytes(),
+            "not valid JSON",
+        ),
+    ];
+    for (body, mention) in cases {
+        let shown = String::from_utf8_lossy(&body).into_owned();
+        let response = app.post_signup(body).await;
+        let status = response.status().as_u16();
+        let json: serde_json::Value = response.json().await.unwrap();
+        assert_error(status, &json, 400, "invalid_request");
+        let why = json["error"].as_str().unwrap();
+        assert!(why.contains(mention), "{shown}: {json}");
+    }
+    assert_eq!(app.accounts().await, 0);
+    // The same fields in a well-formed object do create the account.
+    let (status, body) = app.signup_as(id, &user).await;
+    assert_eq!(status, 200, "{body}");
 }
 
 #[tokio::test]

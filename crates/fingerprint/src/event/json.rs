@@ -114,9 +114,9 @@ pub(super) fn velocity(value: Option<&Value>, spelling: &VelocitySpelling) -> Op
 /// A factory-reset time as milliseconds. v3 documents Unix seconds, and upstream describes
 /// v4's `factory_reset_timestamp` as seconds in some places and milliseconds in others; no real
 /// reset can be before 1973 in milliseconds (10^11) nor after the year 5000 in seconds, so the
-/// magnitude tells them apart.
+/// magnitude tells them apart. `unsigned_abs`, since `i64::MIN` has no positive counterpart.
 pub(super) fn epoch_to_ms(value: i64) -> i64 {
-    if value.abs() < 100_000_000_000 {
+    if value.unsigned_abs() < 100_000_000_000 {
         value.saturating_mul(1000)
     } else {
         value
@@ -136,5 +136,9 @@ mod epoch_tests {
             1_707_144_876_123,
             "milliseconds"
         );
+        // Found by fuzzing: the ends of the range are kept, not overflowed.
+        assert_eq!(epoch_to_ms(i64::MIN), i64::MIN);
+        assert_eq!(epoch_to_ms(i64::MAX), i64::MAX);
+        assert_eq!(epoch_to_ms(-99_999_999_999), -99_999_999_999_000);
     }
 }
