@@ -131,7 +131,7 @@ async fn identify_lists_every_rule_the_event_fires_not_only_the_first() {
 
 /// The Chromium to drive, or `None` after a skip notice written past libtest's capture (which
 /// takes `eprintln!`), so that a passing run still says the browser tests did not run.
-fn chromium() -> Option<PathBuf> {
+pub(crate) fn chromium() -> Option<PathBuf> {
     let candidates = [
         std::env::var("CHROMIUM").ok(),
         Some("/usr/bin/chromium".into()),
