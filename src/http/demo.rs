@@ -6,6 +6,7 @@ use crate::policy::{self, Context, Finding};
 use axum::extract::{ConnectInfo, State};
 use axum::response::Html;
 use axum::Json;
+use fingerprint::event::{MAX_URL_LEN, MAX_VISITOR_ID_LEN};
 use fingerprint::simulator::{Identified, IdentifyRequest, Persona};
 use fingerprint::Event;
 use serde::{Deserialize, Serialize};
@@ -86,7 +87,8 @@ async fn personas(State(state): State<Arc<AppState>>) -> Json<Personas> {
 struct DemoIdentify {
     #[schema(schema_with = persona_name)]
     persona: String,
-    /// Identify as this device again, instead of a new one.
+    /// Identify as this device again, instead of a new one: printable ASCII, no spaces.
+    #[schema(max_length = 64, pattern = "^[!-~]*$")]
     visitor_id: Option<String>,
     /// Also answer the event as a sealed result.
     #[serde(default)]
@@ -177,6 +179,21 @@ async fn identify(
         .get(axum::http::header::ORIGIN)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    // The simulated event must pass the bounds every event is read with, or reading it back
+    // would fail as our fault (a 500) when the caller's input was at fault.
+    if visitor_id
+        .as_ref()
+        .is_some_and(|v| v.len() > MAX_VISITOR_ID_LEN || !v.bytes().all(|b| b.is_ascii_graphic()))
+    {
+        return Err(ApiError::InvalidRequest(format!(
+            "visitorId must be at most {MAX_VISITOR_ID_LEN} printable ASCII characters, without spaces"
+        )));
+    }
+    if origin.as_ref().is_some_and(|o| o.len() >= MAX_URL_LEN) {
+        return Err(ApiError::InvalidRequest(format!(
+            "the Origin header must be shorter than {MAX_URL_LEN} bytes"
+        )));
+    }
     let mut identified = simulator.identify(IdentifyRequest {
         persona,
         visitor_id,
