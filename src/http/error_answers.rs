@@ -11,7 +11,7 @@ use utoipa::openapi::{Content, RefOr, Response, ResponseBuilder};
 use utoipa::{PartialSchema, ToResponse};
 
 /// The codes answered with `status`, sorted, each once.
-pub fn codes_for(status: u16) -> Vec<&'static str> {
+fn codes_for(status: u16) -> Vec<&'static str> {
     let mut codes: Vec<&'static str> = ApiError::every_kind()
         .iter()
         .filter(|kind| kind.status().as_u16() == status)
