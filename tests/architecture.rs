@@ -148,3 +148,30 @@ fn the_circle_finder_sees_a_circle() {
     );
     assert_eq!(used, ["binding", "rules"].map(String::from).into());
 }
+
+/// The OpenAPI document lists the routes added with `utoipa_axum::routes!`, from each handler's
+/// `#[utoipa::path]`; a route added any other way would be served but not documented. So no
+/// file of the HTTP layer adds one another way (the fallbacks answer unknown paths and methods,
+/// and are not routes).
+#[test]
+fn every_route_is_added_with_its_openapi_entry() {
+    let mut offenders = Vec::new();
+    let mut added = 0;
+    for file in sources(&src("http")) {
+        let text = std::fs::read_to_string(&file).expect("a readable source file");
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or_default();
+            added += code.matches(".routes(routes!(").count();
+            let other = [".route(", ".route_service(", ".nest(", ".nest_service("];
+            if other.iter().any(|call| code.contains(call)) {
+                offenders.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(added >= 10, "the scan found only {added} documented routes");
+    assert!(
+        offenders.is_empty(),
+        "routes added without their OpenAPI entry (use `.routes(routes!(handler))`):\n{}",
+        offenders.join("\n")
+    );
+}

@@ -1,5 +1,6 @@
 //! `GET /api/accounts` (admin).
 
+use super::error_answers::{BadRequest, InternalError, NotFound, Unauthorized, Unavailable};
 use super::query::Page;
 use super::{ApiError, AppState, Result};
 use crate::store::AccountRow;
@@ -9,20 +10,26 @@ use axum::extract::{Query, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use utoipa::{IntoParams, ToSchema};
 
 /// `?status=&limit=50&before=<id>`; any other parameter is refused, so a typo is not silently
 /// ignored.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AccountsQuery {
-    /// `active`, `review` or `banned`.
+    /// Only accounts in this status: `active`, `review` or `banned`.
+    #[param(pattern = "^(active|review|banned)?$")]
     status: Option<String>,
+    /// Accounts per page (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
+    /// Only accounts with a smaller id: the previous page's `nextBefore`.
     before: Option<i64>,
 }
 
 /// One account, never with password material.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountView {
     id: i64,
@@ -32,14 +39,16 @@ pub struct AccountView {
     #[serde(skip_serializing_if = "Option::is_none")]
     account_ref: Option<String>,
     visitor_id: String,
+    /// Created under review: held for an analyst or a second factor.
     review: bool,
     /// `active`, `review` or `banned`.
     status: String,
+    /// RFC 3339.
     created_at: String,
 }
 
 /// A page of accounts.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountsPage {
     accounts: Vec<AccountView>,
@@ -61,7 +70,22 @@ impl From<AccountRow> for AccountView {
     }
 }
 
-/// Newest first.
+/// The accounts, newest first
+#[utoipa::path(
+    get,
+    path = "/api/accounts",
+    tag = "admin",
+    security(("admin_token" = [])),
+    params(AccountsQuery),
+    responses(
+        (status = 200, description = "A page of accounts.", body = AccountsPage),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable)
+    )
+)]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     query: Result<Query<AccountsQuery>, QueryRejection>,

@@ -1,5 +1,6 @@
 //! `GET /api/actions` (admin): what analysts did, by whom, when and why, newest first.
 
+use super::error_answers::{BadRequest, InternalError, NotFound, Unauthorized, Unavailable};
 use super::query::Page;
 use super::{ApiError, AppState, Result};
 use crate::store::AnalystAction;
@@ -9,17 +10,22 @@ use axum::extract::{Query, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use utoipa::{IntoParams, ToSchema};
 
 /// `?limit=&before=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ActionsQuery {
+    /// Actions per page (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
+    /// Only actions with a smaller id: the previous page's `nextBefore`.
     before: Option<i64>,
 }
 
 /// One action.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ActionView {
     id: i64,
@@ -44,14 +50,31 @@ impl From<AnalystAction> for ActionView {
 }
 
 /// A page of actions.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ActionsPage {
     actions: Vec<ActionView>,
     next_before: Option<i64>,
 }
 
-/// Newest first.
+/// What analysts did, newest first
+///
+/// Who (the admin token's name), what, on what, when and why.
+#[utoipa::path(
+    get,
+    path = "/api/actions",
+    tag = "admin",
+    security(("admin_token" = [])),
+    params(ActionsQuery),
+    responses(
+        (status = 200, description = "A page of actions.", body = ActionsPage),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable)
+    )
+)]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     query: Result<Query<ActionsQuery>, QueryRejection>,

@@ -6,10 +6,10 @@ use axum::extract::{Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use axum::Router;
 use fingerprint::SecretKey;
 use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Who may call the admin routes.
 #[derive(Debug, Clone)]
@@ -62,18 +62,20 @@ impl AdminAuth {
 }
 
 /// The admin routes, behind the token check.
-pub fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/api/accounts", get(accounts::list))
-        .route("/api/attempts", get(attempts::list))
-        .route("/api/webhook-deliveries", get(deliveries::list))
-        .route("/api/lists", get(lists::list).post(lists::add))
-        .route("/api/lists/{id}", delete(lists::remove))
-        .route("/api/actions", get(actions::list))
-        .route("/api/reviews", get(reviews::queue))
-        .route("/api/accounts/{id}/approve", post(reviews::approve))
-        .route("/api/accounts/{id}/ban", post(reviews::ban))
-        .route("/api/attempts/{id}/label", post(reviews::label))
+/// Each handler's `#[utoipa::path]` names `security(("admin_token" = []))` and the 401 and 404
+/// this check answers.
+pub fn routes(state: Arc<AppState>) -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(accounts::list))
+        .routes(routes!(attempts::list))
+        .routes(routes!(deliveries::list))
+        .routes(routes!(lists::list, lists::add))
+        .routes(routes!(lists::remove))
+        .routes(routes!(actions::list))
+        .routes(routes!(reviews::queue))
+        .routes(routes!(reviews::approve))
+        .routes(routes!(reviews::ban))
+        .routes(routes!(reviews::label))
         .route_layer(middleware::from_fn_with_state(state, require_admin))
 }
 

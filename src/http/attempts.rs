@@ -1,5 +1,6 @@
 //! `GET /api/attempts` (admin): the audit trail with its reasons.
 
+use super::error_answers::{BadRequest, InternalError, NotFound, Unauthorized, Unavailable};
 use super::query::{plain_text, Page};
 use super::{ApiError, AppState, Result};
 use crate::policy::Snapshot;
@@ -10,45 +11,68 @@ use axum::extract::{Query, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use utoipa::{IntoParams, ToSchema};
 
 /// `?verdict=block&code=vpn_detected&visitorId=<id>&since=24h&limit=50&before=<id>`; any other
 /// parameter is refused, so a typo is not silently ignored.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AttemptsQuery {
+    /// Only attempts with this verdict: one of [`VERDICTS`].
+    #[param(pattern = "^(allow|review|block|error)$")]
     verdict: Option<String>,
+    /// Only attempts where this rule fired (any case), such as `vpn_detected`.
+    #[param(max_length = 256)]
     code: Option<String>,
     // Not a flattened page: serde reads no numbers from a query string through `flatten`,
     // and `deny_unknown_fields` does not work with it.
+    /// Attempts per page (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
+    /// Only attempts with a smaller id: the previous page's `nextBefore`.
     before: Option<i64>,
+    /// Only attempts from this device.
     #[serde(rename = "visitorId")]
+    #[param(max_length = 256)]
     visitor_id: Option<String>,
     /// RFC 3339 time or an age such as `24h`.
+    #[param(max_length = 256)]
     since: Option<String>,
 }
 
 /// One recorded attempt.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AttemptView {
     id: i64,
     event_id: Option<String>,
     visitor_id: Option<String>,
+    /// The client IP the policy saw.
     ip: Option<String>,
     username: Option<String>,
+    /// `allow`, `review`, `block`, or `error` for a request that got no decision.
     verdict: String,
+    /// The code answered to the client: `created`, `review`, or an error's code.
     code: String,
+    /// Every rule that fired, in the policy's order.
     codes: Vec<String>,
+    /// What the decision saw: Fingerprint's event and the request's context, as `explain` and
+    /// `backtest` replay it.
+    #[schema(value_type = Option<Object>)]
     signals: Option<Snapshot>,
+    /// The policy's hash, to tell which policy decided.
     policy_hash: Option<String>,
+    /// Decided in shadow mode: the verdict was allow whatever the rules said.
     shadow: bool,
+    /// The account this attempt created or reserved.
     account_id: Option<i64>,
+    /// RFC 3339.
     created_at: String,
 }
 
 /// A page of attempts.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AttemptsPage {
     attempts: Vec<AttemptView>,
@@ -78,7 +102,24 @@ impl From<AttemptRow> for AttemptView {
 
 const VERDICTS: [&str; 4] = ["allow", "review", "block", "error"];
 
-/// Newest first.
+/// The audit trail, newest first
+///
+/// Every attempt, refused or not, with every rule that fired and what the decision saw.
+#[utoipa::path(
+    get,
+    path = "/api/attempts",
+    tag = "admin",
+    security(("admin_token" = [])),
+    params(AttemptsQuery),
+    responses(
+        (status = 200, description = "A page of attempts.", body = AttemptsPage),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable)
+    )
+)]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     query: Result<Query<AttemptsQuery>, QueryRejection>,

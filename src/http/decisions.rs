@@ -2,34 +2,40 @@
 //! answers allow, review or block, and `DELETE /api/v1/signup-decisions/{decisionId}` frees
 //! the device slot a decision reserved. Apps call it server to server with an API token.
 
+use super::error_answers::{
+    BadRequest, Conflict, InternalError, NotFound, PayloadTooLarge, Unauthorized, Unavailable,
+};
 use super::{bearer, ApiError, AppState};
 use crate::policy::Action;
-use crate::signup::{is_decision_id, Decided, Refusal};
+use crate::signup::{is_decision_id, Decided, DecisionFields, Refusal};
 use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{ConnectInfo, FromRequest, Path, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Serialize;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::time::Instant;
 use tracing::Instrument as _;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The decision route keeps its own deadline, as signup does, so a timed-out decision is still
 /// recorded; the release route runs under the shared one (see [`super::router`]).
-pub fn decide_routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/api/v1/signup-decisions", post(decide))
+pub fn decide_routes(state: Arc<AppState>) -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(decide))
         .route_layer(middleware::from_fn_with_state(state, require_api_token))
 }
 
 /// See [`decide_routes`].
-pub fn release_routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/api/v1/signup-decisions/{decision_id}", delete(release))
+pub fn release_routes(state: Arc<AppState>) -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(release))
         .route_layer(middleware::from_fn_with_state(state, require_api_token))
 }
 
@@ -49,19 +55,32 @@ async fn require_api_token(
 }
 
 /// A decision.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DecisionBody {
+    /// Names the reserved slot, for `DELETE /api/v1/signup-decisions/{decisionId}`.
+    #[schema(example = "dec_5f0c3e8a9b1d4c2e8f7a6b5c4d3e2f10")]
     decision_id: String,
-    /// `allow`, `review` or `block`.
-    decision: &'static str,
+    #[schema(inline)]
+    decision: Verdict,
+    /// Every rule that fired, in the policy's order (`device_limit` included).
     codes: Vec<String>,
     visitor_id: Option<String>,
     event_id: Option<String>,
+    /// Your user id, echoed.
     account_ref: Option<String>,
     /// The reserved slot's account, when one was taken.
     #[serde(skip_serializing_if = "Option::is_none")]
     account_id: Option<i64>,
+}
+
+/// What to do with the signup. A block is a decision, answered 200 like the others.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum Verdict {
+    Allow,
+    Review,
+    Block,
 }
 
 impl From<Decided> for DecisionBody {
@@ -69,9 +88,9 @@ impl From<Decided> for DecisionBody {
         Self {
             decision_id: d.decision_id,
             decision: match d.verdict {
-                Action::Allow => "allow",
-                Action::Review => "review",
-                Action::Block => "block",
+                Action::Allow => Verdict::Allow,
+                Action::Review => Verdict::Review,
+                Action::Block => Verdict::Block,
             },
             codes: d.codes,
             visitor_id: d.visitor_id,
@@ -82,6 +101,29 @@ impl From<Decided> for DecisionBody {
     }
 }
 
+/// Decide on a signup your app handles
+///
+/// Server to server. The same verification and policy as create-account, answered as a
+/// decision; no password is ever sent. With `accountRef`, an allow or review also reserves the
+/// device's slot (release it with `DELETE` if your own user creation fails); without it, the
+/// decision is a dry check. Answers 404 without `API_TOKENS`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/signup-decisions",
+    tag = "decisions",
+    security(("api_token" = [])),
+    request_body = DecisionFields,
+    responses(
+        (status = 200, description = "The decision, a block included.", body = DecisionBody),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable)
+    )
+)]
 async fn decide(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -122,11 +164,32 @@ async fn decide(
     }
 }
 
-/// 204 whether or not a slot was still held: the app may retry a release safely.
+/// Release the slot a decision reserved
+///
+/// For when your own user creation failed. 204 whether or not a slot was still held, so a
+/// release may be retried safely.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/signup-decisions/{decisionId}",
+    tag = "decisions",
+    security(("api_token" = [])),
+    params(("decisionId" = String, Path, pattern = "^dec_[0-9a-fA-F]{32}$",
+        description = "The decision's `decisionId`.")),
+    responses(
+        (status = 204, description = "No slot is held for this decision any more."),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable)
+    )
+)]
 async fn release(
     State(state): State<Arc<AppState>>,
-    Path(decision_id): Path<String>,
+    decision_id: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
+    let Path(decision_id) =
+        decision_id.map_err(|rejection| ApiError::InvalidRequest(rejection.body_text()))?;
     if !is_decision_id(&decision_id) {
         return Err(ApiError::InvalidRequest(
             "decisionId is ill-formed: expected an id such as dec_0123456789abcdef0123456789abcdef"

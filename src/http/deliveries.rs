@@ -1,6 +1,7 @@
 //! `GET /api/webhook-deliveries` (admin): the decision webhooks not yet delivered, or those
 //! in one status, with why the last try failed.
 
+use super::error_answers::{BadRequest, InternalError, NotFound, Unauthorized, Unavailable};
 use super::query::Page;
 use super::{ApiError, AppState, Result};
 use crate::store::{Delivery, DeliveryStatus};
@@ -10,30 +11,43 @@ use axum::extract::{Query, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use utoipa::{IntoParams, ToSchema};
 
 /// `?status=pending|failed|delivered&limit=50&before=<attemptId>`; without `status`, pending
 /// and failed.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DeliveriesQuery {
+    /// Only deliveries in this status; without it, pending and failed.
+    #[param(pattern = "^(pending|failed|delivered)?$")]
     status: Option<String>,
+    /// Deliveries per page (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
+    /// Only deliveries of attempts with a smaller id: the previous page's `nextBefore`.
     before: Option<i64>,
 }
 
 /// One delivery.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryView {
+    /// The delivery id, sent in `signup-guard-delivery`.
     id: String,
+    /// `pending`, `delivered` or `failed`.
     status: String,
     tries: i64,
-    /// When the next try is due, while pending.
+    /// When the next try is due (RFC 3339), while pending.
     next_try_at: Option<String>,
+    /// Why the last try failed.
     last_error: Option<String>,
+    /// RFC 3339.
     created_at: String,
+    /// RFC 3339.
     delivered_at: Option<String>,
     attempt_id: i64,
+    /// The attempt's verdict.
     decision: String,
     codes: Vec<String>,
     event_id: Option<String>,
@@ -41,7 +55,7 @@ pub struct DeliveryView {
 }
 
 /// A page of deliveries.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveriesPage {
     deliveries: Vec<DeliveryView>,
@@ -68,7 +82,24 @@ impl From<Delivery> for DeliveryView {
     }
 }
 
-/// Newest first.
+/// The decision webhooks' outbox, newest first
+///
+/// The deliveries not yet accepted, or those in one status, with why the last try failed.
+#[utoipa::path(
+    get,
+    path = "/api/webhook-deliveries",
+    tag = "admin",
+    security(("admin_token" = [])),
+    params(DeliveriesQuery),
+    responses(
+        (status = 200, description = "A page of deliveries.", body = DeliveriesPage),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable)
+    )
+)]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     query: Result<Query<DeliveriesQuery>, QueryRejection>,

@@ -7,7 +7,8 @@ use crate::store::StoreError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 /// An answer other than success.
 #[derive(Debug)]
@@ -81,7 +82,8 @@ impl ApiError {
         }
     }
 
-    fn status(&self) -> StatusCode {
+    /// The HTTP status this answer is sent with.
+    pub fn status(&self) -> StatusCode {
         match self {
             Self::InvalidRequest(_) | Self::RequestIdNotFound | Self::InvalidSealedResult(_) => {
                 StatusCode::BAD_REQUEST
@@ -141,17 +143,93 @@ impl ApiError {
         }
     }
 
-    /// Fields beside `error` and `code` that tell the client more about a refusal.
-    fn extra(&self, body: &mut Map<String, Value>) {
-        if let Self::Refused(refusal) = self {
-            if let Some(visitor_id) = &refusal.visitor_id {
-                body.insert("visitorId".into(), json!(visitor_id));
-            }
-            if let Some(bot) = &refusal.bot {
-                body.insert("botResult".into(), json!(bot));
+    /// One answer of each kind, every policy code included: the OpenAPI document lists the codes
+    /// of each status from here (`http::error_answers`).
+    pub fn every_kind() -> Vec<ApiError> {
+        let mut kinds = vec![
+            Self::InvalidRequest(String::new()),
+            Self::RequestIdNotFound,
+            Self::InvalidSealedResult(String::new()),
+            Self::UsernameTaken,
+            Self::RequestIdUsed,
+            Self::RateLimited(1),
+            Self::PayloadTooLarge(0),
+            Self::FingerprintUnavailable(1),
+            Self::FingerprintMisconfigured,
+            Self::DatabaseUnavailable,
+            Self::Timeout,
+            Self::Unauthorized,
+            Self::ApiUnauthorized,
+            Self::MetricsUnauthorized,
+            Self::InvalidSignature,
+            Self::NotFound,
+            Self::MethodNotAllowed,
+            Self::Internal(anyhow::anyhow!("an example")),
+        ];
+        kinds.extend(crate::policy::codes().into_iter().map(|code| {
+            Self::Refused(PolicyRefusal {
+                code,
+                visitor_id: None,
+                bot: None,
+            })
+        }));
+        // No wildcard: a new variant does not compile until it is matched here, and whoever
+        // adds it is sent to the list above.
+        for kind in &kinds {
+            match kind {
+                Self::InvalidRequest(_)
+                | Self::RequestIdNotFound
+                | Self::InvalidSealedResult(_)
+                | Self::Refused(_)
+                | Self::UsernameTaken
+                | Self::RequestIdUsed
+                | Self::RateLimited(_)
+                | Self::PayloadTooLarge(_)
+                | Self::FingerprintUnavailable(_)
+                | Self::FingerprintMisconfigured
+                | Self::DatabaseUnavailable
+                | Self::Timeout
+                | Self::Unauthorized
+                | Self::ApiUnauthorized
+                | Self::MetricsUnauthorized
+                | Self::InvalidSignature
+                | Self::NotFound
+                | Self::MethodNotAllowed
+                | Self::Internal(_) => {}
             }
         }
+        kinds
     }
+
+    /// The body: the fields beside `error` and `code` tell the client more about a refusal.
+    fn body(&self) -> ErrorBody {
+        let refusal = match self {
+            Self::Refused(refusal) => Some(refusal),
+            _ => None,
+        };
+        ErrorBody {
+            error: self.message(),
+            code: self.code(),
+            visitor_id: refusal.and_then(|r| r.visitor_id.clone()),
+            bot_result: refusal.and_then(|r| r.bot.clone()),
+        }
+    }
+}
+
+/// The body of every answer other than success.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    /// What went wrong, for people; the wording may change.
+    error: String,
+    /// What went wrong, for code: stable.
+    code: &'static str,
+    /// With `device_limit`: the device that has its accounts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    visitor_id: Option<String>,
+    /// With `bot_detected`: Fingerprint's bot verdict (`bad`, `good`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bot_result: Option<String>,
 }
 
 impl IntoResponse for ApiError {
@@ -159,11 +237,7 @@ impl IntoResponse for ApiError {
         if let Self::Internal(error) = &self {
             tracing::error!(error = %format!("{error:#}"), "internal error");
         }
-        let mut body = Map::new();
-        body.insert("error".into(), json!(self.message()));
-        body.insert("code".into(), json!(self.code()));
-        self.extra(&mut body);
-        let mut response = (self.status(), Json(Value::Object(body))).into_response();
+        let mut response = (self.status(), Json(self.body())).into_response();
         let headers = response.headers_mut();
         match self {
             Self::FingerprintUnavailable(seconds) | Self::RateLimited(seconds) => {

@@ -12,12 +12,16 @@ use std::time::Duration;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use utoipa_axum::router::OpenApiRouter;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The request deadline, for every route but signup: the signup flow keeps its own, which
 /// records a timed-out attempt and never cuts the account write short (see `signup::signup`).
-pub fn with_deadline(app: Router<Arc<AppState>>, limits: &HttpConfig) -> Router<Arc<AppState>> {
+pub fn with_deadline(
+    app: OpenApiRouter<Arc<AppState>>,
+    limits: &HttpConfig,
+) -> OpenApiRouter<Arc<AppState>> {
     let timeout = limits.request_timeout;
     app.layer(middleware::from_fn(move |req: Request, next: Next| {
         deadline(timeout, req, next)

@@ -2,6 +2,7 @@
 //! a few seconds (`lists::REFRESH`) and are recorded with the analyst's name and reason.
 
 use super::admin::Analyst;
+use super::error_answers::{BadRequest, InternalError, NotFound, Unauthorized, Unavailable};
 use super::query::{plain_text, Page};
 use super::{ApiError, AppState, Result};
 use crate::lists::{normalise, EntryRequest, ListKind};
@@ -13,19 +14,26 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use utoipa::{IntoParams, ToSchema};
 
 /// `?kind=&value=&limit=&before=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListsQuery {
+    /// Only entries of this kind: `visitor_id`, `ip`, `email_domain` or `email`.
     kind: Option<String>,
+    /// Only entries with this value (normalised as on entry when `kind` is given).
     value: Option<String>,
+    /// Entries per page (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
+    /// Only entries with a smaller id: the previous page's `nextBefore`.
     before: Option<i64>,
 }
 
 /// A new entry.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NewEntryBody {
     kind: String,
@@ -37,14 +45,15 @@ pub struct NewEntryBody {
 }
 
 /// `?reason=` on DELETE: why it was removed.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct RemoveQuery {
     reason: Option<String>,
 }
 
 /// An entry as listed.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EntryView {
     id: i64,
@@ -73,14 +82,31 @@ impl From<ListEntry> for EntryView {
 }
 
 /// A page of entries.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EntriesPage {
     entries: Vec<EntryView>,
     next_before: Option<i64>,
 }
 
-/// Newest first; `kind` and `value` narrow it (the value is normalised as on entry).
+/// Allow, review and block list entries, newest first
+///
+/// `kind` and `value` narrow it (the value is normalised as on entry).
+#[utoipa::path(
+    get,
+    path = "/api/lists",
+    tag = "admin",
+    security(("admin_token" = [])),
+    params(ListsQuery),
+    responses(
+        (status = 200, description = "A page of entries.", body = EntriesPage),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable)
+    )
+)]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     query: Result<Query<ListsQuery>, QueryRejection>,
@@ -118,7 +144,24 @@ pub async fn list(
     }))
 }
 
-/// 201 with the entry.
+/// Adds an allow, review or block entry
+///
+/// It applies on every instance within a few seconds and is recorded under the analyst's name.
+#[utoipa::path(
+    post,
+    path = "/api/lists",
+    tag = "admin",
+    security(("admin_token" = [])),
+    request_body = NewEntryBody,
+    responses(
+        (status = 201, description = "The entry, its value normalised.", body = EntryView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable)
+    )
+)]
 pub async fn add(
     State(state): State<Arc<AppState>>,
     Extension(analyst): Extension<Analyst>,
@@ -153,7 +196,24 @@ pub async fn add(
     Ok((StatusCode::CREATED, Json(EntryView::from(added))))
 }
 
-/// 204, also when already gone.
+/// Removes an entry
+///
+/// 204, also when already gone; `reason` is required and recorded.
+#[utoipa::path(
+    delete,
+    path = "/api/lists/{id}",
+    tag = "admin",
+    security(("admin_token" = [])),
+    params(("id" = i64, Path, description = "The entry's id."), RemoveQuery),
+    responses(
+        (status = 204, description = "Removed, or already gone."),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable)
+    )
+)]
 pub async fn remove(
     State(state): State<Arc<AppState>>,
     Extension(analyst): Extension<Analyst>,

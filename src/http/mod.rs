@@ -4,6 +4,10 @@
 //! under [`admin::routes`] need the admin token, those under [`decisions`] an API token, and
 //! every route but signup and the decision runs under the request deadline (those keep their
 //! own, so that a timed-out attempt is still recorded).
+//!
+//! Every route is added with `utoipa_axum::routes!` from its handler's `#[utoipa::path]`, so
+//! the router and the OpenAPI document (`/openapi.json`) are built together and list the same
+//! routes.
 
 mod accounts;
 mod actions;
@@ -13,11 +17,14 @@ mod bearer;
 mod decisions;
 mod deliveries;
 mod demo;
+mod docs;
 mod error;
+mod error_answers;
 mod health;
 mod layers;
 mod lists;
 mod metrics;
+mod openapi;
 mod query;
 mod rate_limit;
 mod reviews;
@@ -31,9 +38,11 @@ pub use rate_limit::SignupLimiter;
 use crate::settings::HttpConfig;
 use crate::signup::Signups;
 use crate::store::Store;
-use axum::Router;
+use axum::{Extension, Router};
 use fingerprint::SecretKey;
 use std::sync::Arc;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
 
 /// Everything a request handler needs, shared by all of them.
 #[derive(Debug)]
@@ -60,20 +69,25 @@ pub struct AppState {
     pub demo: Option<fingerprint::simulator::Simulator>,
 }
 
-/// The whole application router.
+/// The whole application router, and with it the OpenAPI document of exactly its routes.
 pub fn router(state: Arc<AppState>) -> Router {
-    let mut bounded = Router::new()
+    let mut bounded = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(health::routes())
         .merge(metrics::routes())
         .merge(webhooks::routes())
         .merge(admin::routes(state.clone()))
-        .merge(decisions::release_routes(state.clone()));
+        .merge(decisions::release_routes(state.clone()))
+        .merge(openapi::routes())
+        .merge(docs::routes());
     if state.demo.is_some() {
         bounded = bounded.merge(demo::routes());
     }
-    let app = layers::with_deadline(bounded, &state.limits)
+    let (app, document) = layers::with_deadline(bounded, &state.limits)
         .merge(signup::routes())
         .merge(decisions::decide_routes(state.clone()))
+        .split_for_parts();
+    let app = app
+        .layer(Extension(openapi::Document::new(&document)))
         .fallback(|| async { ApiError::NotFound })
         // Set last: it applies to the routes present when it is called.
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });

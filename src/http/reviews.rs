@@ -3,6 +3,7 @@
 //! reason and is recorded under the analyst's name.
 
 use super::admin::Analyst;
+use super::error_answers::{BadRequest, InternalError, NotFound, Unauthorized, Unavailable};
 use super::{ApiError, AppState, Result};
 use crate::lists::{EntryRequest, ListKind};
 use crate::store::{now_ms, Label, Resolved, Review};
@@ -13,20 +14,25 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use utoipa::{IntoParams, ToSchema};
 
 /// The longest reason.
 const MAX_REASON_CHARS: usize = 500;
 
 /// `?limit=&after=<id>`: oldest first, so the queue is worked in order.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ReviewsQuery {
+    /// Accounts per page (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
+    /// Only accounts with a larger id: the previous page's `nextAfter`.
     after: Option<i64>,
 }
 
 /// One account waiting.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReviewView {
     account_id: i64,
@@ -39,7 +45,7 @@ pub struct ReviewView {
 }
 
 /// A page of the queue.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReviewsPage {
     reviews: Vec<ReviewView>,
@@ -61,7 +67,22 @@ impl From<Review> for ReviewView {
     }
 }
 
-/// Oldest first.
+/// Accounts held for review, oldest first
+#[utoipa::path(
+    get,
+    path = "/api/reviews",
+    tag = "admin",
+    security(("admin_token" = [])),
+    params(ReviewsQuery),
+    responses(
+        (status = 200, description = "A page of the queue.", body = ReviewsPage),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable)
+    )
+)]
 pub async fn queue(
     State(state): State<Arc<AppState>>,
     query: Result<Query<ReviewsQuery>, QueryRejection>,
@@ -77,14 +98,14 @@ pub async fn queue(
 }
 
 /// `{"reason"}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApproveBody {
     reason: String,
 }
 
 /// `{"reason", "denylistDevice"}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct BanBody {
     reason: String,
@@ -93,7 +114,7 @@ pub struct BanBody {
 }
 
 /// `{"label": "fraud"|"legit", "reason"}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LabelBody {
     label: String,
@@ -101,7 +122,7 @@ pub struct LabelBody {
 }
 
 /// The account after the action.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResolvedView {
     account_id: i64,
@@ -136,7 +157,25 @@ fn reason(text: &str) -> Result<String> {
     Ok(text.to_owned())
 }
 
-/// Clears the review; 404 for an unknown account.
+/// Approves an account
+///
+/// It becomes `active` and its attempt is labelled `legit`; 404 for an unknown account.
+#[utoipa::path(
+    post,
+    path = "/api/accounts/{id}/approve",
+    tag = "admin",
+    security(("admin_token" = [])),
+    params(("id" = i64, Path, description = "The account's id.")),
+    request_body = ApproveBody,
+    responses(
+        (status = 200, description = "The account, now active.", body = ResolvedView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable)
+    )
+)]
 pub async fn approve(
     State(state): State<Arc<AppState>>,
     Extension(analyst): Extension<Analyst>,
@@ -154,7 +193,26 @@ pub async fn approve(
     Ok(Json(resolved.into()))
 }
 
-/// Bans the account, and deny-lists its device when asked; 404 for an unknown account.
+/// Bans an account
+///
+/// It becomes `banned`, its attempt is labelled `fraud`, and with `denylistDevice` its device
+/// gets a block entry; 404 for an unknown account.
+#[utoipa::path(
+    post,
+    path = "/api/accounts/{id}/ban",
+    tag = "admin",
+    security(("admin_token" = [])),
+    params(("id" = i64, Path, description = "The account's id.")),
+    request_body = BanBody,
+    responses(
+        (status = 200, description = "The account, now banned.", body = ResolvedView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable)
+    )
+)]
 pub async fn ban(
     State(state): State<Arc<AppState>>,
     Extension(analyst): Extension<Analyst>,
@@ -201,7 +259,25 @@ pub async fn ban(
     Ok(Json(resolved.into()))
 }
 
-/// 201; the latest label counts, earlier ones are kept. 404 for an unknown attempt.
+/// Labels an attempt fraud or legit
+///
+/// The latest label counts; earlier ones are kept. 404 for an unknown attempt.
+#[utoipa::path(
+    post,
+    path = "/api/attempts/{id}/label",
+    tag = "admin",
+    security(("admin_token" = [])),
+    params(("id" = i64, Path, description = "The attempt's id.")),
+    request_body = LabelBody,
+    responses(
+        (status = 201, description = "Labelled."),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable)
+    )
+)]
 pub async fn label(
     State(state): State<Arc<AppState>>,
     Extension(analyst): Extension<Analyst>,

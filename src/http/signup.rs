@@ -1,45 +1,59 @@
 //! `POST /api/create-account`: the signup flow over HTTP.
 
+use super::error_answers::{
+    BadRequest, Conflict, Forbidden, InternalError, PayloadTooLarge, TooManyRequests, Unavailable,
+};
 use super::{ApiError, AppState};
+use crate::signup::request::SignupFields;
 use crate::signup::{Caller, Created, Refusal};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Serialize;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::time::Instant;
 use tracing::Instrument as _;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Not under the shared request deadline: the flow keeps its own, so that a signup that runs
 /// out of time is still recorded and its account write is never cut short.
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route("/api/create-account", post(create_account))
+pub fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new().routes(routes!(create_account))
 }
 
 /// A created account.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedBody {
-    /// `created`, or `review` when the account awaits an analyst.
-    status: &'static str,
+    #[schema(inline)]
+    status: CreatedStatus,
     account_id: i64,
     visitor_id: String,
-    /// The rules that asked for review.
+    /// With `review`: the rules that asked for it.
     #[serde(skip_serializing_if = "Option::is_none")]
     codes: Option<Vec<String>>,
+}
+
+/// `created`, or `review` when the account awaits an analyst or a second factor.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum CreatedStatus {
+    Created,
+    Review,
 }
 
 impl From<Created> for CreatedBody {
     fn from(created: Created) -> Self {
         Self {
             status: if created.review_codes.is_some() {
-                "review"
+                CreatedStatus::Review
             } else {
-                "created"
+                CreatedStatus::Created
             },
             account_id: created.account_id,
             visitor_id: created.visitor_id,
@@ -48,8 +62,28 @@ impl From<Created> for CreatedBody {
     }
 }
 
-/// The body is taken as bytes so that every malformed request is still recorded and answered in
-/// the shared JSON error shape, an unreadable or oversized one included.
+/// Create an account, unless the device intelligence says no
+///
+/// The event named by `requestId` (or `sealedResult`) is checked against the fraud policy
+/// before the account is created. Every attempt is recorded in the audit trail.
+#[utoipa::path(
+    post,
+    path = "/api/create-account",
+    tag = "signup",
+    request_body = SignupFields,
+    responses(
+        (status = 200, description = "Created, or created under review.", body = CreatedBody),
+        (status = 400, response = BadRequest),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable)
+    )
+)]
+// The body is taken as bytes so that every malformed request is still recorded and answered in
+// the shared JSON error shape, an unreadable or oversized one included.
 async fn create_account(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

@@ -1,30 +1,63 @@
 //! `POST /api/webhooks/fingerprint`: events Fingerprint pushes, signed with the shared secret.
 
+use super::error_answers::{
+    BadRequest, InternalError, NotFound, PayloadTooLarge, Unauthorized, Unavailable,
+};
 use super::{ApiError, AppState, Result};
 use crate::store::now_ms;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The answer to a webhook delivery.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Received {
-    status: &'static str,
+    #[schema(inline)]
+    status: ReceivedStatus,
     /// The event was already stored by an earlier delivery.
     duplicate: bool,
 }
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route("/api/webhooks/fingerprint", post(receive))
+/// A delivery that is not stored is answered with an error instead.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum ReceivedStatus {
+    Ok,
 }
 
-/// A signed event, stored once per event id.
+pub fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new().routes(routes!(receive))
+}
+
+/// An event Fingerprint pushes
+///
+/// Stored once per event id (`event_id` in v4 payloads, `requestId` in v3 ones). Answers 404
+/// without `FINGERPRINT_WEBHOOK_SECRET`.
+#[utoipa::path(
+    post,
+    path = "/api/webhooks/fingerprint",
+    tag = "webhooks",
+    security(("fingerprint_signature" = [])),
+    request_body(content = Object, content_type = "application/json",
+        description = "Fingerprint's webhook payload, signed in `fpjs-event-signature`."),
+    responses(
+        (status = 200, description = "Stored, or already stored.", body = Received),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable)
+    )
+)]
 async fn receive(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -65,7 +98,7 @@ async fn receive(
     let stored = state.store.store_webhook(event_id, text, now_ms()).await?;
     tracing::info!(event_id, duplicate = !stored, "webhook received");
     Ok(Json(Received {
-        status: "ok",
+        status: ReceivedStatus::Ok,
         duplicate: !stored,
     }))
 }

@@ -31,3 +31,20 @@ pub use snapshot::Snapshot;
 pub fn evaluate(policy: &Policy, event: &fingerprint::Event, ctx: &Context) -> Decision {
     Decision::from_checks(rules::run(policy, event, ctx), policy.shadow)
 }
+
+/// Every code a rule can record, once each, in rule order. Read from an evaluation, where every
+/// rule records one check whatever the event, so a new rule is listed without being named here.
+pub fn codes() -> Vec<&'static str> {
+    let checks = rules::run(
+        &Policy::default(),
+        &fingerprint::Event::default(),
+        &Context::default(),
+    );
+    let mut codes: Vec<&'static str> = Vec::with_capacity(checks.len());
+    for check in checks {
+        if !codes.contains(&check.code) {
+            codes.push(check.code);
+        }
+    }
+    codes
+}

@@ -31,28 +31,51 @@ pub struct DecisionRequest {
 
 /// The fields a decision reads. Unknown fields are refused: a misspelt `accountRef` would
 /// otherwise turn a reservation into a dry check without a word.
-#[derive(serde::Deserialize)]
+///
+/// Its schema is the request body of `POST /api/v1/signup-decisions` in the OpenAPI document.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Fields {
+#[schema(
+    as = DecisionRequest,
+    description = "The identification event (`requestId` or `sealedResult`) and what your \
+        server knows of the signup. Unknown fields are refused, and so is a `password`."
+)]
+pub struct DecisionFields {
+    /// The identification event's id, from the JS agent. Send it or `sealedResult`.
     #[serde(rename = "requestId")]
+    #[schema(value_type = Option<String>, max_length = 128, example = "1708102555327.NLOjmg")]
     request_id: Option<Value>,
+    /// Another name for `requestId` (Fingerprint's v4 name); never both.
     #[serde(rename = "eventId")]
+    #[schema(value_type = Option<String>, max_length = 128)]
     event_id: Option<Value>,
+    /// The agent's sealed result (base64), instead of `requestId`.
     #[serde(rename = "sealedResult")]
+    #[schema(value_type = Option<String>, max_length = 16384, content_encoding = "base64")]
     sealed_result: Option<Value>,
+    /// A username to keep unique, as create-account does.
+    #[schema(value_type = Option<String>, max_length = 254)]
     username: Option<Value>,
+    /// Your own user id: with it, an allow or review reserves the device's slot; without it,
+    /// the decision is a dry check. Printable, without spaces.
     #[serde(rename = "accountRef")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 128, example = "user-8812")]
     account_ref: Option<Value>,
+    /// The end user's IP address as your server saw it: it feeds `ip_binding`.
     #[serde(rename = "clientIp")]
+    #[schema(value_type = Option<String>, example = "203.0.113.7")]
     client_ip: Option<Value>,
+    /// The end user's `Origin` as your server saw it: it feeds `allowed_origins`.
+    #[schema(value_type = Option<String>, max_length = 2048, example = "https://app.example.com")]
     origin: Option<Value>,
     /// Named so that its refusal can say why, instead of "unknown field".
+    #[schema(ignore)]
     password: Option<serde::de::IgnoredAny>,
 }
 
 /// Parses and checks a decision body; each refusal names the field.
 pub fn parse(body: &[u8]) -> Result<DecisionRequest, Refusal> {
-    let fields: Fields = match serde_json::from_slice(body) {
+    let fields: DecisionFields = match serde_json::from_slice(body) {
         Ok(fields) => fields,
         Err(error) => return Err(invalid(request::body_problem(body, &error))),
     };

@@ -11,7 +11,7 @@ mod in_flight;
 mod refusal;
 pub mod request;
 
-pub use decision::{is_decision_id, Decided, DecisionRequest};
+pub use decision::{is_decision_id, Decided, DecisionFields, DecisionRequest};
 pub use in_flight::{InFlight, Running};
 pub use refusal::{PolicyRefusal, Refusal};
 

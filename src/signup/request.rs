@@ -37,20 +37,39 @@ impl std::fmt::Debug for SignupRequest {
 /// where a parsed JSON object would keep the last: parsers in front of this service may keep
 /// the first, and the same body would then name two events or two users. Other fields are
 /// ignored. The values are checked one by one in [`parse`], which names the field.
-#[derive(serde::Deserialize)]
-struct Fields {
+///
+/// Its schema is the request body of `POST /api/create-account` in the OpenAPI document.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[schema(
+    as = CreateAccountRequest,
+    description = "A signup: the identification event (`requestId` or `sealedResult`), the \
+        username and the password. A field named twice is refused; other fields are ignored."
+)]
+pub struct SignupFields {
     /// Every other field, read in full and dropped. Without it serde would skip them unread,
     /// letting invalid UTF-8 or a lone surrogate through, and would also read an array as this
     /// struct, by position: a body no strict JSON parser in front agrees with (found by fuzzing).
     #[serde(flatten)]
+    #[schema(ignore)]
     _others: serde::de::IgnoredAny,
+    /// The identification event's id, from the JS agent. Send it or `sealedResult`.
     #[serde(rename = "requestId")]
+    #[schema(value_type = Option<String>, max_length = 128, example = "1708102555327.NLOjmg")]
     request_id: Option<Value>,
+    /// Another name for `requestId` (Fingerprint's v4 name); never both.
     #[serde(rename = "eventId")]
+    #[schema(value_type = Option<String>, max_length = 128)]
     event_id: Option<Value>,
+    /// The agent's sealed result (base64), instead of `requestId`.
     #[serde(rename = "sealedResult")]
+    #[schema(value_type = Option<String>, max_length = 16384, content_encoding = "base64")]
     sealed_result: Option<Value>,
+    /// Unique: compared by its Unicode key and confusable skeleton (see the README).
+    #[schema(value_type = String, required = true, max_length = 254, example = "ann@example.org")]
     username: Option<Value>,
+    /// As typed. `PASSWORD_MIN_LENGTH` to `PASSWORD_MAX_LENGTH` characters (8 to 128 by
+    /// default), and not easy to guess. Never stored or logged.
+    #[schema(value_type = String, required = true, format = Password, write_only)]
     password: Option<Value>,
 }
 
@@ -59,7 +78,7 @@ pub const MAX_SEALED_BYTES: usize = 16 * 1024;
 
 /// Parses and checks the body. Each refusal names the field, so the front end can show it.
 pub fn parse(body: &[u8]) -> Result<SignupRequest, Refusal> {
-    let fields: Fields = match serde_json::from_slice(body) {
+    let fields: SignupFields = match serde_json::from_slice(body) {
         Ok(fields) => fields,
         Err(error) => return Err(invalid(body_problem(body, &error))),
     };
