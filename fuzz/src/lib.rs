@@ -92,6 +92,7 @@ pub fn assert_replays_the_same(event: &Event) {
             origin: Some("https://shop.example".into()),
             now_ms: event.timestamp_ms.unwrap_or(0).saturating_add(1_000),
             device_accounts: 0,
+            ..Context::default()
         },
     };
     let live = snapshot.evaluate(&policy);
