@@ -140,6 +140,15 @@ pub async fn list(
     ] {
         plain_text(name, value.as_deref())?;
     }
+    if let Some(code) = query.code.as_deref().filter(|c| !c.is_empty()) {
+        let known = known_codes();
+        if !known.contains(&code) {
+            return Err(ApiError::InvalidRequest(format!(
+                "code {code:?} is not a code an attempt can carry; codes are exact, one of: {}",
+                known.join(", ")
+            )));
+        }
+    }
     let page = Page::new(query.limit, query.before)?;
     let since_ms = match query.since.as_deref() {
         Some(since) => Some(
@@ -162,4 +171,16 @@ pub async fn list(
         attempts,
         next_before,
     }))
+}
+
+/// Every code an attempt can be recorded with: the outcomes of a created account or decision,
+/// every rule's code, and every error's. A filter on anything else is a typo (or another
+/// case) that would silently match nothing.
+fn known_codes() -> Vec<&'static str> {
+    let mut codes = vec!["created", "review", "allow"];
+    codes.extend(crate::policy::codes());
+    codes.extend(ApiError::every_kind().iter().map(ApiError::code));
+    codes.sort_unstable();
+    codes.dedup();
+    codes
 }

@@ -51,7 +51,7 @@ pub struct SignupFields {
     /// struct, by position: a body no strict JSON parser in front agrees with (found by fuzzing).
     #[serde(flatten)]
     #[schema(ignore)]
-    _others: serde::de::IgnoredAny,
+    _others: Others,
     /// The identification event's id, from the JS agent. Send it or `sealedResult`.
     #[serde(rename = "requestId")]
     #[schema(value_type = Option<String>, max_length = 128, example = "1708102555327.NLOjmg")]
@@ -71,6 +71,39 @@ pub struct SignupFields {
     /// default), and not easy to guess. Never stored or logged.
     #[schema(value_type = String, required = true, format = Password, write_only)]
     password: Option<Value>,
+}
+
+/// The fields a signup does not read: each read in full (so bad UTF-8 or a lone surrogate is
+/// refused there too) and dropped, and none twice. A duplicate anywhere makes the body mean
+/// different things to different parsers, read or not.
+struct Others;
+
+impl<'de> serde::Deserialize<'de> for Others {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Keys;
+        impl<'de> serde::de::Visitor<'de> for Keys {
+            type Value = Others;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Others, A::Error> {
+                let mut seen = std::collections::HashSet::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    if !seen.insert(key.clone()) {
+                        return Err(serde::de::Error::custom(format!("duplicate field `{key}`")));
+                    }
+                }
+                Ok(Others)
+            }
+        }
+        deserializer.deserialize_map(Keys)
+    }
 }
 
 /// The longest `sealedResult` accepted (base64 characters).
@@ -238,6 +271,10 @@ mod tests {
             (
                 r#"{"requestId":"1.a","username":"a","username":"b","password":"p"}"#,
                 "duplicate field `username`",
+            ),
+            (
+                r#"{"requestId":"1.a","username":"a","password":"p","note":1,"note":2}"#,
+                "duplicate field `note`",
             ),
             (
                 r#"{"requestId":"1.a","eventId":"2.b","username":"a","password":"p"}"#,

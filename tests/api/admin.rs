@@ -243,3 +243,36 @@ async fn a_callers_request_id_is_kept_only_when_short_and_plain() {
         "{replaced}"
     );
 }
+
+/// Codes are matched exactly, on both backends alike: a code no attempt can carry (a typo,
+/// another case) is a 400 that lists the valid ones, not an empty page.
+#[tokio::test]
+async fn an_unknown_attempt_code_filter_is_refused_with_the_valid_codes() {
+    let app = spawn_app().await;
+    let bot = app.identify(fingerprint::simulator::Persona::BadBot);
+    app.signup(&bot.request_id).await;
+    let found = app
+        .get("/api/attempts?code=bot_detected", Some(ADMIN_TOKEN))
+        .await;
+    assert_eq!(found.status(), 200);
+    let page: serde_json::Value = found.json().await.unwrap();
+    assert_eq!(page["attempts"].as_array().unwrap().len(), 1);
+    for typo in ["BOT_DETECTED", "bot-detected", "vpn"] {
+        let response = app
+            .get(&format!("/api/attempts?code={typo}"), Some(ADMIN_TOKEN))
+            .await;
+        let status = response.status().as_u16();
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_error(status, &body, 400, "invalid_request");
+        let message = body["error"].as_str().unwrap();
+        for listed in [
+            "bot_detected",
+            "vpn_detected",
+            "created",
+            "rate_limited",
+            "denylisted",
+        ] {
+            assert!(message.contains(listed), "{typo}: {message}");
+        }
+    }
+}
