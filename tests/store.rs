@@ -394,7 +394,7 @@ async fn concurrent_creates_of_one_username_leave_exactly_one_account(db: &TestD
             // Cyrillic `а`: only the skeleton's unique index tells it from the others.
             let name = [
                 "Race@Example.org",
-                " race@example.COM",
+                " race@example.ORG",
                 "R\u{430}ce@example.org",
             ][i % 3];
             tokio::spawn(async move {
