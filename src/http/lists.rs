@@ -3,12 +3,12 @@
 
 use super::admin::Analyst;
 use super::error_answers::{BadRequest, InternalError, NotFound, Unauthorized, Unavailable};
-use super::query::{plain_text, Page};
+use super::query::{path_id, plain_text, Page};
 use super::{ApiError, AppState, Result};
 use crate::lists::{normalise, EntryRequest, ListKind};
 use crate::store::{now_ms, ListEntry};
 use crate::time::rfc3339;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -217,9 +217,10 @@ pub async fn add(
 pub async fn remove(
     State(state): State<Arc<AppState>>,
     Extension(analyst): Extension<Analyst>,
-    Path(id): Path<i64>,
+    id: Result<Path<i64>, PathRejection>,
     query: Result<Query<RemoveQuery>, QueryRejection>,
 ) -> Result<StatusCode> {
+    let id = path_id(id)?;
     let Query(query) = query.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
     plain_text("reason", query.reason.as_deref())?;
     let reason = query

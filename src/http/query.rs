@@ -53,3 +53,13 @@ pub fn plain_text(name: &str, value: Option<&str>) -> Result<(), ApiError> {
         _ => Ok(()),
     }
 }
+
+/// A numeric id from the path. Out of range or not a number is the same 400, in the shared
+/// JSON error shape, as any other bad parameter (axum's own rejection is plain text).
+pub fn path_id(
+    id: Result<axum::extract::Path<i64>, axum::extract::rejection::PathRejection>,
+) -> Result<i64, ApiError> {
+    id.map(|axum::extract::Path(id)| id).map_err(|_| {
+        ApiError::InvalidRequest("the id in the path must be a whole number within 64 bits".into())
+    })
+}

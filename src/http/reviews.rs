@@ -4,11 +4,12 @@
 
 use super::admin::Analyst;
 use super::error_answers::{BadRequest, InternalError, NotFound, Unauthorized, Unavailable};
+use super::query::path_id;
 use super::{ApiError, AppState, Result};
 use crate::lists::{EntryRequest, ListKind};
 use crate::store::{now_ms, Label, Resolved, Review};
 use crate::time::rfc3339;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -179,9 +180,10 @@ fn reason(text: &str) -> Result<String> {
 pub async fn approve(
     State(state): State<Arc<AppState>>,
     Extension(analyst): Extension<Analyst>,
-    Path(id): Path<i64>,
+    id: Result<Path<i64>, PathRejection>,
     body: Result<Json<ApproveBody>, JsonRejection>,
 ) -> Result<Json<ResolvedView>> {
+    let id = path_id(id)?;
     let Json(body) = body.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
     let why = reason(&body.reason)?;
     let resolved = state
@@ -216,9 +218,10 @@ pub async fn approve(
 pub async fn ban(
     State(state): State<Arc<AppState>>,
     Extension(analyst): Extension<Analyst>,
-    Path(id): Path<i64>,
+    id: Result<Path<i64>, PathRejection>,
     body: Result<Json<BanBody>, JsonRejection>,
 ) -> Result<Json<ResolvedView>> {
+    let id = path_id(id)?;
     let Json(body) = body.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
     let why = reason(&body.reason)?;
     let now = now_ms();
@@ -281,9 +284,10 @@ pub async fn ban(
 pub async fn label(
     State(state): State<Arc<AppState>>,
     Extension(analyst): Extension<Analyst>,
-    Path(id): Path<i64>,
+    id: Result<Path<i64>, PathRejection>,
     body: Result<Json<LabelBody>, JsonRejection>,
 ) -> Result<StatusCode> {
+    let id = path_id(id)?;
     let Json(body) = body.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
     let label = Label::parse(body.label.trim())
         .ok_or_else(|| ApiError::InvalidRequest("label must be fraud or legit".into()))?;

@@ -221,3 +221,37 @@ async fn fraud_labels_reach_fingerprint_when_reporting_is_on_even_after_a_failur
         "only the fraud label, once"
     );
 }
+
+/// An id no account or attempt can have is a 400 in the shared JSON shape, like any bad
+/// parameter (found by schemathesis: axum's own answer was plain text).
+#[tokio::test]
+async fn an_id_outside_64_bits_is_a_json_400() {
+    let app = spawn_app_with(Options {
+        named_admin_tokens: vec![("bob".into(), BOB.into())],
+        ..Options::default()
+    })
+    .await;
+    for path in [
+        "/api/accounts/9223372036854775808/approve",
+        "/api/accounts/x/ban",
+        "/api/attempts/9223372036854775808/label",
+    ] {
+        let (status, body) = post(&app, path, json!({"reason": "r", "label": "fraud"})).await;
+        assert_error(status, &body, 400, "invalid_request");
+    }
+    let response = app
+        .http
+        .delete(format!(
+            "{}/api/lists/9223372036854775808?reason=r",
+            app.address
+        ))
+        .bearer_auth(BOB)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
+}
