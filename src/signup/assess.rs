@@ -106,7 +106,10 @@ impl Signups {
             .lists
             .iter()
             .any(|h| h.action == Action::Allow);
-        let quota = if allow_listed && self.policy.allow_overrides_device_limit {
+        // Shadow mode never refuses, so the quota is lifted there too.
+        let lifted =
+            self.policy.shadow || (allow_listed && self.policy.allow_overrides_device_limit);
+        let quota = if lifted {
             DeviceQuota {
                 max_accounts: i64::MAX,
                 ..quota

@@ -278,15 +278,6 @@ impl Signups {
         let Some(account_ref) = account_ref else {
             return Ok(Judged::Final);
         };
-        // Shadow mode never refuses, so the device quota is lifted there too.
-        let quota = if self.policy.shadow {
-            crate::store::DeviceQuota {
-                max_accounts: i64::MAX,
-                ..quota
-            }
-        } else {
-            quota
-        };
         Ok(Judged::Reserve(Box::new(Reservation {
             account: NewAccount {
                 username,

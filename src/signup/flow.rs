@@ -166,15 +166,6 @@ impl Signups {
             review,
             created_at: record.created_at,
         };
-        // Shadow mode never refuses, so the device quota is lifted there too.
-        let quota = if self.policy.shadow {
-            DeviceQuota {
-                max_accounts: i64::MAX,
-                ..quota
-            }
-        } else {
-            quota
-        };
         Ok(Prepared {
             account,
             quota,

@@ -310,6 +310,14 @@ async fn shadow_mode_creates_the_account_but_records_the_would_be_block() {
         assert!(attempt.account_id.is_some(), "{persona}: {attempt:?}");
     }
     assert_eq!(app.accounts().await, 2);
+    // The store's device quota is lifted too: a second account from one device is created,
+    // and recorded as the block it would have been.
+    for _ in 0..2 {
+        let event = app.fingerprint().device("shadow-shared-device");
+        let (status, body) = app.signup(&event.request_id).await;
+        assert_accepted(status, &body, "created", &[]);
+    }
+    assert_eq!(app.accounts().await, 4);
 }
 
 #[tokio::test]
