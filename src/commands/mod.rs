@@ -2,9 +2,11 @@
 
 mod backtest;
 mod explain;
+mod lists;
 
 pub use backtest::backtest;
 pub use explain::explain;
+pub use lists::lists;
 
 use crate::cli::{MigrateArgs, SimulatorArgs};
 use crate::connections::capacity;
