@@ -5,6 +5,7 @@
 #
 #   bash bench/flood.sh                            # about 2.5 minutes after the build
 #   DURATION=5 IDLE_SECONDS=3 bash bench/flood.sh  # a quick check
+#   SIGNUP_GUARD_BIN=/tmp/old-build bash bench/flood.sh  # the same run against another build
 #
 # See bench/README.md for what each phase measures and how to read the table.
 set -euo pipefail
@@ -109,7 +110,8 @@ status_kib() {
 # --- build ----------------------------------------------------------------------------------
 log "building (cargo build --release)"
 cargo build --release --quiet --bins --example argon2_rate
-BIN=$PWD/target/release/signup-guard
+# SIGNUP_GUARD_BIN runs another build of the service (an A/B of two commits) in the same setup.
+BIN=${SIGNUP_GUARD_BIN:-$PWD/target/release/signup-guard}
 ARGON2=$PWD/target/release/examples/argon2_rate
 
 # --- the stand-in Fingerprint API -----------------------------------------------------------
