@@ -214,24 +214,7 @@ async fn start_demo_simulator() -> anyhow::Result<(
 }
 
 /// Hides the password in a database URL before it reaches a message.
-pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            if parsed.password().is_some() {
-                let _ = parsed.set_password(Some("***"));
-            }
-            if parsed
-                .query_pairs()
-                .any(|(k, _)| k.eq_ignore_ascii_case("password"))
-            {
-                parsed.set_query(Some("<redacted>"));
-            }
-            parsed.to_string()
-        }
-        // An unparseable URL may still hold a password somewhere.
-        Err(_) => "<unparseable DATABASE_URL>".to_owned(),
-    }
-}
+pub use crate::redact::url as redact_url;
 
 #[cfg(test)]
 mod tests {
