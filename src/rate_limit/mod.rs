@@ -194,7 +194,7 @@ impl RateLimits {
 
 /// One budget per IPv4 address, and per IPv6 /64: a single IPv6 client usually holds a whole
 /// /64 and could otherwise take a fresh budget with every address in it.
-pub fn budget_key(ip: IpAddr) -> IpAddr {
+fn budget_key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => IpAddr::V4(v4),
