@@ -14,6 +14,8 @@ pub mod lists;
 pub mod metrics;
 pub mod password;
 pub mod policy;
+pub mod rate_limit;
+pub mod redact;
 pub mod settings;
 pub mod signup;
 pub mod startup;

@@ -1,6 +1,6 @@
 //! What operators graph and alert on, in the Prometheus text format: attempts by endpoint,
 //! verdict and code; Fingerprint fetches by outcome and their latency; decision latency; the
-//! hashing queue; the database pool. One registry per application, so that several in one
+//! hashing queue; the database pool; rate-limit checks the shared store failed. One registry per application, so that several in one
 //! process (tests, embedding) do not mix their counts.
 
 use prometheus::{
@@ -26,6 +26,7 @@ pub struct Metrics {
     hash_queue: IntGauge,
     pool: IntGaugeVec,
     webhook_backlog: IntGauge,
+    rate_limit_errors: IntCounterVec,
 }
 
 /// Readings taken when the metrics are scraped rather than counted as they happen.
@@ -55,7 +56,7 @@ impl Metrics {
         let attempts = IntCounterVec::new(
             Opts::new(
                 "attempts_total",
-                "Signup attempts answered, by endpoint, verdict and answered code; all are in the audit trail but rate_limited ones.",
+                "Signup attempts answered, by endpoint, verdict and answered code; all are in the audit trail but the per-IP rate limit's refusals.",
             ),
             &["endpoint", "verdict", "code"],
         )
@@ -103,6 +104,18 @@ impl Metrics {
             "Decision webhooks not yet delivered nor given up.",
         )
         .expect("valid metric");
+        let rate_limit_errors = IntCounterVec::new(
+            Opts::new(
+                "rate_limit_backend_errors_total",
+                "Rate-limit checks the shared store (Redis) did not answer in time or answered with an error, by limit (ip, visitor); each was failed open or closed as RATE_LIMIT_FAILURE_MODE says.",
+            ),
+            &["limit"],
+        )
+        .expect("valid metric");
+        // Present from the start, at 0, so an alert on its rate has a series to read.
+        for limit in ["ip", "visitor"] {
+            rate_limit_errors.with_label_values(&[limit]);
+        }
         let build = IntGaugeVec::new(
             Opts::new("build_info", "Always 1; the labels name the build."),
             &["version"],
@@ -117,6 +130,7 @@ impl Metrics {
             Box::new(hash_queue.clone()),
             Box::new(pool.clone()),
             Box::new(webhook_backlog.clone()),
+            Box::new(rate_limit_errors.clone()),
             Box::new(build),
         ] {
             registry
@@ -132,6 +146,7 @@ impl Metrics {
             hash_queue,
             pool,
             webhook_backlog,
+            rate_limit_errors,
         }
     }
 
@@ -146,6 +161,11 @@ impl Metrics {
     pub fn fingerprint_fetch(&self, outcome: &str, took: Duration) {
         self.fingerprint.with_label_values(&[outcome]).inc();
         self.fingerprint_seconds.observe(took.as_secs_f64());
+    }
+
+    /// One rate-limit check the shared store failed, for the limit named (`ip`, `visitor`).
+    pub fn rate_limit_backend_error(&self, limit: &str) {
+        self.rate_limit_errors.with_label_values(&[limit]).inc();
     }
 
     /// One answered signup or decision.
@@ -185,6 +205,7 @@ mod tests {
         metrics.attempt("signup", "block", "bot_detected");
         metrics.attempt("signup", "block", "bot_detected");
         metrics.fingerprint_fetch("ok", Duration::from_millis(3));
+        metrics.rate_limit_backend_error("visitor");
         let text = metrics.render(Gauges {
             hash_queue: 2,
             pool_in_use: 1,
@@ -202,6 +223,7 @@ mod tests {
         assert!(text.contains("signup_guard_hash_queue_depth 2"));
         assert!(text.contains(r#"signup_guard_db_pool_connections{state="idle"} 4"#));
         assert!(text.contains("signup_guard_webhook_outbox_backlog 3"));
+        assert!(text.contains(r#"signup_guard_rate_limit_backend_errors_total{limit="visitor"} 1"#));
         assert!(text.contains("signup_guard_build_info{version="));
     }
 }

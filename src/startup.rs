@@ -1,7 +1,7 @@
 //! Building and running the application: `main` and every test go through here.
 
 use crate::events::EventSource;
-use crate::http::{self, AdminAuth, AppState, SignupLimiter};
+use crate::http::{self, AdminAuth, AppState};
 use crate::password::Hasher;
 use crate::settings::{Config, FingerprintSource};
 use crate::signup::Signups;
@@ -72,6 +72,10 @@ impl Application {
         if let Some(webhooks) = config.decision_webhooks.clone() {
             signups.announcer = Some(crate::delivery::start(store.clone(), webhooks)?);
         }
+        let rate_limits =
+            crate::rate_limit::RateLimits::start(&config.rate_limits, signups.metrics.clone())
+                .await?;
+        signups.per_visitor_limit = rate_limits.per_visitor.clone();
         let state = Arc::new(AppState {
             signups: Arc::new(signups),
             store,
@@ -80,7 +84,7 @@ impl Application {
             metrics_token: config.metrics_token.clone(),
             report_labels: config.report_labels,
             webhook_secret: config.webhook_secret.clone(),
-            signup_limiter: SignupLimiter::new(config.http.signup_rate_limit_per_minute),
+            rate_limits,
             limits: config.http.clone(),
             demo,
         });
@@ -214,24 +218,7 @@ async fn start_demo_simulator() -> anyhow::Result<(
 }
 
 /// Hides the password in a database URL before it reaches a message.
-pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            if parsed.password().is_some() {
-                let _ = parsed.set_password(Some("***"));
-            }
-            if parsed
-                .query_pairs()
-                .any(|(k, _)| k.eq_ignore_ascii_case("password"))
-            {
-                parsed.set_query(Some("<redacted>"));
-            }
-            parsed.to_string()
-        }
-        // An unparseable URL may still hold a password somewhere.
-        Err(_) => "<unparseable DATABASE_URL>".to_owned(),
-    }
-}
+pub use crate::redact::url as redact_url;
 
 #[cfg(test)]
 mod tests {

@@ -2,7 +2,8 @@
 //! signup-guard runs behind a load balancer.
 //!
 //! Every test here needs PostgreSQL (`TEST_DATABASE_URL`) except the SQLite variant of the
-//! killed-instance test; without the variable they print a notice and pass.
+//! killed-instance test and the rate limits shared through Redis (at the end), which need a
+//! Redis instead; without them they print a notice and pass.
 
 mod common;
 
@@ -731,3 +732,250 @@ common::both_backends!(
     every_answered_refusal_survives_a_killed_instance,
     a_killed_instance_s_webhooks_are_delivered_after_restart,
 );
+
+// Rate limits shared through Redis. Each instance here has a database and a simulator of its
+// own: Redis is all they share, so a budget one spends and the other sees can only have been
+// counted there. They need a Redis (see `common::redis_url`) and skip with a notice without
+// one; the Redis is shared with other tests, so each test counts under addresses and visitor
+// ids of its own.
+
+/// A random IPv6 /64 of the documentation range, so that no other test, nor an earlier run,
+/// has spent its budget.
+fn fresh_address() -> String {
+    let [a, b]: [u16; 2] = rand::random();
+    format!("2001:db8:{a:x}:{b:x}::1")
+}
+
+/// A signup from `visitor_id`'s device, sent as if from `ip` through one trusted proxy.
+async fn signup_as_device(app: &Instance, visitor_id: &str, ip: &str) -> Answer {
+    let event = app.identify_with(IdentifyRequest {
+        persona: Persona::ReturningDevice,
+        visitor_id: Some(visitor_id.to_owned()),
+        ..IdentifyRequest::default()
+    });
+    let body = serde_json::json!({
+        "requestId": event.request_id, "username": username(), "password": STRONG_PASSWORD,
+    });
+    let response = app
+        .http
+        .post(format!("{}/api/create-account", app.address))
+        .header("x-forwarded-for", ip)
+        .json(&body)
+        .send()
+        .await
+        .expect("an answer");
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    Answer {
+        status: Some(status),
+        body: response.json().await.unwrap_or_default(),
+        retry_after,
+    }
+}
+
+fn limited_through(redis: &str) -> Options {
+    Options {
+        signup_rate_limit_per_minute: 2,
+        signup_rate_limit_per_visitor_per_minute: 1,
+        rate_limit_url: Some(redis.to_owned()),
+        policy: Policy {
+            trusted_proxy_hops: 1,
+            ..Policy::default()
+        },
+        ..Options::default()
+    }
+}
+
+#[tokio::test]
+async fn the_per_ip_limit_holds_across_two_instances_sharing_redis() {
+    let Some(redis) = redis_url().await else {
+        return;
+    };
+    let a = spawn_app_with(limited_through(&redis)).await;
+    let b = spawn_app_with(limited_through(&redis)).await;
+    let ip = fresh_address();
+    let visitor = |n: u32| format!("device-{}-{n}", rand::random::<u64>());
+    assert_eq!(
+        signup_as_device(&a, &visitor(1), &ip).await.status,
+        Some(200)
+    );
+    assert_eq!(
+        signup_as_device(&b, &visitor(2), &ip).await.status,
+        Some(200)
+    );
+    // b has seen one signup from this address; counted alone, it would let this one through.
+    let third = signup_as_device(&b, &visitor(3), &ip).await;
+    assert_error(third.status.unwrap(), &third.body, 429, "rate_limited");
+    let wait: u64 = third.retry_after.as_deref().unwrap().parse().unwrap();
+    assert!(
+        (1..=30).contains(&wait),
+        "one signup is earned back every 30 s: Retry-After {wait}"
+    );
+    assert_eq!(b.accounts().await, 1);
+    // The same /64, another address in it: the same budget, on either instance.
+    let neighbour = ip.replace("::1", "::abcd");
+    let fourth = signup_as_device(&a, &visitor(4), &neighbour).await;
+    assert_error(fourth.status.unwrap(), &fourth.body, 429, "rate_limited");
+    let elsewhere = signup_as_device(&a, &visitor(5), &fresh_address()).await;
+    assert_eq!(elsewhere.status, Some(200), "{}", elsewhere.body);
+}
+
+#[tokio::test]
+async fn the_per_visitor_limit_holds_across_two_instances_sharing_redis() {
+    let Some(redis) = redis_url().await else {
+        return;
+    };
+    let a = spawn_app_with(limited_through(&redis)).await;
+    let b = spawn_app_with(limited_through(&redis)).await;
+    let device = format!("device-{}", rand::random::<u64>());
+    let first = signup_as_device(&a, &device, &fresh_address()).await;
+    assert_eq!(first.status, Some(200), "{}", first.body);
+    // b's database has no account for this device: only the shared budget can refuse it.
+    let again = signup_as_device(&b, &device, &fresh_address()).await;
+    assert_error(again.status.unwrap(), &again.body, 429, "rate_limited");
+    assert_eq!(b.accounts().await, 0);
+    let recorded = &b.attempts().await[0];
+    assert_eq!(
+        (recorded.code.as_str(), recorded.visitor_id.as_deref()),
+        ("rate_limited", Some(device.as_str()))
+    );
+}
+
+#[tokio::test]
+async fn a_redis_that_refuses_our_password_stops_startup_without_showing_it() {
+    let Some(redis) = redis_url().await else {
+        return;
+    };
+    let mut wrong = url::Url::parse(&redis).unwrap();
+    wrong.set_password(Some(REDIS_PASSWORD)).unwrap();
+    let db = TestDb::sqlite();
+    let fingerprint = Fingerprint::start().await;
+    let config = config_with(&db.url, &fingerprint, limited_through(wrong.as_str()));
+    let Err(error) = signup_guard::startup::Application::build(config).await else {
+        panic!("startup goes on with credentials Redis refuses");
+    };
+    let message = format!("{error:#}");
+    assert!(
+        message.contains("RATE_LIMIT_URL") && message.contains(":***@"),
+        "{message}"
+    );
+    assert!(!message.contains(REDIS_PASSWORD), "{message}");
+}
+
+/// A redis-server of the test's own, which it stops and starts again on the same port.
+struct OwnRedis {
+    port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl OwnRedis {
+    /// `None`, with a notice, where redis-server is not installed.
+    async fn start() -> Option<OwnRedis> {
+        if Command::new("redis-server")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            eprintln!("skipping: redis-server is not installed");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut redis = OwnRedis {
+            port,
+            dir: tempfile::tempdir().unwrap(),
+            child: None,
+        };
+        redis.run().await;
+        Some(redis)
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// Starts the server (empty: nothing is saved) and waits until it answers.
+    async fn run(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        self.child = Some(child);
+        let address = format!("127.0.0.1:{}", self.port);
+        for _ in 0..200 {
+            if redis_answers(&address).await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("redis-server on {address} did not answer within 10 s");
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+#[tokio::test]
+async fn a_redis_that_stops_fails_closed_and_the_limit_is_back_with_it() {
+    let Some(mut redis) = OwnRedis::start().await else {
+        return;
+    };
+    let app = spawn_app_with(Options {
+        signup_rate_limit_per_minute: 1,
+        rate_limit_url: Some(redis.url()),
+        rate_limit_failure_mode: signup_guard::rate_limit::FailureMode::Closed,
+        ..Options::default()
+    })
+    .await;
+    let signup_code = || async {
+        let event = app.identify(Persona::NewDevice);
+        let answer = signup(&app.http, &app.address, &event.request_id, &username()).await;
+        (answer.status, answer.code().to_owned())
+    };
+    assert_eq!(signup_code().await, (Some(200), String::new()));
+    assert_eq!(signup_code().await, (Some(429), "rate_limited".into()));
+
+    redis.kill();
+    assert_eq!(
+        signup_code().await,
+        (Some(503), "rate_limit_unavailable".into())
+    );
+    let health = get_json(&app.http, &format!("{}/health", app.address)).await;
+    assert_eq!(health["rateLimitStore"], "unavailable", "{health}");
+
+    // Back, empty: the connection is made again and the limit counts afresh.
+    redis.run().await;
+    let mut health = serde_json::Value::Null;
+    for _ in 0..100 {
+        health = get_json(&app.http, &format!("{}/health", app.address)).await;
+        if health["rateLimitStore"] == "ok" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(health["rateLimitStore"], "ok", "{health}");
+    assert_eq!(signup_code().await, (Some(200), String::new()));
+    assert_eq!(signup_code().await, (Some(429), "rate_limited".into()));
+}

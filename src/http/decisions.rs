@@ -3,7 +3,8 @@
 //! the device slot a decision reserved. Apps call it server to server with an API token.
 
 use super::error_answers::{
-    BadRequest, Conflict, InternalError, NotFound, PayloadTooLarge, Unauthorized, Unavailable,
+    BadRequest, Conflict, InternalError, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized,
+    Unavailable,
 };
 use super::{bearer, ApiError, AppState};
 use crate::policy::Action;
@@ -106,7 +107,9 @@ impl From<Decided> for DecisionBody {
 /// Server to server. The same verification and policy as create-account, answered as a
 /// decision; no password is ever sent. With `accountRef`, an allow or review also reserves the
 /// device's slot (release it with `DELETE` if your own user creation fails); without it, the
-/// decision is a dry check. Answers 404 without `API_TOKENS`.
+/// decision is a dry check. Answers 404 without `API_TOKENS`. A device over
+/// `SIGNUP_RATE_LIMIT_PER_VISITOR_PER_MINUTE` gets 429 `rate_limited`; the per-IP limit does not
+/// apply, since the caller is your server.
 #[utoipa::path(
     post,
     path = "/api/v1/signup-decisions",
@@ -120,6 +123,7 @@ impl From<Decided> for DecisionBody {
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
+        (status = 429, response = TooManyRequests),
         (status = 500, response = InternalError),
         (status = 503, response = Unavailable)
     )

@@ -25,8 +25,12 @@ pub enum ApiError {
     UsernameTaken,
     /// 409 `request_id_used`: this event already created an account.
     RequestIdUsed,
-    /// 429 `rate_limited` with `Retry-After` seconds: this client IP sent too many signups.
+    /// 429 `rate_limited` with `Retry-After` seconds: this client IP or device sent too many
+    /// signups.
     RateLimited(u64),
+    /// 503 `rate_limit_unavailable`: the rate limits' store did not answer, and they fail
+    /// closed.
+    RateLimitUnavailable,
     /// 413 `payload_too_large`.
     PayloadTooLarge(usize),
     /// 503 `fingerprint_unavailable` with `Retry-After` seconds.
@@ -68,6 +72,7 @@ impl ApiError {
             Self::RequestIdUsed => "request_id_used",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::RateLimited(_) => "rate_limited",
+            Self::RateLimitUnavailable => "rate_limit_unavailable",
             Self::FingerprintUnavailable(_) => "fingerprint_unavailable",
             Self::FingerprintMisconfigured => "fingerprint_misconfigured",
             Self::DatabaseUnavailable => "database_unavailable",
@@ -95,9 +100,10 @@ impl ApiError {
             Self::UsernameTaken | Self::RequestIdUsed => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::FingerprintUnavailable(_) | Self::DatabaseUnavailable | Self::Timeout => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Self::FingerprintUnavailable(_)
+            | Self::DatabaseUnavailable
+            | Self::RateLimitUnavailable
+            | Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             Self::FingerprintMisconfigured | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unauthorized
             | Self::ApiUnauthorized
@@ -121,7 +127,10 @@ impl ApiError {
             },
             Self::UsernameTaken => "This username is already taken.".into(),
             Self::RequestIdUsed => "This requestId has already been used to create an account.".into(),
-            Self::RateLimited(_) => "Too many signups from this address. Please try again later.".into(),
+            Self::RateLimited(_) => "Too many signups from this address or device. Please try again later.".into(),
+            Self::RateLimitUnavailable => {
+                "Signups cannot be checked against their rate limit right now. Nothing was created; please try again.".into()
+            }
             Self::PayloadTooLarge(limit) => format!("The request body is larger than {limit} bytes."),
             Self::FingerprintUnavailable(_) => {
                 "Device verification is temporarily unavailable. Nothing was created; please try again.".into()
@@ -153,6 +162,7 @@ impl ApiError {
             Self::UsernameTaken,
             Self::RequestIdUsed,
             Self::RateLimited(1),
+            Self::RateLimitUnavailable,
             Self::PayloadTooLarge(0),
             Self::FingerprintUnavailable(1),
             Self::FingerprintMisconfigured,
@@ -184,6 +194,7 @@ impl ApiError {
                 | Self::UsernameTaken
                 | Self::RequestIdUsed
                 | Self::RateLimited(_)
+                | Self::RateLimitUnavailable
                 | Self::PayloadTooLarge(_)
                 | Self::FingerprintUnavailable(_)
                 | Self::FingerprintMisconfigured
@@ -243,7 +254,7 @@ impl IntoResponse for ApiError {
             Self::FingerprintUnavailable(seconds) | Self::RateLimited(seconds) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
             }
-            Self::DatabaseUnavailable | Self::Timeout => {
+            Self::DatabaseUnavailable | Self::RateLimitUnavailable | Self::Timeout => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(1u64));
             }
             Self::Unauthorized | Self::ApiUnauthorized | Self::MetricsUnauthorized => {
@@ -265,6 +276,8 @@ impl From<Refusal> for ApiError {
             Refusal::Policy(refusal) => Self::Refused(refusal),
             Refusal::UsernameTaken => Self::UsernameTaken,
             Refusal::RequestIdUsed => Self::RequestIdUsed,
+            Refusal::RateLimited { retry_after_secs } => Self::RateLimited(retry_after_secs),
+            Refusal::RateLimitUnavailable => Self::RateLimitUnavailable,
             Refusal::FingerprintUnavailable { retry_after_secs } => {
                 Self::FingerprintUnavailable(retry_after_secs)
             }
@@ -308,6 +321,13 @@ mod tests {
             (Refusal::UsernameTaken, 409),
             (Refusal::RequestIdUsed, 409),
             (
+                Refusal::RateLimited {
+                    retry_after_secs: 7,
+                },
+                429,
+            ),
+            (Refusal::RateLimitUnavailable, 503),
+            (
                 Refusal::FingerprintUnavailable {
                     retry_after_secs: 3,
                 },
@@ -328,6 +348,8 @@ mod tests {
                 | Refusal::Policy(_)
                 | Refusal::UsernameTaken
                 | Refusal::RequestIdUsed
+                | Refusal::RateLimited { .. }
+                | Refusal::RateLimitUnavailable
                 | Refusal::FingerprintUnavailable { .. }
                 | Refusal::FingerprintMisconfigured
                 | Refusal::DatabaseUnavailable

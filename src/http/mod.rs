@@ -26,14 +26,12 @@ mod lists;
 mod metrics;
 mod openapi;
 mod query;
-mod rate_limit;
 mod reviews;
 mod signup;
 mod webhooks;
 
 pub use admin::AdminAuth;
 pub use error::{ApiError, Result};
-pub use rate_limit::SignupLimiter;
 
 use crate::settings::HttpConfig;
 use crate::signup::Signups;
@@ -61,8 +59,9 @@ pub struct AppState {
     pub report_labels: bool,
     /// Webhook signing secret; without it the webhook route answers 404.
     pub webhook_secret: Option<SecretKey>,
-    /// Per-client-IP signup rate limit, when configured.
-    pub signup_limiter: Option<SignupLimiter>,
+    /// The signup rate limits: the per-IP one is checked here, the per-visitor one by the flow
+    /// (`signups` holds it too).
+    pub rate_limits: crate::rate_limit::RateLimits,
     /// Where to listen, CORS, and the limits on a request.
     pub limits: HttpConfig,
     /// The in-process simulator in demo mode.

@@ -96,14 +96,13 @@ async fn create_account(
     let signups = state.signups.clone();
     let caller = caller(&headers, peer, signups.policy.trusted_proxy_hops);
     // Before anything else: a flood must cost neither an API call nor an audit-trail row.
-    if let Some(limiter) = &state.signup_limiter {
-        if let Err(wait) = limiter.check(caller.ip) {
+    if let Some(limit) = &state.rate_limits.per_ip {
+        if let Err(exceeded) = limit.check_ip(caller.ip).await {
+            let refusal = Refusal::from(exceeded);
             // Debug, not warn: a flood must not become a flood of log lines.
-            tracing::debug!(ip = %caller.ip, "signup rate limit reached");
-            signups.metrics.attempt("signup", "error", "rate_limited");
-            // Rounded up: a client that waits exactly Retry-After must find its budget back.
-            let seconds = wait.as_millis().div_ceil(1000).max(1) as u64;
-            return ApiError::RateLimited(seconds).into_response();
+            tracing::debug!(ip = %caller.ip, code = refusal.code(), "signup rate limit reached");
+            signups.metrics.attempt("signup", "error", refusal.code());
+            return ApiError::from(refusal).into_response();
         }
     }
     let body = tokio::time::timeout_at(deadline, Bytes::from_request(request, &state)).await;

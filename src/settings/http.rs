@@ -21,8 +21,6 @@ pub const DEFAULT_HEADER_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_KEEP_ALIVE_TIMEOUT_MS: u64 = 10_000;
 /// The longest keep-alive time allowed: past ten minutes an idle client only holds a socket.
 pub const MAX_KEEP_ALIVE_TIMEOUT_MS: u64 = 600_000;
-/// Signups per minute per client IP by default: off.
-pub const DEFAULT_SIGNUP_RATE_LIMIT_PER_MINUTE: u32 = 0;
 
 /// Listening and request limits (`serve`).
 #[derive(Clone, Args)]
@@ -58,10 +56,6 @@ pub struct HttpArgs {
     /// DATABASE_MAX_CONNECTIONS) / 2, within 8 to 16384].
     #[arg(long, env = "MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
-    /// Signups per minute from one client IP, per instance; 0 turns the limit off. Set
-    /// `trusted_proxy_hops` first when behind a proxy, or every client shares the proxy's budget.
-    #[arg(long, env = "SIGNUP_RATE_LIMIT_PER_MINUTE", default_value_t = DEFAULT_SIGNUP_RATE_LIMIT_PER_MINUTE)]
-    pub signup_rate_limit_per_minute: u32,
 }
 
 /// The validated HTTP settings, as the HTTP layer reads them.
@@ -81,8 +75,6 @@ pub struct HttpConfig {
     pub keep_alive_timeout: Duration,
     /// Open client connections at most.
     pub max_connections: usize,
-    /// Signups per minute per client IP (0 = off).
-    pub signup_rate_limit_per_minute: u32,
 }
 
 /// The serve defaults, listening on 127.0.0.1 with a free port: for an application built in
@@ -100,7 +92,6 @@ impl Default for HttpConfig {
                 capacity::descriptor_limit(),
                 crate::store::PoolSettings::default().max_connections,
             ),
-            signup_rate_limit_per_minute: DEFAULT_SIGNUP_RATE_LIMIT_PER_MINUTE,
         }
     }
 }
@@ -157,7 +148,6 @@ impl HttpArgs {
             header_timeout: Duration::from_millis(self.header_timeout_ms),
             keep_alive_timeout: Duration::from_millis(self.keep_alive_timeout_ms),
             max_connections,
-            signup_rate_limit_per_minute: self.signup_rate_limit_per_minute,
         })
     }
 }

@@ -17,6 +17,7 @@ mod logging;
 mod metrics;
 pub mod passwords;
 mod policy_file;
+mod rate_limit;
 
 pub use self::admin::AdminArgs;
 pub use self::api::ApiArgs;
@@ -29,6 +30,7 @@ pub use self::logging::{LogFormat, LoggingArgs};
 pub use self::metrics::MetricsArgs;
 pub use self::passwords::{PasswordArgs, Passwords};
 pub use self::policy_file::PolicyFileArgs;
+pub use self::rate_limit::{FailureModeArg, RateLimitArgs};
 
 use ::fingerprint::sealed::DecryptionKey;
 use ::fingerprint::SecretKey;
@@ -48,6 +50,8 @@ pub struct ServeArgs {
     pub database: DatabaseArgs,
     #[command(flatten)]
     pub http: HttpArgs,
+    #[command(flatten)]
+    pub rate_limits: RateLimitArgs,
     #[command(flatten)]
     pub passwords: PasswordArgs,
     #[command(flatten)]
@@ -89,6 +93,9 @@ pub struct Config {
     pub pool: crate::store::PoolSettings,
     /// Where to listen, CORS, and the limits on a request.
     pub http: HttpConfig,
+    /// The signup rate limits, and the Redis they may share. Holds its URL: one more reason
+    /// for no `Debug` here.
+    pub rate_limits: crate::rate_limit::Settings,
     /// Password rules and hashing.
     pub passwords: Passwords,
     /// Admin bearer tokens with the names actions are recorded under.
@@ -122,6 +129,7 @@ impl Config {
             database_url: database_url.into(),
             pool: crate::store::PoolSettings::default(),
             http: HttpConfig::default(),
+            rate_limits: crate::rate_limit::Settings::default(),
             passwords: Passwords::default(),
             admin_tokens: Vec::new(),
             api_tokens: Vec::new(),
@@ -145,6 +153,7 @@ impl ServeArgs {
         };
         let pool = self.database.pool();
         let http = self.http.validate(demo, pool.max_connections)?;
+        let rate_limits = self.rate_limits.validate()?;
         let passwords = self.passwords.validate()?;
         let database_url = self.database.url(demo);
         crate::store::Backend::from_url(&database_url).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -160,6 +169,7 @@ impl ServeArgs {
             database_url,
             pool,
             http,
+            rate_limits,
             passwords,
             admin_tokens,
             api_tokens,

@@ -56,6 +56,11 @@ impl Signups {
         };
         record.event_id = Some(event.event_id.clone());
         record.visitor_id = event.visitor_id.clone();
+        // As soon as the device is known, before the database is asked anything: a device
+        // that hops between addresses still spends one budget.
+        if let (Some(limit), Some(visitor_id)) = (&self.per_visitor_limit, &event.visitor_id) {
+            limit.check(visitor_id).await?;
+        }
 
         let quota = device_quota(&self.policy, record.created_at);
         let email = record

@@ -21,6 +21,7 @@ use crate::lists::Lists;
 use crate::metrics::Metrics;
 use crate::password::{Hasher, PasswordPolicy};
 use crate::policy::{self, Policy};
+use crate::rate_limit::Limit;
 use crate::store::{AuditLog, DeviceQuota, NewAttempt, Store};
 use std::net::IpAddr;
 
@@ -49,6 +50,8 @@ pub struct Signups {
     pub announcer: Option<Announcer>,
     /// The analysts' allow, review and block lists.
     pub lists: Lists,
+    /// Signups per minute per device, when configured.
+    pub per_visitor_limit: Option<Limit>,
 }
 
 /// What the signup knows about the caller, from the connection rather than the body.
@@ -93,6 +96,7 @@ impl Signups {
             metrics: Metrics::new(),
             announcer: None,
             lists: Lists::default(),
+            per_visitor_limit: None,
         }
     }
 

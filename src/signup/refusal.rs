@@ -3,6 +3,7 @@
 
 use crate::events::EventError;
 use crate::policy::Decision;
+use crate::rate_limit::Exceeded;
 use crate::store::StoreError;
 use fingerprint::Event;
 
@@ -30,6 +31,16 @@ pub enum Refusal {
     /// This event already created an account.
     #[error("request id already used")]
     RequestIdUsed,
+    /// The client IP or the device went over its signup rate limit; its budget has room
+    /// again after the given seconds.
+    #[error("rate limited")]
+    RateLimited {
+        /// Seconds to wait before trying again.
+        retry_after_secs: u64,
+    },
+    /// The rate limits could not be checked (their store did not answer) and they fail closed.
+    #[error("rate limit unavailable")]
+    RateLimitUnavailable,
     /// Fingerprint could not be reached in time; worth retrying after the given seconds.
     #[error("fingerprint unavailable")]
     FingerprintUnavailable {
@@ -75,6 +86,8 @@ impl Refusal {
             Self::Policy(refusal) => refusal.code,
             Self::UsernameTaken => "username_taken",
             Self::RequestIdUsed => "request_id_used",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::RateLimitUnavailable => "rate_limit_unavailable",
             Self::FingerprintUnavailable { .. } => "fingerprint_unavailable",
             Self::FingerprintMisconfigured => "fingerprint_misconfigured",
             Self::DatabaseUnavailable => "database_unavailable",
@@ -129,6 +142,20 @@ impl From<StoreError> for Refusal {
                 Self::DatabaseUnavailable
             }
             other => Self::Internal(other.into()),
+        }
+    }
+}
+
+impl From<Exceeded> for Refusal {
+    fn from(exceeded: Exceeded) -> Self {
+        match exceeded {
+            // Rounded up: a client that waits exactly Retry-After must find its budget back.
+            Exceeded::Limited(wait) => Self::RateLimited {
+                retry_after_secs: u64::try_from(wait.as_millis().div_ceil(1000))
+                    .unwrap_or(u64::MAX)
+                    .max(1),
+            },
+            Exceeded::Unavailable => Self::RateLimitUnavailable,
         }
     }
 }

@@ -129,6 +129,7 @@ fn every_error() -> Vec<ApiError> {
         ApiError::UsernameTaken,
         ApiError::RequestIdUsed,
         ApiError::RateLimited(1),
+        ApiError::RateLimitUnavailable,
         ApiError::PayloadTooLarge(1),
         ApiError::FingerprintUnavailable(1),
         ApiError::FingerprintMisconfigured,
@@ -152,6 +153,7 @@ fn every_error() -> Vec<ApiError> {
             | ApiError::UsernameTaken
             | ApiError::RequestIdUsed
             | ApiError::RateLimited(_)
+            | ApiError::RateLimitUnavailable
             | ApiError::PayloadTooLarge(_)
             | ApiError::FingerprintUnavailable(_)
             | ApiError::FingerprintMisconfigured

@@ -171,6 +171,7 @@ fn each_subcommand_s_help_lists_only_the_settings_areas_it_reads() {
                 "Metrics",
                 "Passwords",
                 "Policy",
+                "Rate limits",
                 "Webhooks",
             ]),
         ),

@@ -11,6 +11,8 @@ async fn serve_and_collect_logs(log_format: &str) -> String {
     const SIGNUP_PASSWORD: &str = "Pelican LEAKCANARY quartz 7731";
     const WEBHOOK_SECRET: &str = "whsec-LEAKCANARY-77aa";
     const ENCRYPTION_KEY: &str = "LEAKCANARYLEAKCANARYLEAKCANARYLEAKCANARYAAA=";
+    // A Redis where nothing listens: every check fails open, and says so in the log.
+    let redis_url = format!("redis://:redis-LEAKCANARY-3b@127.0.0.1:{}/0", free_port());
     // A simulator that takes the canary key, so a leak of the key shows as LEAKCANARY too.
     let fingerprint = common::Fingerprint::start_with_key(API_KEY).await;
     let simulator = &fingerprint.simulator;
@@ -28,6 +30,9 @@ async fn serve_and_collect_logs(log_format: &str) -> String {
         ("HOST", "127.0.0.1"),
         ("PORT", port.as_str()),
         ("DATABASE_URL", url.as_str()),
+        ("RATE_LIMIT_URL", redis_url.as_str()),
+        ("SIGNUP_RATE_LIMIT_PER_MINUTE", "1000"),
+        ("SIGNUP_RATE_LIMIT_PER_VISITOR_PER_MINUTE", "1000"),
     ];
     let server = serve(dir.path(), &["serve"], &env).await;
     let http = reqwest::Client::builder()
@@ -105,6 +110,10 @@ async fn serve_and_collect_logs(log_format: &str) -> String {
     assert!(
         logs.contains("Fingerprint refused our secret key"),
         "the misconfiguration is logged:\n{logs}"
+    );
+    assert!(
+        logs.contains("rate limit store unavailable") && logs.contains("redis://:***@127.0.0.1"),
+        "the Redis outage is logged, its URL without the password:\n{logs}"
     );
     // The decision runs on its own task; its line must still carry the request's id.
     let decided = logs

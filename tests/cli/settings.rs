@@ -279,3 +279,26 @@ fn named_admin_tokens_are_checked_and_never_echoed() {
         );
     }
 }
+
+#[test]
+fn rate_limit_settings_are_checked_and_the_redis_password_never_echoed() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "RATE_LIMIT_URL",
+            "http://:pw-LEAKCANARY@cache.internal:6379",
+            "RATE_LIMIT_URL must be a Redis URL",
+        ),
+        ("RATE_LIMIT_TIMEOUT_MS", "5", "RATE_LIMIT_TIMEOUT_MS"),
+        ("RATE_LIMIT_TIMEOUT_MS", "60000", "RATE_LIMIT_TIMEOUT_MS"),
+        ("RATE_LIMIT_FAILURE_MODE", "maybe", "open, closed"),
+    ];
+    for (name, value, expected) in cases {
+        let mut env = serve_env(dir.path());
+        env.push(("FINGERPRINT_API_KEY", "k".into()));
+        env.push((name, value.into()));
+        let stderr = serve_fails(dir.path(), &["serve"], &env);
+        assert!(stderr.contains(expected), "{name}={value}: {stderr}");
+        assert!(!stderr.contains("LEAKCANARY"), "{stderr}");
+    }
+}

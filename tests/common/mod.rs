@@ -17,6 +17,7 @@ use rand::Rng;
 use serde_json::{json, Value};
 use signup_guard::http::AppState;
 use signup_guard::policy::Policy;
+use signup_guard::rate_limit::{FailureMode, Settings as RateLimitSettings};
 use signup_guard::settings::{Config, FingerprintSource, HttpConfig, Passwords};
 use signup_guard::startup::Application;
 use signup_guard::store::{PoolSettings, Store};
@@ -53,6 +54,73 @@ pub fn postgres_admin_url() -> Option<String> {
             None
         }
     }
+}
+
+/// The Redis the shared rate-limit tests count in: `TEST_REDIS_URL`, or else the one on
+/// 127.0.0.1:6379 if it answers; `None`, with a notice, when there is none. `.ci/run` sets the
+/// variable, so there a Redis that does not answer fails the tests instead of skipping them.
+/// Tests share it, so each one counts under keys of its own (random addresses and visitor ids).
+pub async fn redis_url() -> Option<String> {
+    if let Ok(url) = std::env::var("TEST_REDIS_URL") {
+        if !url.trim().is_empty() {
+            return Some(url.trim().to_owned());
+        }
+    }
+    if redis_answers("127.0.0.1:6379").await {
+        return Some("redis://127.0.0.1:6379".into());
+    }
+    static NOTICE: std::sync::Once = std::sync::Once::new();
+    NOTICE.call_once(|| {
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"skipping Redis tests: TEST_REDIS_URL not set and no Redis on 127.0.0.1:6379\n",
+        );
+    });
+    None
+}
+
+/// Whether a Redis at `address` answers PING.
+pub async fn redis_answers(address: &str) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(address).await.ok()?;
+        stream.write_all(b"PING\r\n").await.ok()?;
+        let mut answer = [0u8; 7];
+        stream.read_exact(&mut answer).await.ok()?;
+        Some(&answer == b"+PONG\r\n")
+    };
+    matches!(
+        tokio::time::timeout(Duration::from_secs(1), exchange).await,
+        Ok(Some(true))
+    )
+}
+
+/// A Redis URL where nothing listens: Redis down. It carries a password, which no message may
+/// show.
+pub fn unreachable_redis_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let port = listener.local_addr().expect("its address").port();
+    drop(listener);
+    format!("redis://:{REDIS_PASSWORD}@127.0.0.1:{port}/0")
+}
+
+/// The password [`unreachable_redis_url`] carries.
+pub const REDIS_PASSWORD: &str = "redis-password-never-logged";
+
+/// A Redis that accepts connections and never answers: hung, as behind a stalled network.
+/// It holds every connection until the test's runtime ends.
+pub async fn hung_redis_url() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let url = format!("redis://{}/0", listener.local_addr().expect("its address"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    url
 }
 
 /// A database that lives as long as the test: a SQLite file in a temporary directory, or a
@@ -335,6 +403,13 @@ pub struct Options {
     /// Open client connections at most.
     pub max_connections: usize,
     pub signup_rate_limit_per_minute: u32,
+    pub signup_rate_limit_per_visitor_per_minute: u32,
+    /// Where the rate limits are counted: in memory when `None`.
+    pub rate_limit_url: Option<String>,
+    pub rate_limit_failure_mode: FailureMode,
+    /// How long a check waits for Redis: longer than the service's default, so that a busy
+    /// test machine does not turn a slow answer into a failed check.
+    pub rate_limit_timeout: Duration,
     /// Demo mode, as `--demo` runs it: the application's own in-process simulator instead of
     /// the test's (the Fingerprint options above then have nothing to configure).
     pub demo: bool,
@@ -361,6 +436,10 @@ impl Default for Options {
             keep_alive_timeout: HttpConfig::default().keep_alive_timeout,
             max_connections: HttpConfig::default().max_connections,
             signup_rate_limit_per_minute: 0,
+            signup_rate_limit_per_visitor_per_minute: 0,
+            rate_limit_url: None,
+            rate_limit_failure_mode: FailureMode::Open,
+            rate_limit_timeout: Duration::from_secs(1),
             demo: false,
         }
     }
@@ -426,8 +505,14 @@ fn settings(database_url: &str, source: FingerprintSource, options: Options) -> 
             header_timeout: options.header_timeout,
             keep_alive_timeout: options.keep_alive_timeout,
             max_connections: options.max_connections,
-            signup_rate_limit_per_minute: options.signup_rate_limit_per_minute,
             ..HttpConfig::default()
+        },
+        rate_limits: RateLimitSettings {
+            per_ip_per_minute: options.signup_rate_limit_per_minute,
+            per_visitor_per_minute: options.signup_rate_limit_per_visitor_per_minute,
+            redis_url: options.rate_limit_url,
+            failure_mode: options.rate_limit_failure_mode,
+            timeout: options.rate_limit_timeout,
         },
         passwords: Passwords {
             hash_concurrency: 2,
