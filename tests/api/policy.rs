@@ -125,7 +125,7 @@ const DEFAULT_CASES: &[Case] = &[
     case(Persona::Vpn,                200, "review",             "review", &["vpn_detected"]),
     case(Persona::Proxy,              200, "review",             "review", &["proxy_detected"]),
     case(Persona::Tor,                403, "tor_detected",       "block",  &["tor_detected", "suspect_score"]),
-    case(Persona::Tampering,          403, "tampering_detected", "block",  &["tampering_detected"]),
+    case(Persona::Tampering,          403, "tampering_detected", "block",  &["tampering_detected", "anti_detect_browser"]),
     case(Persona::VirtualMachine,     200, "created",            "allow",  &["virtual_machine"]),
     case(Persona::Incognito,          200, "created",            "allow",  &["incognito"]),
     case(Persona::LowConfidence,      200, "review",             "review", &["low_confidence"]),
