@@ -97,7 +97,8 @@ pub struct IdentifyRequest {
     pub signals: Vec<ExtraSignal>,
     /// What a Rules Engine ruleset decides for this event, answered as `rule_action` when the
     /// event is fetched with a `ruleset_id` (v4): `block` or `allow` by a matching rule. Unset,
-    /// no rule matches and the ruleset's default applies, an allow that names no rule.
+    /// the persona's ([`Persona::RulesetBlock`] is blocked), and otherwise no rule matches and
+    /// the ruleset's default applies, an allow that names no rule.
     pub rule_action: Option<RuleVerdict>,
 }
 
@@ -263,7 +264,7 @@ impl Simulator {
                 ip: req.ip.unwrap_or_else(|| DEFAULT_IP.to_owned()),
                 linked_id: req.linked_id,
                 extras: req.signals,
-                rule_action: req.rule_action,
+                rule_action: req.rule_action.or(req.persona.rule_action()),
                 first_seen_ms,
                 last_seen_ms,
             })

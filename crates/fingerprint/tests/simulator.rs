@@ -431,7 +431,7 @@ fn persona_names_round_trip() {
     let mut names: Vec<_> = Persona::ALL.iter().map(Persona::as_str).collect();
     names.sort_unstable();
     names.dedup();
-    assert_eq!(names.len(), 14);
+    assert_eq!(names.len(), 16);
 }
 
 #[test]
@@ -560,9 +560,10 @@ fn check_signals(persona: Persona, event: &Event, generation: &str) {
     let score = event.suspect_score.expect("suspect score present");
     match persona {
         Persona::HighSuspectScore => assert_eq!(score, 40, "{ctx}"),
-        Persona::NewDevice | Persona::ReturningDevice | Persona::GoodBot => {
-            assert_eq!(score, 0, "{ctx}")
-        }
+        Persona::NewDevice
+        | Persona::ReturningDevice
+        | Persona::GoodBot
+        | Persona::RulesetBlock => assert_eq!(score, 0, "{ctx}"),
         Persona::LowConfidence => {}
         _ => assert!(score > 0, "{ctx}"),
     }
@@ -570,8 +571,10 @@ fn check_signals(persona: Persona, event: &Event, generation: &str) {
     // The newer signals are present and clean for every persona: a home ISP, a low proxy
     // score (the proxy persona's lists are sure, its model is not), a common device.
     let ip_info = event.ip_info.as_ref().expect("ip_info present");
-    assert_eq!(ip_info.datacenter, Some(false), "{ctx}");
-    assert_eq!(ip_info.asn_type.as_deref(), Some("isp"), "{ctx}");
+    let datacenter = persona == Persona::Datacenter;
+    assert_eq!(ip_info.datacenter, Some(datacenter), "{ctx}");
+    let kind = if datacenter { "hosting" } else { "isp" };
+    assert_eq!(ip_info.asn_type.as_deref(), Some(kind), "{ctx}");
     let expected_score = if persona == Persona::Proxy { 0.5 } else { 0.02 };
     assert_eq!(event.proxy_ml_score, Some(expected_score), "{ctx}");
     assert_eq!(event.rare_device, Some(false), "{ctx}");
@@ -772,6 +775,21 @@ async fn a_ruleset_id_gets_the_chosen_rule_action_and_is_recorded() {
                 ..seen(&block, None)
             },
         ]
+    );
+    let persona = sim
+        .identify(IdentifyRequest {
+            persona: Persona::RulesetBlock,
+            ..Default::default()
+        })
+        .event_id;
+    let persona = fetch(persona, "?ruleset_id=rs_team")
+        .await
+        .rule_action
+        .unwrap();
+    assert_eq!(
+        persona.action,
+        RuleActionType::Block,
+        "the persona's own verdict"
     );
 }
 

@@ -93,7 +93,7 @@ impl Signals {
             } else {
                 0
             },
-            datacenter: has(ExtraSignal::DatacenterIp),
+            datacenter: persona == Persona::Datacenter || has(ExtraSignal::DatacenterIp),
             proxy_ml_score: if has(ExtraSignal::ProxyMlScore) {
                 HIGH_PROXY_ML_SCORE
             } else if persona == Persona::Proxy {
