@@ -32,6 +32,12 @@ def clean(event):
     for key in ("proxy_ml_score", "vpn_ml_score", "tampering_ml_score", "virtual_machine_ml_score"):
         if key in event:
             event[key] = 0.01
+    for family in event.get("ip_info", {}).values():
+        if isinstance(family, dict):
+            family["datacenter_result"] = False
+            family["datacenter_name"] = ""
+            family["asn_type"] = "isp"
+    event.pop("rule_action", None)
     event["labels"] = []
     velocity = event.get("velocity", {})
     for counts in velocity.values():

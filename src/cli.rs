@@ -44,7 +44,7 @@ pub enum Command {
     Simulator(SimulatorArgs),
     /// Print every rule, its input and its outcome under the current policy, for a recorded
     /// event (from its recorded snapshot, without calling Fingerprint) or a fetched one.
-    Explain(ExplainArgs),
+    Explain(Box<ExplainArgs>),
     /// Replay recorded attempts against the policy given with --config and show what would change.
     Backtest(BacktestArgs),
     /// Add, list or remove allow, review and block list entries (the admin API's /api/lists,

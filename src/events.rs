@@ -88,6 +88,17 @@ impl EventSource {
                 );
                 EventError::Misconfigured
             }
+            FingerprintError::Forbidden { code, message }
+                if code.as_deref() == Some(fingerprint::RULESET_NOT_FOUND_CODE) =>
+            {
+                tracing::error!(
+                    api_message = ?message,
+                    ruleset_id = self.client.config().ruleset_id.as_deref().unwrap_or("none"),
+                    "Fingerprint has no such ruleset: FINGERPRINT_RULESET_ID must be the id of a \
+                     ruleset of this workspace (Rules Engine in the dashboard), or unset"
+                );
+                EventError::Misconfigured
+            }
             FingerprintError::Forbidden { code, message } => {
                 let api = self.client.config();
                 tracing::error!(

@@ -26,7 +26,7 @@ fn main() -> ExitCode {
             Command::Serve(settings) => commands::serve(*settings).await,
             Command::Migrate(args) => commands::migrate(args).await,
             Command::Simulator(args) => commands::simulator(args).await,
-            Command::Explain(args) => commands::explain(args).await,
+            Command::Explain(args) => commands::explain(*args).await,
             Command::Backtest(args) => commands::backtest(args).await,
             Command::Lists(args) => commands::lists(args).await,
         }

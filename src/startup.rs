@@ -191,6 +191,9 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
+/// The ruleset demo mode asks its simulator for (any id will do: the simulator has them all).
+pub const DEMO_RULESET_ID: &str = "rs_demo";
+
 async fn start_demo_simulator() -> anyhow::Result<(
     Simulator,
     SimulatorHandle,
@@ -214,6 +217,8 @@ async fn start_demo_simulator() -> anyhow::Result<(
         .context("cannot start the demo simulator")?;
     let mut client = fingerprint::ClientConfig::new(secret);
     client.base_url = Some(handle.base_url());
+    // The demo's own ruleset, so the `ruleset_block` persona shows the Rules Engine at work.
+    client.ruleset_id = Some(DEMO_RULESET_ID.into());
     Ok((simulator, handle, client, key))
 }
 

@@ -2,8 +2,8 @@
 //! test from the outside, so a target fails on a wrong answer as well as on a panic.
 
 use fingerprint::event::{
-    MAX_EVENT_ID_LEN, MAX_IP_LEN, MAX_LINKED_ID_LEN, MAX_SHORT_TEXT_LEN, MAX_URL_LEN,
-    MAX_USER_AGENT_LEN, MAX_VISITOR_ID_LEN,
+    RuleActionType, MAX_EVENT_ID_LEN, MAX_IP_LEN, MAX_LINKED_ID_LEN, MAX_RULE_EXPRESSION_LEN,
+    MAX_SHORT_TEXT_LEN, MAX_URL_LEN, MAX_USER_AGENT_LEN, MAX_VISITOR_ID_LEN,
 };
 use fingerprint::{BotResult, Event, IdentificationStatus};
 use signup_guard::policy::{Context, Policy, Snapshot};
@@ -71,8 +71,43 @@ pub fn assert_event_bounded(event: &Event) {
             MAX_SHORT_TEXT_LEN,
         );
     }
-    if let Some(score) = event.confidence {
-        assert!(score.is_finite(), "confidence {score} is not a number");
+    if let Some(info) = &event.ip_info {
+        for (field, value) in [
+            ("ip_info.asn", &info.asn),
+            ("ip_info.asn_name", &info.asn_name),
+            ("ip_info.asn_network", &info.asn_network),
+            ("ip_info.asn_type", &info.asn_type),
+            ("ip_info.datacenter_name", &info.datacenter_name),
+        ] {
+            text(field, value.as_deref(), MAX_SHORT_TEXT_LEN);
+        }
+    }
+    text(
+        "rare_device_percentile_bucket",
+        event.rare_device_percentile_bucket.as_deref(),
+        MAX_SHORT_TEXT_LEN,
+    );
+    if let Some(rule) = &event.rule_action {
+        if let RuleActionType::Other(other) = &rule.action {
+            text("rule_action.type", Some(other), MAX_SHORT_TEXT_LEN);
+            // A known spelling read as "unknown" would slip past the Rules Engine rule.
+            assert_eq!(RuleActionType::parse(other), rule.action);
+        }
+        text("rule_action.ruleset_id", rule.ruleset_id.as_deref(), MAX_SHORT_TEXT_LEN);
+        text("rule_action.rule_id", rule.rule_id.as_deref(), MAX_SHORT_TEXT_LEN);
+        text(
+            "rule_action.rule_expression",
+            rule.rule_expression.as_deref(),
+            MAX_RULE_EXPRESSION_LEN,
+        );
+    }
+    for (name, score) in [
+        ("confidence", event.confidence),
+        ("proxy_ml_score", event.proxy_ml_score),
+    ] {
+        if let Some(score) = score {
+            assert!(score.is_finite(), "{name} {score} is not a number");
+        }
     }
 }
 

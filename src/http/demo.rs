@@ -204,8 +204,10 @@ async fn identify(
     if !body.sealed {
         identified.sealed_result = None;
     }
+    // Read as the service will fetch it, with the ruleset it asks for.
+    let ruleset = state.signups.events.client().config().ruleset_id.as_deref();
     let event = simulator
-        .event_v4_json(&identified.event_id)
+        .event_v4_json_with_ruleset(&identified.event_id, ruleset)
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("the simulator lost its event")))
         .and_then(|v| Event::from_value(v).map_err(|e| ApiError::Internal(e.into())))?;
     let context = Context {

@@ -59,6 +59,8 @@ pub struct Policy {
     pub trusted_proxy_hops: usize,
     /// Suspect scores at or above this trigger `rules.high_suspect_score`.
     pub suspect_score_threshold: i64,
+    /// Proxy ML scores at or above this trigger `rules.proxy_ml_score`; within (0, 1].
+    pub proxy_ml_score_threshold: f64,
     /// Visitor events in the last hour above this trigger `rules.velocity`.
     pub velocity_max_events_1h: i64,
     /// A factory reset this many days or fewer before the event triggers `rules.factory_reset`.
@@ -91,6 +93,7 @@ impl Default for Policy {
             ip_binding: false,
             trusted_proxy_hops: 0,
             suspect_score_threshold: 20,
+            proxy_ml_score_threshold: 0.8,
             velocity_max_events_1h: 30,
             factory_reset_window_days: 7,
             shadow: false,
@@ -130,6 +133,8 @@ pub struct Rules {
     pub replayed: Action,
     /// Browser tampering or an anti-detect browser.
     pub tampering: Action,
+    /// An anti-detect browser, whatever the overall tampering verdict.
+    pub anti_detect_browser: Action,
     /// Frida instrumentation of the app.
     pub frida: Action,
     /// A man-in-the-middle between the app and Fingerprint.
@@ -151,6 +156,10 @@ pub struct Rules {
     pub vpn: Action,
     /// A proxy was detected.
     pub proxy: Action,
+    /// The proxy model's score is at or above `proxy_ml_score_threshold`.
+    pub proxy_ml_score: Action,
+    /// The IP belongs to a data center or hosting provider.
+    pub datacenter_ip: Action,
     /// The device location is spoofed.
     pub location_spoofing: Action,
     /// More visitor events in the last hour than `velocity_max_events_1h`.
@@ -159,6 +168,8 @@ pub struct Rules {
     pub high_activity: Action,
     /// Remote control tools (Server API v3 only).
     pub remote_control: Action,
+    /// A device configuration among the rarest 0.1 %, or never seen before.
+    pub rare_device: Action,
     /// A virtual machine.
     pub virtual_machine: Action,
     /// Developer tools are open.
@@ -169,6 +180,8 @@ pub struct Rules {
     pub privacy_settings: Action,
     /// Suspect score at or above `suspect_score_threshold`.
     pub high_suspect_score: Action,
+    /// The workspace's Rules Engine ruleset (`FINGERPRINT_RULESET_ID`) chose `block`.
+    pub fingerprint_rule: Action,
     /// Identification confidence below `min_confidence`.
     pub low_confidence: Action,
     /// The username is an email address at a throwaway-inbox domain.
@@ -185,6 +198,7 @@ impl Default for Rules {
             bot_good: Block,
             replayed: Block,
             tampering: Block,
+            anti_detect_browser: Block,
             frida: Block,
             mitm_attack: Block,
             cloned_app: Block,
@@ -195,15 +209,19 @@ impl Default for Rules {
             tor: Block,
             vpn: Review,
             proxy: Review,
+            proxy_ml_score: Review,
+            datacenter_ip: Review,
             location_spoofing: Review,
             velocity: Review,
             high_activity: Review,
             remote_control: Review,
+            rare_device: Allow,
             virtual_machine: Allow,
             developer_tools: Allow,
             incognito: Allow,
             privacy_settings: Allow,
             high_suspect_score: Review,
+            fingerprint_rule: Block,
             low_confidence: Review,
             disposable_email: Review,
             email_alias: Block,
@@ -250,6 +268,13 @@ impl Policy {
             return Err(format!(
                 "policy.suspect_score_threshold must be at least 1 (set rules.high_suspect_score = \"allow\" to ignore the score), got {}",
                 self.suspect_score_threshold
+            ));
+        }
+        // Also refuses NaN, which no comparison would ever fire on.
+        if !(self.proxy_ml_score_threshold > 0.0 && self.proxy_ml_score_threshold <= 1.0) {
+            return Err(format!(
+                "policy.proxy_ml_score_threshold must be above 0 and at most 1 (set rules.proxy_ml_score = \"allow\" to ignore the score), got {}",
+                self.proxy_ml_score_threshold
             ));
         }
         if self.velocity_max_events_1h < 1 {

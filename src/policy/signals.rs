@@ -1,6 +1,7 @@
 //! Smart Signal rules. A partial identification carries none, so each is recorded as
 //! skipped rather than passed: "not looked at" must never read as "looked clean".
 
+use fingerprint::event::RuleActionType;
 use fingerprint::{BotResult, Event};
 
 use super::config::{Action, Policy, Rules};
@@ -21,12 +22,15 @@ type Code = &'static str;
 type Key = &'static str;
 
 /// The signal rules in their fixed order: device integrity before network, network before
-/// behaviour, and the weakest (environment hints and the aggregate score) last.
+/// behaviour, and the weakest (environment hints and the aggregate score) last. The Rules
+/// Engine's verdict closes the list: it combines signals judged above, so when one of those
+/// fired too, that one is the more specific name for the refusal.
 #[rustfmt::skip] // one rule per row reads as the table it is
 const SIGNALS: &[Signal] = &[
     ("bot_detected",       "bot_bad",            |r| r.bot_bad,            |e, _| bot(e, BotResult::Bad)),
     ("bot_detected",       "bot_good",           |r| r.bot_good,           |e, _| bot(e, BotResult::Good)),
     ("tampering_detected", "tampering",          |r| r.tampering,          tampering),
+    ("anti_detect_browser", "anti_detect_browser", |r| r.anti_detect_browser, anti_detect_browser),
     ("frida_detected",     "frida",              |r| r.frida,              |e, _| flag("frida", e.frida)),
     ("mitm_attack",        "mitm_attack",        |r| r.mitm_attack,        |e, _| flag("mitm_attack", e.mitm_attack)),
     ("cloned_app",         "cloned_app",         |r| r.cloned_app,         |e, _| flag("cloned_app", e.cloned_app)),
@@ -37,15 +41,19 @@ const SIGNALS: &[Signal] = &[
     ("tor_detected",       "tor",                |r| r.tor,                tor),
     ("vpn_detected",       "vpn",                |r| r.vpn,                vpn),
     ("proxy_detected",     "proxy",              |r| r.proxy,              proxy),
+    ("proxy_ml_score",     "proxy_ml_score",     |r| r.proxy_ml_score,     proxy_ml_score),
+    ("datacenter_ip",      "datacenter_ip",      |r| r.datacenter_ip,      datacenter_ip),
     ("location_spoofing",  "location_spoofing",  |r| r.location_spoofing,  |e, _| flag("location_spoofing", e.location_spoofing)),
     ("velocity_exceeded",  "velocity",           |r| r.velocity,           velocity),
     ("high_activity",      "high_activity",      |r| r.high_activity,      |e, _| flag("high_activity", e.high_activity)),
     ("remote_control",     "remote_control",     |r| r.remote_control,     |e, _| flag("remote_control", e.remote_control)),
+    ("rare_device",        "rare_device",        |r| r.rare_device,        rare_device),
     ("virtual_machine",    "virtual_machine",    |r| r.virtual_machine,    |e, _| flag("virtual_machine", e.virtual_machine)),
     ("developer_tools",    "developer_tools",    |r| r.developer_tools,    |e, _| flag("developer_tools", e.developer_tools)),
     ("incognito",          "incognito",          |r| r.incognito,          |e, _| flag("incognito", e.incognito)),
     ("privacy_settings",   "privacy_settings",   |r| r.privacy_settings,   |e, _| flag("privacy_settings", e.privacy_settings)),
     ("suspect_score",      "high_suspect_score", |r| r.high_suspect_score, suspect_score),
+    ("fingerprint_rule",   "fingerprint_rule",   |r| r.fingerprint_rule,   fingerprint_rule),
 ];
 
 /// Runs the signal rules; with `allow_listed` (the matching entries, in words) each is recorded
@@ -245,4 +253,99 @@ fn suspect_score(e: &Event, p: &Policy) -> Reading {
     let t = p.suspect_score_threshold;
     let s = e.suspect_score.ok_or_else(|| absent("suspect_score"))?;
     Ok((s >= t, format!("suspect score {s}, threshold {t}")))
+}
+
+/// On its own, so that an operator can let tampering's anomaly score through for review and
+/// still block the anti-detect browsers used to farm accounts.
+fn anti_detect_browser(e: &Event, _: &Policy) -> Reading {
+    let t = e.tampering.as_ref().ok_or_else(|| absent("tampering"))?;
+    let anti = t
+        .anti_detect_browser
+        .ok_or_else(|| absent("anti_detect_browser"))?;
+    Ok((anti, format!("anti_detect_browser: {anti}")))
+}
+
+fn proxy_ml_score(e: &Event, p: &Policy) -> Reading {
+    let t = p.proxy_ml_score_threshold;
+    let s = e.proxy_ml_score.ok_or_else(|| absent("proxy_ml_score"))?;
+    Ok((s >= t, format!("proxy ML score {s}, threshold {t}")))
+}
+
+fn datacenter_ip(e: &Event, _: &Policy) -> Reading {
+    let info = e.ip_info.as_ref().ok_or_else(|| absent("ip_info"))?;
+    let dc = info
+        .datacenter
+        .ok_or_else(|| absent("ip_info.datacenter"))?;
+    let name = info
+        .datacenter_name
+        .as_deref()
+        .map(|n| format!(" ({n})"))
+        .unwrap_or_default();
+    let asn = match (&info.asn, &info.asn_name) {
+        (Some(asn), Some(name)) => format!(", AS{asn} {name}"),
+        (Some(asn), None) => format!(", AS{asn}"),
+        (None, Some(name)) => format!(", {name}"),
+        (None, None) => String::new(),
+    };
+    let kind = info
+        .asn_type
+        .as_deref()
+        .map(|t| format!(", {t}"))
+        .unwrap_or_default();
+    Ok((dc, format!("datacenter: {dc}{name}{asn}{kind}")))
+}
+
+fn rare_device(e: &Event, _: &Policy) -> Reading {
+    let rare = e.rare_device.ok_or_else(|| absent("rare_device"))?;
+    let bucket = e
+        .rare_device_percentile_bucket
+        .as_deref()
+        .map(|b| format!(" ({b})"))
+        .unwrap_or_default();
+    Ok((rare, format!("rare_device: {rare}{bucket}")))
+}
+
+/// The longest rule expression shown in a check's input; the event keeps it whole.
+const SHOWN_EXPRESSION_CHARS: usize = 200;
+
+/// Follows a `block` of the team's own ruleset. An `allow` passes: it is recorded with the
+/// event, and the other rules still decide.
+fn fingerprint_rule(e: &Event, _: &Policy) -> Reading {
+    let r = e.rule_action.as_ref().ok_or_else(|| {
+        "rule_action: not on event (no FINGERPRINT_RULESET_ID, Server API v3, or a sealed result)"
+            .to_string()
+    })?;
+    let blocked = match &r.action {
+        RuleActionType::Block => true,
+        RuleActionType::Allow => false,
+        // A newer action type is not a block this build knows how to honour.
+        RuleActionType::Other(v) => return Err(format!("rule_action: unrecognized type {v:?}")),
+    };
+    let rule = match &r.rule_id {
+        Some(id) => format!("rule {id}"),
+        None => "no rule matched (the ruleset's default)".into(),
+    };
+    let ruleset = r.ruleset_id.as_deref().unwrap_or("unknown");
+    let status = r
+        .status_code
+        .map(|c| format!(", status {c}"))
+        .unwrap_or_default();
+    let expression = r
+        .rule_expression
+        .as_deref()
+        .map(|x| {
+            let mut shown: String = x.chars().take(SHOWN_EXPRESSION_CHARS).collect();
+            if shown.len() < x.len() {
+                shown.push('…');
+            }
+            format!(": {shown}")
+        })
+        .unwrap_or_default();
+    Ok((
+        blocked,
+        format!(
+            "rule_action: {} by {rule} of ruleset {ruleset}{status}{expression}",
+            r.action.as_str()
+        ),
+    ))
 }

@@ -4,7 +4,7 @@ use super::non_empty;
 use anyhow::{bail, Context as _};
 use clap::Args;
 use fingerprint::sealed::DecryptionKey;
-use fingerprint::{ApiVersion, ClientConfig, Region, SecretKey};
+use fingerprint::{ApiVersion, ClientBuildError, ClientConfig, Region, SecretKey};
 use std::time::Duration;
 
 /// The client's own defaults, so that the flags show and use the values the client would.
@@ -61,6 +61,10 @@ pub struct FingerprintArgs {
     /// Retries of a transient Fingerprint failure (5xx, timeout, 429).
     #[arg(long, env = "FINGERPRINT_MAX_RETRIES", default_value_t = client_defaults().retry.max_retries)]
     pub fingerprint_max_retries: u32,
+    /// Rules Engine ruleset evaluated with every event fetch; its action feeds the policy rule
+    /// fingerprint_rule. Server API v4 only.
+    #[arg(long, env = "FINGERPRINT_RULESET_ID")]
+    pub fingerprint_ruleset_id: Option<String>,
 }
 
 /// Verifying Fingerprint webhooks (`serve`).
@@ -119,8 +123,16 @@ impl FingerprintArgs {
         config.connect_timeout =
             Duration::from_millis(self.fingerprint_connect_timeout_ms.clamp(50, 30_000));
         config.retry.max_retries = self.fingerprint_max_retries.min(10);
-        fingerprint::Client::new(config.clone())
-            .map_err(|e| anyhow::anyhow!("FINGERPRINT_API_URL: {e}"))?;
+        config.ruleset_id = non_empty(self.fingerprint_ruleset_id.clone());
+        fingerprint::Client::new(config.clone()).map_err(|e| match e {
+            // Refused rather than ignored: a ruleset the operator set up to block must not
+            // silently stop blocking because the API version was changed.
+            ClientBuildError::RulesetNeedsV4 => anyhow::anyhow!(
+                "FINGERPRINT_RULESET_ID needs FINGERPRINT_API_VERSION=4: Server API v3 has no Rules Engine"
+            ),
+            ClientBuildError::InvalidRulesetId(_) => anyhow::anyhow!("FINGERPRINT_RULESET_ID: {e}"),
+            other => anyhow::anyhow!("FINGERPRINT_API_URL: {other}"),
+        })?;
         if let Some(url) = config
             .base_url
             .as_deref()

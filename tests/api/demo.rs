@@ -28,7 +28,7 @@ async fn demo_mode_serves_the_page_and_signs_up_with_simulated_devices() {
         .unwrap();
     assert!(page.contains("DEMO MODE") && page.contains("/api/create-account"));
     let personas: Value = get_json(http, &format!("{address}/demo/personas")).await;
-    assert_eq!(personas["personas"].as_array().unwrap().len(), 14);
+    assert_eq!(personas["personas"].as_array().unwrap().len(), 16);
 
     let identify = |persona: &'static str, sealed: bool| {
         http.post(format!("{address}/demo/identify"))
@@ -76,6 +76,43 @@ async fn demo_mode_serves_the_page_and_signs_up_with_simulated_devices() {
     );
     let unknown = identify("alien", false).await.unwrap();
     assert_eq!(unknown.status().as_u16(), 400);
+}
+
+/// Demo mode asks its simulator for a ruleset, so the page shows the Rules Engine: the
+/// persona the ruleset blocks is named by the signals and refused on the signup.
+#[tokio::test]
+async fn demo_mode_shows_a_rules_engine_block() {
+    let app = spawn_demo_app().await;
+    let (address, http) = (&app.address, &app.http);
+    let event = post_json(
+        http,
+        &format!("{address}/demo/identify"),
+        &serde_json::json!({ "persona": "ruleset_block" }),
+    )
+    .await;
+    assert_eq!(event["signals"][0]["code"], "fingerprint_rule", "{event}");
+    assert!(
+        event["signals"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("of ruleset rs_demo"),
+        "{event}"
+    );
+    let answer = common::signup(
+        http,
+        address,
+        event["requestId"].as_str().unwrap(),
+        "ruled@example.org",
+    )
+    .await;
+    assert_eq!(
+        (answer.status, answer.code()),
+        (Some(403), "fingerprint_rule"),
+        "{}",
+        answer.body
+    );
+    let fetched = app.simulator.event_fetches().pop().unwrap();
+    assert_eq!(fetched.ruleset_id.as_deref(), Some("rs_demo"));
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ mod policy;
 mod rate_limit;
 mod reviews;
 mod routing;
+mod rules_engine;
 mod signals;
 mod signup;
 mod usernames;

@@ -113,7 +113,8 @@ const fn case(
     }
 }
 
-/// The default actions (signup-guard.example.toml) applied to what each persona carries. The
+/// The default actions (signup-guard.example.toml) applied to what each persona carries, with a
+/// Rules Engine ruleset configured. The
 /// simulator's suspect scores (bad bot 26, tor 22) reach the default threshold of 20, so
 /// `suspect_score` fires beside the primary signal for them.
 #[rustfmt::skip]
@@ -125,13 +126,15 @@ const DEFAULT_CASES: &[Case] = &[
     case(Persona::Vpn,                200, "review",             "review", &["vpn_detected"]),
     case(Persona::Proxy,              200, "review",             "review", &["proxy_detected"]),
     case(Persona::Tor,                403, "tor_detected",       "block",  &["tor_detected", "suspect_score"]),
-    case(Persona::Tampering,          403, "tampering_detected", "block",  &["tampering_detected"]),
+    case(Persona::Tampering,          403, "tampering_detected", "block",  &["tampering_detected", "anti_detect_browser"]),
     case(Persona::VirtualMachine,     200, "created",            "allow",  &["virtual_machine"]),
     case(Persona::Incognito,          200, "created",            "allow",  &["incognito"]),
     case(Persona::LowConfidence,      200, "review",             "review", &["low_confidence"]),
     case(Persona::Replayed,           403, "replayed_event",     "block",  &["replayed_event"]),
     case(Persona::HighSuspectScore,   200, "review",             "review", &["suspect_score"]),
     case(Persona::PartiallyCompleted, 200, "created",            "allow",  &[]),
+    case(Persona::Datacenter,         200, "review",             "review", &["datacenter_ip"]),
+    case(Persona::RulesetBlock,       403, "fingerprint_rule",   "block",  &["fingerprint_rule"]),
 ];
 
 #[tokio::test]
@@ -139,8 +142,13 @@ async fn every_persona_gets_the_documented_answer_under_the_default_policy() {
     let covered: Vec<Persona> = DEFAULT_CASES.iter().map(|c| c.persona).collect();
     assert_eq!(covered, Persona::ALL, "the table covers every persona once");
     for case in DEFAULT_CASES {
-        // A fresh app per persona: a returning device must not come back as an earlier row's visitor.
-        let app = spawn_app().await;
+        // A fresh app per persona: a returning device must not come back as an earlier row's
+        // visitor. Each asks for a ruleset, which blocks only the persona that stands for it.
+        let app = spawn_app_with(Options {
+            ruleset_id: Some("rs_team".into()),
+            ..Options::default()
+        })
+        .await;
         let event = app.identify(case.persona);
         let (status, body) = app.signup(&event.request_id).await;
         let persona = case.persona;

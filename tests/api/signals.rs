@@ -25,6 +25,10 @@ const CASES: &[(ExtraSignal, &str, &str)] = &[
     (ExtraSignal::RemoteControl,      "remote_control",       "review"),
     (ExtraSignal::HighVelocity,       "velocity_exceeded",    "review"),
     (ExtraSignal::RecentFactoryReset, "recent_factory_reset", "created"),
+    (ExtraSignal::DatacenterIp,       "datacenter_ip",        "review"),
+    (ExtraSignal::ProxyMlScore,       "proxy_ml_score",       "review"),
+    (ExtraSignal::AntiDetectBrowser,  "anti_detect_browser",  "anti_detect_browser"),
+    (ExtraSignal::RareDevice,         "rare_device",          "created"),
 ];
 
 async fn signup_with(app: &TestApp, signal: ExtraSignal) -> (String, u16, Value) {

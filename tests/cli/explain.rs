@@ -79,6 +79,8 @@ async fn explain_prints_every_rule_and_the_verdict() {
             "disposable_email" | "email_alias" => {
                 assert_eq!(outcome, "unavailable", "{stdout}")
             }
+            // No FINGERPRINT_RULESET_ID, so the event carries no Rules Engine action.
+            "fingerprint_rule" => assert_eq!(outcome, "unavailable", "{stdout}"),
             _ => assert_eq!(outcome, "passed", "{rule}: {stdout}"),
         }
     }
@@ -203,6 +205,81 @@ async fn a_recorded_event_is_explained_from_its_snapshot_without_calling_fingerp
     // --fetch names an event; alone it is a usage error.
     let output = run_async(dir.path(), &["explain", "--fetch"], &fetching).await;
     assert!(!output.status.success(), "{output:?}");
+}
+
+/// Which of the team's rules refused a signup: the recorded action (with no call to
+/// Fingerprint, so without the ruleset setting) and a fresh fetch with the ruleset alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_names_the_rule_and_ruleset_of_a_rules_engine_block() {
+    use fingerprint::simulator::{RuleVerdict, BLOCK_RULE_ID};
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path(), "ruleset.db");
+    let app = common::spawn_app_with(common::Options {
+        database_url: Some(url.clone()),
+        ruleset_id: Some("rs_team".into()),
+        ..common::Options::default()
+    })
+    .await;
+    let blocked = |app: &common::TestApp| {
+        app.identify_with(IdentifyRequest {
+            rule_action: Some(RuleVerdict::Block),
+            ..IdentifyRequest::default()
+        })
+    };
+    let recorded = blocked(&app);
+    let (status, body) = app.signup(&recorded.request_id).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("fingerprint_rule")),
+        "{body}"
+    );
+    let fresh = blocked(&app);
+    let fingerprint = app.fingerprint().clone();
+    drop(app);
+
+    let shown =
+        format!("rule_action: block by rule {BLOCK_RULE_ID} of ruleset rs_team, status 403");
+    let row = |stdout: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with("fingerprint_rule "))
+            .unwrap_or_else(|| panic!("a fingerprint_rule row: {stdout}"))
+            .to_owned()
+    };
+    let env = [("DATABASE_URL", url.as_str())];
+    let output = run_async(dir.path(), &["explain", &recorded.request_id], &env).await;
+    assert!(output.status.success(), "{output:?}");
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("no call to Fingerprint"), "{stdout}");
+    let recorded_row = row(&stdout);
+    assert!(
+        recorded_row.contains("fired")
+            && recorded_row.contains("block")
+            && recorded_row.contains(&shown),
+        "{recorded_row}"
+    );
+    assert!(
+        stdout.contains("verdict  block (first reason fingerprint_rule; all: fingerprint_rule)"),
+        "{stdout}"
+    );
+
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("FINGERPRINT_API_KEY", common::API_KEY),
+        ("FINGERPRINT_API_URL", fingerprint.base_url.as_str()),
+        ("FINGERPRINT_RULESET_ID", "rs_team"),
+    ];
+    let output = run_async(dir.path(), &["explain", &fresh.request_id], &env).await;
+    assert!(output.status.success(), "{output:?}");
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("no recorded attempt"), "{stdout}");
+    assert!(row(&stdout).contains(&shown), "{stdout}");
+    let asked = fingerprint.simulator.event_fetches().pop().unwrap();
+    assert_eq!(
+        (asked.event_id.as_str(), asked.ruleset_id.as_deref()),
+        (fresh.event_id.as_str(), Some("rs_team")),
+        "explain asks for the ruleset too"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

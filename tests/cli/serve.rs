@@ -124,6 +124,21 @@ fn serve_refuses_wrong_settings_with_a_message_that_says_what_to_fix() {
             "FINGERPRINT_API_VERSION",
         ),
         (
+            vec![
+                ("FINGERPRINT_RULESET_ID", "rs_b1k1blhqpOX3kU"),
+                ("FINGERPRINT_API_VERSION", "3"),
+                ("DATABASE_URL", &url),
+            ],
+            "FINGERPRINT_RULESET_ID needs FINGERPRINT_API_VERSION=4",
+        ),
+        (
+            vec![
+                ("FINGERPRINT_RULESET_ID", "rs 1&x=2"),
+                ("DATABASE_URL", &url),
+            ],
+            "FINGERPRINT_RULESET_ID: invalid ruleset id",
+        ),
+        (
             vec![("ADMIN_TOKEN", "short"), ("DATABASE_URL", &url)],
             "ADMIN_TOKEN",
         ),

@@ -378,6 +378,8 @@ pub struct Options {
     pub policy: Policy,
     pub api_version: ApiVersion,
     pub client_key: String,
+    /// The Rules Engine ruleset every event fetch asks for (`FINGERPRINT_RULESET_ID`).
+    pub ruleset_id: Option<String>,
     /// The Fingerprint client's deadline for one event.
     pub deadline: Duration,
     pub admin_token: Option<String>,
@@ -421,6 +423,7 @@ impl Default for Options {
             policy: Policy::default(),
             api_version: ApiVersion::V4,
             client_key: API_KEY.into(),
+            ruleset_id: None,
             deadline: Duration::from_millis(1500),
             admin_token: Some(ADMIN_TOKEN.into()),
             named_admin_tokens: Vec::new(),
@@ -476,6 +479,7 @@ pub fn config_with(database_url: &str, fingerprint: &Fingerprint, options: Optio
     let mut client = fingerprint::ClientConfig::new(SecretKey::new(options.client_key.clone()));
     client.base_url = Some(fingerprint.base_url.clone());
     client.api_version = options.api_version;
+    client.ruleset_id = options.ruleset_id.clone();
     client.deadline = options.deadline;
     client.retry.base_delay = Duration::from_millis(20);
     client.retry.not_found_delay = Duration::from_millis(20);

@@ -64,6 +64,9 @@ pub struct ClientConfig {
     pub attempt_timeout: Option<Duration>,
     /// How many times a transient failure is retried, and how long to wait between tries.
     pub retry: RetryPolicy,
+    /// A Rules Engine ruleset to evaluate each fetched event against (`?ruleset_id=`), so the
+    /// event carries the ruleset's `rule_action`. Server API v4 only.
+    pub ruleset_id: Option<String>,
 }
 
 impl ClientConfig {
@@ -79,6 +82,7 @@ impl ClientConfig {
             deadline: Duration::from_secs(3),
             attempt_timeout: None,
             retry: RetryPolicy::default(),
+            ruleset_id: None,
         }
     }
 }
@@ -94,6 +98,14 @@ pub enum ClientBuildError {
     /// The HTTP client could not be created (TLS backend failure).
     #[error("cannot create the HTTP client: {0}")]
     Http(#[from] reqwest::Error),
+    /// A ruleset id was given for Server API v3, which has no Rules Engine.
+    #[error("a Rules Engine ruleset needs Server API v4; v3 has no ruleset_id")]
+    RulesetNeedsV4,
+    /// The ruleset id is empty, too long or has characters no ruleset id has.
+    #[error(
+        "invalid ruleset id {0:?}: expected 1 to 128 letters, digits, `_` or `-`, as the dashboard shows it"
+    )]
+    InvalidRulesetId(String),
 }
 
 /// A Server API client. Cheap to clone: clones share one connection pool, so create one per process.
@@ -103,6 +115,11 @@ pub struct Client {
     origin: Url,
     config: ClientConfig,
 }
+
+/// The API's error code for a `ruleset_id` that names no ruleset of the workspace. It comes as
+/// a [`FingerprintError::Forbidden`] whatever the status, since no event can be fetched until
+/// an operator fixes the ruleset id.
+pub const RULESET_NOT_FOUND_CODE: &str = "ruleset_not_found";
 
 /// The code of a [`FingerprintError::Forbidden`] that stands for a redirect.
 pub const REDIRECT_CODE: &str = "Redirect";
@@ -145,6 +162,14 @@ impl Client {
             .unwrap_or(config.region.base_url());
         let origin =
             parse_origin(raw).ok_or_else(|| ClientBuildError::InvalidBaseUrl(raw.into()))?;
+        if let Some(ruleset) = &config.ruleset_id {
+            if config.api_version != ApiVersion::V4 {
+                return Err(ClientBuildError::RulesetNeedsV4);
+            }
+            if !is_valid_ruleset_id(ruleset) {
+                return Err(ClientBuildError::InvalidRulesetId(ruleset.clone()));
+            }
+        }
         Ok(Self {
             http,
             origin,
@@ -265,7 +290,10 @@ impl Client {
 
     async fn attempt(&self, event_id: &str) -> Result<Event, FingerprintError> {
         let key = self.config.secret_key.expose();
-        let request = self.http.get(self.event_url(event_id));
+        let mut request = self.http.get(self.event_url(event_id));
+        if let Some(ruleset) = &self.config.ruleset_id {
+            request = request.query(&[("ruleset_id", ruleset)]);
+        }
         let request = match self.config.api_version {
             ApiVersion::V4 => request.bearer_auth(key),
             ApiVersion::V3 => request.header("Auth-API-Key", key),
@@ -326,6 +354,11 @@ fn transport_error(error: reqwest::Error) -> FingerprintError {
 fn classify(status: StatusCode, body: &[u8], retry_after: Option<Duration>) -> FingerprintError {
     let (code, message) = error_details(body);
     let message = message.unwrap_or_else(|| status.to_string());
+    // The one body code that outranks its status: a missing ruleset fails every fetch, and
+    // must never read as "no such event" (404) or as the caller's bad id (400).
+    if matches!(status.as_u16(), 400 | 404) && code.as_deref() == Some(RULESET_NOT_FOUND_CODE) {
+        return FingerprintError::Forbidden { code, message };
+    }
     match status.as_u16() {
         // The API never redirects: a redirect means the base URL or region is wrong, which
         // retrying cannot fix.
@@ -393,6 +426,15 @@ pub fn is_valid_event_id(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+}
+
+/// Whether `id` can be a ruleset id (`rs_b1k1blhqpOX3kU` in Fingerprint's examples). Checked
+/// once when the client is built, so a typo is a startup error rather than a failed signup.
+fn is_valid_ruleset_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
 }
 
 #[cfg(test)]
@@ -500,5 +542,50 @@ mod tests {
             classify(StatusCode::TOO_MANY_REQUESTS, b"", wait),
             FingerprintError::RateLimited { retry_after } if retry_after == wait
         ));
+    }
+
+    #[test]
+    fn a_missing_ruleset_is_a_misconfiguration_whatever_its_status() {
+        let body = br#"{"error":{"code":"ruleset_not_found","message":"ruleset not found"}}"#;
+        for status in [StatusCode::NOT_FOUND, StatusCode::BAD_REQUEST] {
+            match classify(status, body, None) {
+                FingerprintError::Forbidden { code, message } => {
+                    assert_eq!(code.as_deref(), Some(RULESET_NOT_FOUND_CODE));
+                    assert_eq!(message, "ruleset not found");
+                }
+                other => panic!("{status}: {other:?}"),
+            }
+        }
+        let event = br#"{"error":{"code":"event_not_found","message":"no"}}"#;
+        assert!(matches!(
+            classify(StatusCode::NOT_FOUND, event, None),
+            FingerprintError::NotFound
+        ));
+    }
+
+    #[test]
+    fn a_ruleset_id_needs_v4_and_the_dashboard_alphabet() {
+        let with = |ruleset: &str, api_version| {
+            Client::new(ClientConfig {
+                ruleset_id: Some(ruleset.into()),
+                api_version,
+                ..ClientConfig::new(SecretKey::new("k"))
+            })
+        };
+        assert!(with("rs_b1k1blhqpOX3kU", ApiVersion::V4).is_ok());
+        assert!(with("D6N9Kbk9HRWrIWGz", ApiVersion::V4).is_ok());
+        assert!(matches!(
+            with("rs_1", ApiVersion::V3),
+            Err(ClientBuildError::RulesetNeedsV4)
+        ));
+        for bad in ["", "rs 1", "rs&x=1", "rs/..", &"r".repeat(129)] {
+            assert!(
+                matches!(
+                    with(bad, ApiVersion::V4),
+                    Err(ClientBuildError::InvalidRulesetId(_))
+                ),
+                "{bad:?}"
+            );
+        }
     }
 }

@@ -18,8 +18,9 @@ pub enum FingerprintError {
     /// 401 or 403: the secret key, region or subscription was refused; or a redirect (code
     /// [`crate::REDIRECT_CODE`]), which means a wrong base URL; or a 4xx status the events
     /// endpoint never answers, such as 410 or 418 (code [`crate::UNEXPECTED_STATUS_CODE`]),
-    /// which means a wrong base URL, a proxy in the way or a retired API version. Not
-    /// retryable; an operator must act.
+    /// which means a wrong base URL, a proxy in the way or a retired API version; or a ruleset id
+    /// the workspace does not have (code [`crate::RULESET_NOT_FOUND_CODE`]). Not retryable; an
+    /// operator must act.
     #[error("refused by the Fingerprint API ({}): {message}", code.as_deref().unwrap_or("no code"))]
     Forbidden {
         /// The API's error code, e.g. `TokenNotFound`, `WrongRegion`, `SubscriptionNotActive`.

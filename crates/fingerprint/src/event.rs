@@ -5,14 +5,15 @@
 //! callers can read anything this type does not model.
 
 mod enums;
+mod ip_info;
 mod json;
 mod limits;
 mod v3;
 mod v4;
 
 pub use limits::{
-    MAX_EVENT_BYTES, MAX_EVENT_ID_LEN, MAX_IP_LEN, MAX_LINKED_ID_LEN, MAX_SHORT_TEXT_LEN,
-    MAX_URL_LEN, MAX_USER_AGENT_LEN, MAX_VISITOR_ID_LEN,
+    MAX_EVENT_BYTES, MAX_EVENT_ID_LEN, MAX_IP_LEN, MAX_LINKED_ID_LEN, MAX_RULE_EXPRESSION_LEN,
+    MAX_SHORT_TEXT_LEN, MAX_URL_LEN, MAX_USER_AGENT_LEN, MAX_VISITOR_ID_LEN,
 };
 use serde::{Deserialize, Serialize};
 
@@ -94,6 +95,20 @@ pub struct Event {
     pub incremental_identification_status: Option<IdentificationStatus>,
     /// Where the event came from (v4 `source`, e.g. `device`).
     pub source: Option<String>,
+    /// What Fingerprint knows of the event's IP address: its network and whether it belongs
+    /// to a hosting provider.
+    pub ip_info: Option<IpInfo>,
+    /// Machine-learning proxy score, 0.0 to 1.0 (v4 `proxy_ml_score`, v3 `proxy.mlScore`).
+    pub proxy_ml_score: Option<f64>,
+    /// The device's combination of hardware and software is rare (in the top 0.1 % or never
+    /// seen before).
+    pub rare_device: Option<bool>,
+    /// How rare the device is: `<p95`, `p95-p99`, `p99-p99.5`, `p99.5-p99.9`, `p99.9+` or
+    /// `not_seen`.
+    pub rare_device_percentile_bucket: Option<String>,
+    /// The action the workspace's Rules Engine ruleset chose for this event. Present only when
+    /// the event was fetched with a `ruleset_id` (Server API v4).
+    pub rule_action: Option<RuleAction>,
     /// The JSON this event was parsed from, untouched.
     #[serde(skip)]
     pub raw: serde_json::Value,
@@ -188,6 +203,54 @@ pub struct Tampering {
     pub anomaly_score: Option<f64>,
     /// An anti-detect browser was detected.
     pub anti_detect_browser: Option<bool>,
+}
+
+/// Facts about the event's IP address, for the address family of the event's IP (v4 and v6
+/// are reported apart).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpInfo {
+    /// The autonomous system number, e.g. `7922`.
+    pub asn: Option<String>,
+    /// The autonomous system's name, e.g. `COMCAST-7922`.
+    pub asn_name: Option<String>,
+    /// The network the address is announced in, e.g. `73.136.0.0/13`.
+    pub asn_network: Option<String>,
+    /// The kind of network, e.g. `isp` or `hosting`.
+    pub asn_type: Option<String>,
+    /// Whether the address belongs to a data center or hosting provider.
+    pub datacenter: Option<bool>,
+    /// The data center's name, when known.
+    pub datacenter_name: Option<String>,
+}
+
+/// What a Rules Engine ruleset decided for an event (v4 `rule_action`).
+///
+/// A `block` also names the HTTP answer an edge proxy would send the visitor (status, headers,
+/// body), and an `allow` the request headers it would change. A signup answers with its own
+/// error, so of those only the status is kept, as a hint of what the rule meant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleAction {
+    /// `allow` or `block`; an unknown value is kept.
+    pub action: RuleActionType,
+    /// The ruleset that was evaluated.
+    pub ruleset_id: Option<String>,
+    /// The rule that matched; absent when none did and the ruleset's default applied.
+    pub rule_id: Option<String>,
+    /// The matching rule's expression, e.g. `bot in ["bad"] || incognito`.
+    pub rule_expression: Option<String>,
+    /// For a block, the HTTP status the rule would answer the visitor with.
+    pub status_code: Option<u16>,
+}
+
+/// The type of a [`RuleAction`]. Unknown values are kept, never rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RuleActionType {
+    /// Let the request through.
+    Allow,
+    /// Refuse the request.
+    Block,
+    /// A value this version of the crate does not know.
+    Other(String),
 }
 
 /// Velocity counters: how many distinct values were seen over recent intervals.

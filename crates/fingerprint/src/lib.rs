@@ -23,7 +23,7 @@ pub mod simulator;
 
 pub use client::{
     is_valid_event_id, Client, ClientBuildError, ClientConfig, Region, RetryPolicy, REDIRECT_CODE,
-    UNEXPECTED_STATUS_CODE,
+    RULESET_NOT_FOUND_CODE, UNEXPECTED_STATUS_CODE,
 };
 pub use error::FingerprintError;
 pub use event::{ApiVersion, BotResult, Event, IdentificationStatus};

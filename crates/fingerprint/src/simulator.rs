@@ -9,7 +9,7 @@
 //!
 //! | route | what it does |
 //! | --- | --- |
-//! | `GET /v4/events/{event_id}` | the event in the v4 shape; 403 without the right key, 404 for an unknown id |
+//! | `GET /v4/events/{event_id}` | the event in the v4 shape (with `?ruleset_id=`, its [`IdentifyRequest::rule_action`]); 403 without the right key, 404 for an unknown id |
 //! | `GET /events/{request_id}` | the event in the v3 shape; same errors, in v3 codes |
 //! | `POST /identify` | issues an event from an [`IdentifyRequest`] body, answers [`Identified`] |
 //! | `POST /_sim/fault` | `{"status":503,"times":2}`, `{"hang":true}`, `{"garbage":true}`, or `{}` to clear |
@@ -21,17 +21,20 @@
 mod extras;
 mod ids;
 mod personas;
+mod rules;
 mod server;
 mod shapes;
 mod store;
 
 pub use extras::ExtraSignal;
 pub use personas::Persona;
+pub use rules::{RuleVerdict, ALLOW_RULE_ID, BLOCK_RULE_ID};
 pub use server::SimulatorHandle;
 
 use crate::sealed::DecryptionKey;
-use crate::SecretKey;
+use crate::{ApiVersion, SecretKey};
 use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use store::{EventStore, IssuedEvent};
@@ -46,6 +49,8 @@ const FIXED_RETURNING_VISITOR_ID: &str = "SimReturningVisitor1";
 const RETURNING_FIRST_SEEN_AGO_MS: i64 = 7 * 24 * 3600 * 1000;
 /// How long before "now" a returning device with no history was last seen.
 const RETURNING_LAST_SEEN_AGO_MS: i64 = 24 * 3600 * 1000;
+/// Event GETs remembered for [`Simulator::event_fetches`]; a benchmark makes millions.
+const MAX_FETCHES: usize = 1_000;
 
 /// How a [`Simulator`] starts out.
 #[derive(Clone, Debug)]
@@ -90,6 +95,22 @@ pub struct IdentifyRequest {
     /// Smart Signals to raise on top of the persona's own (ignored for a partial
     /// identification, which carries none).
     pub signals: Vec<ExtraSignal>,
+    /// What a Rules Engine ruleset decides for this event, answered as `rule_action` when the
+    /// event is fetched with a `ruleset_id` (v4): `block` or `allow` by a matching rule. Unset,
+    /// the persona's ([`Persona::RulesetBlock`] is blocked), and otherwise no rule matches and
+    /// the ruleset's default applies, an allow that names no rule.
+    pub rule_action: Option<RuleVerdict>,
+}
+
+/// One event GET as the simulator received it, for tests that check what a client asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventFetch {
+    /// The event id in the path.
+    pub event_id: String,
+    /// Which generation's route was asked.
+    pub api_version: ApiVersion,
+    /// The `ruleset_id` query parameter, if any.
+    pub ruleset_id: Option<String>,
 }
 
 /// What an identification returns to the page: the ids to send to the backend.
@@ -134,6 +155,8 @@ struct Shared {
     events: Mutex<EventStore>,
     /// Event ids reported as suspect through `PATCH /v4/events/{id}`, in arrival order.
     suspects: Mutex<Vec<String>>,
+    /// The latest event GETs, oldest first, at most [`MAX_FETCHES`].
+    fetches: Mutex<VecDeque<EventFetch>>,
 }
 
 /// The simulated Server API. Cheap to clone: clones share the same events and settings, so a
@@ -168,8 +191,22 @@ impl Simulator {
                 fault: Mutex::new(None),
                 events: Mutex::new(EventStore::default()),
                 suspects: Mutex::new(Vec::new()),
+                fetches: Mutex::new(VecDeque::new()),
             }),
         }
+    }
+
+    /// The latest event GETs (up to 1,000), oldest first, faulted and refused ones included.
+    pub fn event_fetches(&self) -> Vec<EventFetch> {
+        lock(&self.shared.fetches).iter().cloned().collect()
+    }
+
+    fn record_fetch(&self, fetch: EventFetch) {
+        let mut fetches = lock(&self.shared.fetches);
+        if fetches.len() >= MAX_FETCHES {
+            fetches.pop_front();
+        }
+        fetches.push_back(fetch);
     }
 
     /// The event ids reported `{"suspect": true}` so far, in arrival order (repeats kept).
@@ -227,6 +264,7 @@ impl Simulator {
                 ip: req.ip.unwrap_or_else(|| DEFAULT_IP.to_owned()),
                 linked_id: req.linked_id,
                 extras: req.signals,
+                rule_action: req.rule_action.or(req.persona.rule_action()),
                 first_seen_ms,
                 last_seen_ms,
             })
@@ -235,7 +273,7 @@ impl Simulator {
         // Sealing happens outside the lock: it compresses and encrypts, and other requests
         // should not queue behind that.
         let sealed_result = self.shared.encryption_key.as_ref().map(|key| {
-            let body = serde_json::to_vec(&shapes::v4(&issued))
+            let body = serde_json::to_vec(&shapes::v4(&issued, None))
                 .expect("a serde_json::Value always serializes");
             crate::sealed::seal(&body, key)
         });
@@ -266,7 +304,18 @@ impl Simulator {
 
     /// The v4 body `GET /v4/events/{event_id}` would serve, or `None` for an unknown id.
     pub fn event_v4_json(&self, event_id: &str) -> Option<serde_json::Value> {
-        self.issued(event_id).map(|event| shapes::v4(&event))
+        self.event_v4_json_with_ruleset(event_id, None)
+    }
+
+    /// The v4 body `GET /v4/events/{event_id}?ruleset_id=...` would serve: with a ruleset, the
+    /// event carries the `rule_action` chosen when it was identified.
+    pub fn event_v4_json_with_ruleset(
+        &self,
+        event_id: &str,
+        ruleset_id: Option<&str>,
+    ) -> Option<serde_json::Value> {
+        self.issued(event_id)
+            .map(|event| shapes::v4(&event, ruleset_id))
     }
 
     /// The v3 body `GET /events/{request_id}` would serve, or `None` for an unknown id.

@@ -81,7 +81,8 @@ async fn stub(script: Vec<Answer>) -> (Arc<Stub>, String) {
     });
     let state = stub.clone();
     let handler = move |uri: axum::http::Uri, headers: HeaderMap| {
-        answer(state.clone(), uri.path().to_owned(), headers)
+        let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+        answer(state.clone(), path.to_owned(), headers)
     };
     let app = Router::new()
         .route("/v4/events/{id}", get(handler.clone()))
@@ -119,6 +120,57 @@ async fn v4_sends_a_bearer_key_to_the_v4_path_and_parses_the_event() {
     assert_eq!(seen[0].0, "/v4/events/1.abc");
     assert_eq!(seen[0].1["authorization"], format!("Bearer {KEY}").as_str());
     assert!(seen[0].1.get("auth-api-key").is_none());
+}
+
+#[tokio::test]
+async fn a_ruleset_id_is_sent_with_every_try_and_its_rule_action_read() {
+    const WITH_ACTION: &str = r#"{"event_id":"1.abc","identification":{"visitor_id":"V1"},"rule_action":{"type":"block","ruleset_id":"rs_1","rule_id":"r_2","status_code":403}}"#;
+    let (stub, url) = stub(vec![
+        Answer::Json(503, "{}"),
+        Answer::Json(200, WITH_ACTION),
+    ])
+    .await;
+    let mut config = ClientConfig::new(SecretKey::new(KEY));
+    config.base_url = Some(url);
+    config.ruleset_id = Some("rs_1".into());
+    config.retry.base_delay = Duration::from_millis(10);
+    let event = Client::new(config)
+        .unwrap()
+        .get_event("1.abc")
+        .await
+        .unwrap();
+    let action = event.rule_action.unwrap();
+    assert_eq!(action.action, fingerprint::event::RuleActionType::Block);
+    assert_eq!(action.rule_id.as_deref(), Some("r_2"));
+    let seen = stub.seen.lock().unwrap();
+    let paths: Vec<&str> = seen.iter().map(|s| s.0.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/v4/events/1.abc?ruleset_id=rs_1",
+            "/v4/events/1.abc?ruleset_id=rs_1"
+        ],
+        "the retry asks for the ruleset too"
+    );
+}
+
+#[tokio::test]
+async fn a_ruleset_the_workspace_does_not_have_is_not_a_missing_event() {
+    let body = r#"{"error":{"code":"ruleset_not_found","message":"ruleset not found"}}"#;
+    let (stub, url) = stub(vec![Answer::Json(404, body)]).await;
+    let mut config = ClientConfig::new(SecretKey::new(KEY));
+    config.base_url = Some(url);
+    config.ruleset_id = Some("rs_gone".into());
+    let error = Client::new(config)
+        .unwrap()
+        .get_event("1.abc")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, FingerprintError::Forbidden { code: Some(code), .. } if code == fingerprint::RULESET_NOT_FOUND_CODE),
+        "{error:?}"
+    );
+    assert_eq!(requests(&stub), 1, "not retried like a lagging event");
 }
 
 #[tokio::test]

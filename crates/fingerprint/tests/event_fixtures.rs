@@ -3,7 +3,7 @@
 //! not vendored into this repository, so every test skips with a notice when they are absent.
 
 use fingerprint::event::{
-    BotResult, Event, IdentificationStatus, IpBlocklist, ParseError, Proxy, Tampering,
+    BotResult, Event, IdentificationStatus, IpBlocklist, IpInfo, ParseError, Proxy, Tampering,
     VelocityIntervals, Vpn, VpnMethods,
 };
 
@@ -146,6 +146,22 @@ fn v4_get_event_200() {
         assert_eq!(flag, Some(false));
     }
     assert_eq!(event.factory_reset_ms, Some(0), "0: no reset detected");
+    // The event IP is IPv4, so its family's details are read, not those of the IPv6 address.
+    assert_eq!(
+        event.ip_info,
+        Some(IpInfo {
+            asn: Some("7922".into()),
+            asn_name: Some("COMCAST-7922".into()),
+            asn_network: Some("73.136.0.0/13".into()),
+            asn_type: Some("isp".into()),
+            datacenter: Some(true),
+            datacenter_name: Some("DediPath".into()),
+        })
+    );
+    assert_eq!(event.proxy_ml_score, Some(0.2));
+    assert_eq!(event.rare_device, Some(false));
+    assert_eq!(event.rare_device_percentile_bucket.as_deref(), Some("<p95"));
+    assert_eq!(event.rule_action, None, "fetched without a ruleset");
     // Not in this example, and not in v4 at all, respectively.
     assert_eq!((event.suspect_score, event.remote_control), (None, None));
     assert_eq!(event.raw, json(&bytes));
@@ -193,6 +209,12 @@ fn sealed_v4_plaintexts() {
         compact.proxy.unwrap().proxy_type.as_deref(),
         Some("residential")
     );
+    assert_eq!(
+        compact.ip_info.unwrap().datacenter_name.as_deref(),
+        Some("DediPath")
+    );
+    assert_eq!(sealed.rare_device, Some(false));
+    assert_eq!(sealed.proxy_ml_score, Some(0.2));
 }
 
 #[test]
@@ -257,6 +279,20 @@ fn v3_get_event_200() {
     assert_eq!(event.high_activity, Some(false));
     assert_eq!(event.factory_reset_ms, Some(0));
     assert_eq!(event.simulator, None, "v3 has no iOS simulator signal");
+    assert_eq!(
+        event.ip_info,
+        Some(IpInfo {
+            asn: Some("7922".into()),
+            asn_name: Some("COMCAST-7922".into()),
+            asn_network: Some("73.136.0.0/13".into()),
+            asn_type: None,
+            datacenter: Some(true),
+            datacenter_name: Some("DediPath".into()),
+        }),
+        "the IPv4 family of 61.127.217.15; this older example has no `asn.type`"
+    );
+    assert_eq!((event.proxy_ml_score, event.rare_device), (None, None));
+    assert_eq!(event.rule_action, None);
     assert_eq!(event.replayed, Some(false));
     assert_eq!((event.suspect_score, event.remote_control), (None, None));
     assert_eq!(event.incremental_identification_status, None);
@@ -448,4 +484,8 @@ fn v3_webhook_body() {
         event.user_agent.as_deref(),
         Some("(Macintosh; Intel Mac OS X 10_14_3) Chrome/73.0.3683.86")
     );
+    // The webhook's IP is IPv4 and its `ipInfo` sits at the top level, without `data`.
+    let ip_info = event.ip_info.unwrap();
+    assert_eq!(ip_info.asn.as_deref(), Some("7922"));
+    assert_eq!(ip_info.datacenter, Some(true));
 }

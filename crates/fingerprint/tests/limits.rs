@@ -2,7 +2,8 @@
 //! bodies, v3 webhooks and sealed results.
 
 use fingerprint::event::{
-    ParseError, MAX_EVENT_BYTES, MAX_LINKED_ID_LEN, MAX_URL_LEN, MAX_VISITOR_ID_LEN,
+    ParseError, MAX_EVENT_BYTES, MAX_LINKED_ID_LEN, MAX_RULE_EXPRESSION_LEN, MAX_SHORT_TEXT_LEN,
+    MAX_URL_LEN, MAX_VISITOR_ID_LEN,
 };
 use fingerprint::sealed::{seal, unseal, DecryptionKey, UnsealError};
 use fingerprint::Event;
@@ -126,6 +127,65 @@ fn identifiers_must_be_printable_ascii_and_text_has_no_control_characters() {
     );
     let ip = serde_json::to_vec(&json!({"event_id": "e1", "ip_address": "1".repeat(65)})).unwrap();
     assert_eq!(refused_field(Event::from_v4_json(&ip)), "ip");
+}
+
+/// The newer records (IP details, rarity, the Rules Engine's action) are bounded like the rest:
+/// at the bound they parse, one byte past it or with a control character they are refused.
+#[test]
+fn ip_details_rarity_and_rule_actions_are_bounded() {
+    let v4 = |extra: serde_json::Value| {
+        let mut body = json!({"event_id": "e1", "ip_address": "61.127.217.15"});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        Event::from_v4_json(&serde_json::to_vec(&body).unwrap())
+    };
+    let short = "s".repeat(MAX_SHORT_TEXT_LEN);
+    let long = "s".repeat(MAX_SHORT_TEXT_LEN + 1);
+    let expression = "x".repeat(MAX_RULE_EXPRESSION_LEN);
+    let event = v4(json!({
+        "ip_info": {"v4": {"asn_name": short, "datacenter_name": short}},
+        "rare_device_percentile_bucket": short,
+        "rule_action": {"type": "block", "ruleset_id": short, "rule_expression": expression},
+    }))
+    .unwrap();
+    assert_eq!(event.rule_action.unwrap().rule_expression, Some(expression));
+    let cases = [
+        (
+            "ip_info.asn_name",
+            json!({"ip_info": {"v4": {"asn_name": long}}}),
+        ),
+        (
+            "ip_info.datacenter_name",
+            json!({"ip_info": {"v4": {"datacenter_name": "a\nb"}}}),
+        ),
+        (
+            "rare_device_percentile_bucket",
+            json!({"rare_device_percentile_bucket": long}),
+        ),
+        ("rule_action.type", json!({"rule_action": {"type": long}})),
+        (
+            "rule_action.ruleset_id",
+            json!({"rule_action": {"type": "allow", "ruleset_id": long}}),
+        ),
+        (
+            "rule_action.rule_id",
+            json!({"rule_action": {"type": "allow", "rule_id": "r\u{1b}[0m"}}),
+        ),
+        (
+            "rule_action.rule_expression",
+            json!({"rule_action": {"type": "block", "rule_expression": "x".repeat(MAX_RULE_EXPRESSION_LEN + 1)}}),
+        ),
+    ];
+    for (field, extra) in cases {
+        assert_eq!(refused_field(v4(extra)), field);
+    }
+    let v3 = serde_json::to_vec(&json!({"products": {
+        "identification": {"data": {"requestId": "r1", "ip": "61.127.217.15"}},
+        "ipInfo": {"data": {"v4": {"asn": {"asn": "1", "name": long}}}},
+    }}))
+    .unwrap();
+    assert_eq!(refused_field(Event::from_v3_json(&v3)), "ip_info.asn_name");
 }
 
 #[test]

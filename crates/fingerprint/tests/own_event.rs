@@ -45,6 +45,9 @@ fn the_full_v4_event_parses_with_every_smart_signal() {
         event.replayed.is_some(),
         event.high_recall_visitor_id.is_some(),
         event.source.is_some(),
+        event.ip_info.is_some(),
+        event.proxy_ml_score.is_some(),
+        event.rare_device.is_some(),
     ];
     assert!(present.iter().all(|p| *p), "{present:?}");
 }

@@ -2,9 +2,11 @@
 //! The simulator over real HTTP: shapes, authentication, faults and latency as a client sees
 //! them.
 
+use fingerprint::event::RuleActionType;
 use fingerprint::sealed::{self, DecryptionKey};
 use fingerprint::simulator::{
-    Fault, Identified, IdentifyRequest, Persona, Simulator, SimulatorConfig, SimulatorHandle,
+    EventFetch, ExtraSignal, Fault, Identified, IdentifyRequest, Persona, RuleVerdict, Simulator,
+    SimulatorConfig, SimulatorHandle, BLOCK_RULE_ID,
 };
 use fingerprint::{BotResult, Event, IdentificationStatus};
 use serde_json::{json, Value};
@@ -429,7 +431,7 @@ fn persona_names_round_trip() {
     let mut names: Vec<_> = Persona::ALL.iter().map(Persona::as_str).collect();
     names.sort_unstable();
     names.dedup();
-    assert_eq!(names.len(), 14);
+    assert_eq!(names.len(), 16);
 }
 
 #[test]
@@ -558,13 +560,25 @@ fn check_signals(persona: Persona, event: &Event, generation: &str) {
     let score = event.suspect_score.expect("suspect score present");
     match persona {
         Persona::HighSuspectScore => assert_eq!(score, 40, "{ctx}"),
-        Persona::NewDevice | Persona::ReturningDevice | Persona::GoodBot => {
-            assert_eq!(score, 0, "{ctx}")
-        }
+        Persona::NewDevice
+        | Persona::ReturningDevice
+        | Persona::GoodBot
+        | Persona::RulesetBlock => assert_eq!(score, 0, "{ctx}"),
         Persona::LowConfidence => {}
         _ => assert!(score > 0, "{ctx}"),
     }
     assert!(event.velocity.is_some(), "{ctx}");
+    // The newer signals are present and clean for every persona: a home ISP, a low proxy
+    // score (the proxy persona's lists are sure, its model is not), a common device.
+    let ip_info = event.ip_info.as_ref().expect("ip_info present");
+    let datacenter = persona == Persona::Datacenter;
+    assert_eq!(ip_info.datacenter, Some(datacenter), "{ctx}");
+    let kind = if datacenter { "hosting" } else { "isp" };
+    assert_eq!(ip_info.asn_type.as_deref(), Some(kind), "{ctx}");
+    let expected_score = if persona == Persona::Proxy { 0.5 } else { 0.02 };
+    assert_eq!(event.proxy_ml_score, Some(expected_score), "{ctx}");
+    assert_eq!(event.rare_device, Some(false), "{ctx}");
+    assert_eq!(event.rule_action, None, "{ctx}: fetched without a ruleset");
 }
 
 #[test]
@@ -589,6 +603,218 @@ fn every_persona_parses_into_the_expected_signals() {
         check_signals(persona, &from_v4, "v4");
         check_signals(persona, &from_v3, "v3");
     }
+}
+
+/// The signals only an extra raises, each on its own in both generations: the test of one
+/// policy rule must not fire a neighbouring one.
+#[test]
+fn the_newer_signals_are_raised_on_their_own_in_both_generations() {
+    let sim = Simulator::new(SimulatorConfig::default());
+    for signal in [
+        ExtraSignal::DatacenterIp,
+        ExtraSignal::ProxyMlScore,
+        ExtraSignal::AntiDetectBrowser,
+        ExtraSignal::RareDevice,
+    ] {
+        let id = sim
+            .identify(IdentifyRequest {
+                signals: vec![signal],
+                ip: Some("203.0.113.9".into()),
+                ..Default::default()
+            })
+            .event_id;
+        let v4 = serde_json::to_vec(&sim.event_v4_json(&id).unwrap()).unwrap();
+        let v3 = serde_json::to_vec(&sim.event_v3_json(&id).unwrap()).unwrap();
+        for (generation, event) in [
+            ("v4", Event::from_v4_json(&v4).unwrap()),
+            ("v3", Event::from_v3_json(&v3).unwrap()),
+        ] {
+            let ctx = format!("{signal:?} ({generation})");
+            let ip_info = event.ip_info.unwrap();
+            let datacenter = signal == ExtraSignal::DatacenterIp;
+            assert_eq!(ip_info.datacenter, Some(datacenter), "{ctx}");
+            assert_eq!(
+                ip_info.asn_network.as_deref(),
+                Some("203.0.113.0/24"),
+                "{ctx}"
+            );
+            if datacenter {
+                assert_eq!(ip_info.asn_type.as_deref(), Some("hosting"), "{ctx}");
+                assert_eq!(
+                    ip_info.datacenter_name.as_deref(),
+                    Some("SimCloud"),
+                    "{ctx}"
+                );
+            }
+            let proxy_score = if signal == ExtraSignal::ProxyMlScore {
+                0.95
+            } else {
+                0.02
+            };
+            assert_eq!(event.proxy_ml_score, Some(proxy_score), "{ctx}");
+            assert!(
+                !event.proxy.unwrap().result,
+                "{ctx}: the lists do not know it"
+            );
+            let tampering = event.tampering.unwrap();
+            assert!(!tampering.result, "{ctx}: never tampering itself");
+            assert_eq!(
+                tampering.anti_detect_browser,
+                Some(signal == ExtraSignal::AntiDetectBrowser),
+                "{ctx}"
+            );
+            let rare = signal == ExtraSignal::RareDevice;
+            assert_eq!(event.rare_device, Some(rare), "{ctx}");
+            let bucket = if rare { "p99.9+" } else { "<p95" };
+            assert_eq!(
+                event.rare_device_percentile_bucket.as_deref(),
+                Some(bucket),
+                "{ctx}"
+            );
+        }
+    }
+}
+
+#[test]
+fn ip_info_is_reported_under_the_family_of_the_event_ip() {
+    let sim = Simulator::new(SimulatorConfig::default());
+    let id = sim
+        .identify(IdentifyRequest {
+            ip: Some("2001:db8:5:6::7".into()),
+            ..Default::default()
+        })
+        .event_id;
+    let v4 = sim.event_v4_json(&id).unwrap();
+    assert_eq!(v4["ip_info"]["v6"]["asn_network"], "2001:db8:5::/48");
+    assert!(v4["ip_info"].get("v4").is_none(), "{v4}");
+    let v3 = sim.event_v3_json(&id).unwrap();
+    assert_eq!(
+        v3["products"]["ipInfo"]["data"]["v6"]["address"],
+        "2001:db8:5:6::7"
+    );
+}
+
+/// A `ruleset_id` on a v4 fetch gets the `rule_action` chosen at identification (none matched:
+/// the ruleset's default allow), and every fetch is recorded with the ruleset it named.
+#[tokio::test]
+async fn a_ruleset_id_gets_the_chosen_rule_action_and_is_recorded() {
+    let (sim, handle, client) = start().await;
+    let base = handle.base_url();
+    let block = identify_http(&client, &base, json!({"ruleAction": "block"})).await;
+    let block = block["eventId"].as_str().unwrap().to_owned();
+    let allow = sim
+        .identify(IdentifyRequest {
+            rule_action: Some(RuleVerdict::Allow),
+            persona: Persona::PartiallyCompleted,
+            ..Default::default()
+        })
+        .event_id;
+    let unmatched = sim.identify(IdentifyRequest::default()).event_id;
+
+    let fetch = |id: String, query: &'static str| {
+        let request = client
+            .get(format!("{base}/v4/events/{id}{query}"))
+            .bearer_auth(KEY)
+            .send();
+        async move {
+            let response = request.await.unwrap();
+            assert_eq!(response.status(), 200);
+            let body: Vec<u8> = response.bytes().await.unwrap().to_vec();
+            Event::from_v4_json(&body).unwrap()
+        }
+    };
+    let blocked = fetch(block.clone(), "?ruleset_id=rs_team").await;
+    let action = blocked.rule_action.unwrap();
+    assert_eq!(action.action, RuleActionType::Block);
+    assert_eq!(action.ruleset_id.as_deref(), Some("rs_team"));
+    assert_eq!(action.rule_id.as_deref(), Some(BLOCK_RULE_ID));
+    assert_eq!(action.status_code, Some(403));
+    assert!(action.rule_expression.is_some());
+
+    let allowed = fetch(allow.clone(), "?ruleset_id=rs_team").await;
+    assert!(
+        !allowed.has_smart_signals(),
+        "a partial event gets an action too"
+    );
+    let action = allowed.rule_action.unwrap();
+    assert_eq!(action.action, RuleActionType::Allow);
+    assert_eq!(action.rule_id.as_deref(), Some("r_sim_allow"));
+
+    let default = fetch(unmatched.clone(), "?ruleset_id=rs_team")
+        .await
+        .rule_action
+        .unwrap();
+    assert_eq!(
+        (default.action, default.rule_id),
+        (RuleActionType::Allow, None)
+    );
+    assert_eq!(
+        fetch(block.clone(), "").await.rule_action,
+        None,
+        "no ruleset, no action"
+    );
+
+    let v3 = get_v3(&client, &base, &block).await;
+    assert_eq!(v3.status(), 200);
+    let fetches = sim.event_fetches();
+    let v4 = fingerprint::ApiVersion::V4;
+    let seen = |id: &str, ruleset: Option<&str>| EventFetch {
+        event_id: id.into(),
+        api_version: v4,
+        ruleset_id: ruleset.map(str::to_owned),
+    };
+    assert_eq!(
+        fetches,
+        vec![
+            seen(&block, Some("rs_team")),
+            seen(&allow, Some("rs_team")),
+            seen(&unmatched, Some("rs_team")),
+            seen(&block, None),
+            EventFetch {
+                api_version: fingerprint::ApiVersion::V3,
+                ..seen(&block, None)
+            },
+        ]
+    );
+    let persona = sim
+        .identify(IdentifyRequest {
+            persona: Persona::RulesetBlock,
+            ..Default::default()
+        })
+        .event_id;
+    let persona = fetch(persona, "?ruleset_id=rs_team")
+        .await
+        .rule_action
+        .unwrap();
+    assert_eq!(
+        persona.action,
+        RuleActionType::Block,
+        "the persona's own verdict"
+    );
+}
+
+#[tokio::test]
+async fn the_crate_client_sends_its_ruleset_and_reads_the_action() {
+    let (sim, handle, _) = start().await;
+    let id = sim
+        .identify(IdentifyRequest {
+            rule_action: Some(RuleVerdict::Block),
+            ..Default::default()
+        })
+        .event_id;
+    let mut config = fingerprint::ClientConfig::new(fingerprint::SecretKey::new(KEY));
+    config.base_url = Some(handle.base_url());
+    config.ruleset_id = Some("rs_b1k1blhqpOX3kU".into());
+    let event = fingerprint::Client::new(config)
+        .unwrap()
+        .get_event(&id)
+        .await
+        .unwrap();
+    let action = event.rule_action.unwrap();
+    assert_eq!(action.action, RuleActionType::Block);
+    assert_eq!(action.ruleset_id.as_deref(), Some("rs_b1k1blhqpOX3kU"));
+    let fetched = sim.event_fetches().pop().unwrap();
+    assert_eq!(fetched.ruleset_id.as_deref(), Some("rs_b1k1blhqpOX3kU"));
 }
 
 #[tokio::test]

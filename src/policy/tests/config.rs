@@ -38,6 +38,7 @@ fn defaults_are_the_documented_ones() {
             7.0,
             "factory_reset_window_days",
         ),
+        (p.proxy_ml_score_threshold, 0.8, "proxy_ml_score_threshold"),
     ];
     for (got, want, key) in scalars {
         assert_eq!(got, want, "{key}");
@@ -59,6 +60,12 @@ fn defaults_are_the_documented_ones() {
         (r.low_confidence, Review),
         (r.high_suspect_score, Review),
         (r.ip_blocklist, Block),
+        // Issue 13's rules, with the defaults docs/policy.md justifies.
+        (r.fingerprint_rule, Block),
+        (r.anti_detect_browser, Block),
+        (r.datacenter_ip, Review),
+        (r.proxy_ml_score, Review),
+        (r.rare_device, Allow),
     ];
     for (i, (got, want)) in rules.into_iter().enumerate() {
         assert_eq!(got, want, "rule #{i} of the brief's table");
@@ -117,6 +124,21 @@ fn bad_files_are_rejected_naming_key_and_file() {
             "[policy]\nsuspect_score_threshold = 0\n",
             vec!["policy.suspect_score_threshold"],
             "always fires",
+        ),
+        (
+            "[policy]\nproxy_ml_score_threshold = 0\n",
+            vec!["policy.proxy_ml_score_threshold", "above 0 and at most 1"],
+            "always fires",
+        ),
+        (
+            "[policy]\nproxy_ml_score_threshold = 1.5\n",
+            vec!["policy.proxy_ml_score_threshold"],
+            "never fires: scores stop at 1",
+        ),
+        (
+            "[policy]\nproxy_ml_score_threshold = nan\n",
+            vec!["policy.proxy_ml_score_threshold"],
+            "compares false with every score",
         ),
         (
             "[policy]\nvelocity_max_events_1h = 0\n",

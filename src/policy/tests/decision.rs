@@ -1,6 +1,6 @@
 //! Combining findings: verdict, shadow mode, and which finding names the refusal.
 
-use fingerprint::event::Vpn;
+use fingerprint::event::{RuleActionType, Vpn};
 use fingerprint::BotResult;
 
 use super::*;
@@ -17,6 +17,31 @@ fn verdict_is_the_strongest_action_and_primary_the_first_of_it() {
     );
     let cases: Vec<Case> = vec![
         (vec![], Action::Allow, None, vec![], "nothing fired"),
+        (
+            vec![
+                |e, _| e.rule_action.as_mut().unwrap().action = RuleActionType::Block,
+                |e, _| e.bot = Some(BotResult::Bad),
+            ],
+            Action::Block,
+            Some("bot_detected"),
+            vec!["bot_detected", "fingerprint_rule"],
+            "the signal a ruleset restates names the refusal before the ruleset",
+        ),
+        (
+            vec![
+                |e, _| e.rule_action.as_mut().unwrap().action = RuleActionType::Block,
+                |e, _| {
+                    e.vpn = Some(Vpn {
+                        result: true,
+                        ..Default::default()
+                    })
+                },
+            ],
+            Action::Block,
+            Some("fingerprint_rule"),
+            vec!["vpn_detected", "fingerprint_rule"],
+            "a ruleset block outranks a review whatever the order",
+        ),
         (
             vec![|e, _| e.incognito = Some(true)],
             Action::Allow,

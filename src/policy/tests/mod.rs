@@ -9,7 +9,10 @@ mod identity;
 mod order;
 mod signals;
 
-use fingerprint::event::{IpBlocklist, Proxy, Tampering, Velocity, VelocityIntervals, Vpn};
+use fingerprint::event::{
+    IpBlocklist, IpInfo, Proxy, RuleAction, RuleActionType, Tampering, Velocity, VelocityIntervals,
+    Vpn,
+};
 use fingerprint::{BotResult, Event, IdentificationStatus};
 
 use super::{evaluate, Action, Check, Context, Decision, Outcome, Policy, Rules};
@@ -36,7 +39,26 @@ pub(super) fn clean_event() -> Event {
             attack_source: Some(false),
             tor_node: Some(false),
         }),
-        tampering: Some(Tampering::default()),
+        tampering: Some(Tampering {
+            anti_detect_browser: Some(false),
+            ..Tampering::default()
+        }),
+        ip_info: Some(IpInfo {
+            asn: Some("64496".into()),
+            asn_type: Some("isp".into()),
+            datacenter: Some(false),
+            ..IpInfo::default()
+        }),
+        proxy_ml_score: Some(0.02),
+        rare_device: Some(false),
+        rare_device_percentile_bucket: Some("<p95".into()),
+        rule_action: Some(RuleAction {
+            action: RuleActionType::Allow,
+            ruleset_id: Some("rs_team".into()),
+            rule_id: None,
+            rule_expression: None,
+            status_code: None,
+        }),
         virtual_machine: Some(false),
         incognito: Some(false),
         developer_tools: Some(false),

@@ -1,4 +1,4 @@
-use super::{BotResult, IdentificationStatus};
+use super::{BotResult, IdentificationStatus, RuleActionType};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 impl BotResult {
@@ -43,6 +43,26 @@ impl IdentificationStatus {
     }
 }
 
+impl RuleActionType {
+    /// Reads a rule action type; unknown values are kept.
+    pub fn parse(value: &str) -> Self {
+        match value {
+            "allow" => Self::Allow,
+            "block" => Self::Block,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// The API's spelling.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Allow => "allow",
+            Self::Block => "block",
+            Self::Other(other) => other,
+        }
+    }
+}
+
 macro_rules! string_serde {
     ($ty:ty) => {
         impl Serialize for $ty {
@@ -60,3 +80,4 @@ macro_rules! string_serde {
 
 string_serde!(BotResult);
 string_serde!(IdentificationStatus);
+string_serde!(RuleActionType);

@@ -8,7 +8,7 @@
 //! and identifiers must also be printable ASCII. The limits leave ample room over what the API
 //! documents; an event past any of them is refused as a whole, never truncated.
 
-use super::{BotResult, Event, IdentificationStatus, ParseError};
+use super::{BotResult, Event, IdentificationStatus, ParseError, RuleActionType};
 
 /// The most bytes one event document may take: the largest documented event (the v3 full
 /// `get_event_200.json`) is under 8 KiB, so this is over 30 times that. It bounds the client's
@@ -27,6 +27,9 @@ pub const MAX_IP_LEN: usize = 64;
 pub const MAX_URL_LEN: usize = 8 * 1024;
 /// The browser's user agent.
 pub const MAX_USER_AGENT_LEN: usize = 2 * 1024;
+/// A Rules Engine rule's expression: written by the workspace's team, so it gets room to grow
+/// (a list of countries or ASNs), but no more than a page URL.
+pub const MAX_RULE_EXPRESSION_LEN: usize = 8 * 1024;
 /// Every other string: enum-like values (`bad`, `residential`), time zones, country codes,
 /// bot names.
 pub const MAX_SHORT_TEXT_LEN: usize = 256;
@@ -53,7 +56,15 @@ pub(super) fn check(event: &Event) -> Result<(), ParseError> {
     };
     let vpn = event.vpn.as_ref();
     let proxy = event.proxy.as_ref();
-    let fields: [(&'static str, Option<&str>, usize, Charset); 16] = [
+    let ip_info = event.ip_info.as_ref();
+    let ip_text =
+        |value: fn(&super::IpInfo) -> Option<&String>| ip_info.and_then(value).map(String::as_str);
+    let rule = event.rule_action.as_ref();
+    let other_rule = match rule.map(|r| &r.action) {
+        Some(RuleActionType::Other(s)) => Some(s.as_str()),
+        _ => None,
+    };
+    let fields: &[(&'static str, Option<&str>, usize, Charset)] = &[
         (
             "event_id",
             Some(&event.event_id),
@@ -130,8 +141,63 @@ pub(super) fn check(event: &Event) -> Result<(), ParseError> {
             MAX_SHORT_TEXT_LEN,
             Text,
         ),
+        (
+            "ip_info.asn",
+            ip_text(|i| i.asn.as_ref()),
+            MAX_SHORT_TEXT_LEN,
+            Text,
+        ),
+        (
+            "ip_info.asn_name",
+            ip_text(|i| i.asn_name.as_ref()),
+            MAX_SHORT_TEXT_LEN,
+            Text,
+        ),
+        (
+            "ip_info.asn_network",
+            ip_text(|i| i.asn_network.as_ref()),
+            MAX_SHORT_TEXT_LEN,
+            Text,
+        ),
+        (
+            "ip_info.asn_type",
+            ip_text(|i| i.asn_type.as_ref()),
+            MAX_SHORT_TEXT_LEN,
+            Text,
+        ),
+        (
+            "ip_info.datacenter_name",
+            ip_text(|i| i.datacenter_name.as_ref()),
+            MAX_SHORT_TEXT_LEN,
+            Text,
+        ),
+        (
+            "rare_device_percentile_bucket",
+            event.rare_device_percentile_bucket.as_deref(),
+            MAX_SHORT_TEXT_LEN,
+            Text,
+        ),
+        ("rule_action.type", other_rule, MAX_SHORT_TEXT_LEN, Text),
+        (
+            "rule_action.ruleset_id",
+            rule.and_then(|r| r.ruleset_id.as_deref()),
+            MAX_SHORT_TEXT_LEN,
+            Text,
+        ),
+        (
+            "rule_action.rule_id",
+            rule.and_then(|r| r.rule_id.as_deref()),
+            MAX_SHORT_TEXT_LEN,
+            Text,
+        ),
+        (
+            "rule_action.rule_expression",
+            rule.and_then(|r| r.rule_expression.as_deref()),
+            MAX_RULE_EXPRESSION_LEN,
+            Text,
+        ),
     ];
-    for (field, value, max, charset) in fields {
+    for &(field, value, max, charset) in fields {
         let Some(value) = value else { continue };
         if value.len() > max {
             return Err(ParseError::Limit {

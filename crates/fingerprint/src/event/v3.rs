@@ -8,11 +8,12 @@
 //! Type rule (see `json.rs`): identity fields (`requestId`, `visitorId`, `linkedId`, `timestamp`)
 //! must have their documented type when present; everything else reads as `None` when odd.
 
+use super::ip_info::{family_order, named};
 use super::json::{
     at, bool_at, epoch_to_ms, f64_at, i64_at, str_at, strict_i64_at, strict_str_at, velocity,
     VelocitySpelling,
 };
-use super::{BotResult, Event, IpBlocklist, ParseError, Proxy, Tampering, Vpn, VpnMethods};
+use super::{BotResult, Event, IpBlocklist, IpInfo, ParseError, Proxy, Tampering, Vpn, VpnMethods};
 use serde_json::Value;
 
 const VELOCITY: VelocitySpelling = VelocitySpelling {
@@ -115,6 +116,8 @@ pub(super) fn parse(
             .or_else(|| botd.and_then(|b| str_at(b, path)))
     };
     let ident_bool = |path: &[&str]| ident.and_then(|i| bool_at(i, path));
+    let ip = either_str(&["ip"]);
+    let rare_device = doc.product("rareDevice");
 
     let event = Event {
         event_id,
@@ -128,7 +131,8 @@ pub(super) fn parse(
             .transpose()?
             .flatten(),
         url: either_str(&["url"]),
-        ip: either_str(&["ip"]),
+        ip_info: ip_info(&doc, ip.as_deref()),
+        ip,
         confidence: ident.and_then(|i| f64_at(i, &["confidence", "score"])),
         linked_id: strict_either(&["linkedId"])?,
         // The identification record describes the browser that was fingerprinted; botd's
@@ -197,6 +201,11 @@ pub(super) fn parse(
         // v3 has neither incremental identification nor an event source.
         incremental_identification_status: None,
         source: None,
+        proxy_ml_score: doc.product("proxy").and_then(|p| f64_at(p, &["mlScore"])),
+        rare_device: rare_device.and_then(|p| bool_at(p, &["result"])),
+        rare_device_percentile_bucket: rare_device.and_then(|p| str_at(p, &["percentileBucket"])),
+        // The Rules Engine is a Server API v4 feature.
+        rule_action: None,
         raw: Value::Null,
     };
     super::limits::check(&event)?;
@@ -204,6 +213,23 @@ pub(super) fn parse(
         raw: value,
         ..event
     })
+}
+
+/// The details of the event IP's family (see `ip_info.rs`), from v3's nested records.
+fn ip_info(doc: &Doc<'_>, ip: Option<&str>) -> Option<IpInfo> {
+    let product = doc.product("ipInfo")?;
+    let info = family_order(ip)
+        .into_iter()
+        .find_map(|family| product.get(family).filter(|i| i.is_object()))?;
+    let info = IpInfo {
+        asn: str_at(info, &["asn", "asn"]),
+        asn_name: named(str_at(info, &["asn", "name"])),
+        asn_network: str_at(info, &["asn", "network"]),
+        asn_type: str_at(info, &["asn", "type"]),
+        datacenter: bool_at(info, &["datacenter", "result"]),
+        datacenter_name: named(str_at(info, &["datacenter", "name"])),
+    };
+    (info != IpInfo::default()).then_some(info)
 }
 
 fn vpn(doc: &Doc<'_>) -> Option<Vpn> {
@@ -297,6 +323,52 @@ mod tests {
             let err = parse(not_v3, Layout::Envelope, None);
             assert!(matches!(err, Err(ParseError::Shape(_))));
         }
+    }
+
+    #[test]
+    fn reads_ip_info_proxy_score_and_rarity() {
+        let event = envelope(json!({
+            "identification": {"data": {"requestId": "r1", "ip": "2001:db8::8"}},
+            "ipInfo": {"data": {
+                "v4": {"address": "94.142.239.124",
+                       "asn": {"asn": "7922", "name": "COMCAST-7922", "network": "73.136.0.0/13"},
+                       "datacenter": {"result": false, "name": ""}},
+                "v6": {"address": "2001:db8::8",
+                       "asn": {"asn": "6805", "name": "Hoster", "network": "2a02:3100::/24", "type": "hosting"},
+                       "datacenter": {"result": true, "name": "DediPath"}},
+            }},
+            "proxy": {"data": {"result": true, "confidence": "high", "mlScore": 0.99}},
+            "rareDevice": {"data": {"result": true, "percentileBucket": "not_seen"}},
+        }))
+        .unwrap();
+        assert_eq!(
+            event.ip_info,
+            Some(IpInfo {
+                asn: Some("6805".into()),
+                asn_name: Some("Hoster".into()),
+                asn_network: Some("2a02:3100::/24".into()),
+                asn_type: Some("hosting".into()),
+                datacenter: Some(true),
+                datacenter_name: Some("DediPath".into()),
+            })
+        );
+        assert_eq!(event.proxy_ml_score, Some(0.99));
+        assert_eq!(event.rare_device, Some(true));
+        assert_eq!(
+            event.rare_device_percentile_bucket.as_deref(),
+            Some("not_seen")
+        );
+        assert_eq!(event.rule_action, None);
+
+        let failed = envelope(json!({
+            "identification": {"data": {"requestId": "r1", "ip": "61.127.217.15"}},
+            "ipInfo": {"error": {"code": "Failed", "message": "boom"}},
+            "rareDevice": {"data": {"result": "maybe"}},
+            "proxy": {"data": {"result": false, "mlScore": "high"}},
+        }))
+        .unwrap();
+        assert_eq!(failed.ip_info, None);
+        assert_eq!((failed.rare_device, failed.proxy_ml_score), (None, None));
     }
 
     #[test]

@@ -4,13 +4,14 @@
 //! `linked_id`, `timestamp`) must have their documented type when present; every other field
 //! that has an unexpected type reads as `None`.
 
+use super::ip_info::{family_order, named};
 use super::json::{
     at, bool_at, epoch_to_ms, f64_at, i64_at, str_at, strict_i64_at, strict_str_at, velocity,
     VelocitySpelling,
 };
 use super::{
-    BotResult, Event, IdentificationStatus, IpBlocklist, ParseError, Proxy, Tampering, Vpn,
-    VpnMethods,
+    BotResult, Event, IdentificationStatus, IpBlocklist, IpInfo, ParseError, Proxy, RuleAction,
+    RuleActionType, Tampering, Vpn, VpnMethods,
 };
 use serde_json::Value;
 
@@ -37,13 +38,15 @@ pub(super) fn parse(value: Value) -> Result<Event, ParseError> {
         .filter(|id| !id.is_empty())
         .ok_or(ParseError::Shape("no `event_id`"))?;
     let ip_blocklist = ip_blocklist(v);
+    let ip = str_at(v, &["ip_address"]);
     let event = Event {
         event_id,
         visitor_id: strict_str_at(v, &["identification", "visitor_id"])?,
         visitor_found: bool_at(v, &["identification", "visitor_found"]),
         timestamp_ms: strict_i64_at(v, &["timestamp"])?,
         url: str_at(v, &["url"]),
-        ip: str_at(v, &["ip_address"]),
+        ip_info: ip_info(v, ip.as_deref()),
+        ip,
         confidence: f64_at(v, &["identification", "confidence", "score"]),
         linked_id: strict_str_at(v, &["linked_id"])?,
         user_agent: str_at(v, &["user_agent"]),
@@ -87,6 +90,10 @@ pub(super) fn parse(value: Value) -> Result<Event, ParseError> {
         incremental_identification_status: str_at(v, &["incremental_identification_status"])
             .map(|s| IdentificationStatus::parse(&s)),
         source: str_at(v, &["source"]),
+        proxy_ml_score: f64_at(v, &["proxy_ml_score"]),
+        rare_device: bool_at(v, &["rare_device"]),
+        rare_device_percentile_bucket: str_at(v, &["rare_device_percentile_bucket"]),
+        rule_action: rule_action(v),
         raw: Value::Null,
     };
     super::limits::check(&event)?;
@@ -112,6 +119,37 @@ fn vpn(v: &Value) -> Option<Vpn> {
             relay: method("relay"),
             ml_prediction: method("ml_prediction"),
         },
+    })
+}
+
+/// The details of the event IP's family (see `ip_info.rs`); `None` when neither family says
+/// anything this type keeps.
+fn ip_info(v: &Value, ip: Option<&str>) -> Option<IpInfo> {
+    let info = family_order(ip)
+        .into_iter()
+        .find_map(|family| at(v, &["ip_info", family]).filter(|i| i.is_object()))?;
+    let text = |name: &str| str_at(info, &[name]);
+    let info = IpInfo {
+        asn: text("asn"),
+        asn_name: named(text("asn_name")),
+        asn_network: text("asn_network"),
+        asn_type: text("asn_type"),
+        datacenter: bool_at(info, &["datacenter_result"]),
+        datacenter_name: named(text("datacenter_name")),
+    };
+    (info != IpInfo::default()).then_some(info)
+}
+
+/// Present only when the event was fetched with a `ruleset_id`. Without a readable `type` there
+/// is no action to follow, so the whole record reads as absent.
+fn rule_action(v: &Value) -> Option<RuleAction> {
+    let r = at(v, &["rule_action"])?;
+    Some(RuleAction {
+        action: RuleActionType::parse(&str_at(r, &["type"])?),
+        ruleset_id: str_at(r, &["ruleset_id"]),
+        rule_id: str_at(r, &["rule_id"]),
+        rule_expression: str_at(r, &["rule_expression"]),
+        status_code: i64_at(r, &["status_code"]).and_then(|code| u16::try_from(code).ok()),
     })
 }
 
@@ -236,6 +274,140 @@ mod tests {
         ] {
             assert!(matches!(parse(bad), Err(ParseError::Shape(_))));
         }
+    }
+
+    #[test]
+    fn ip_info_follows_the_family_of_the_event_ip() {
+        let info = json!({
+            "v4": {"asn": "7922", "asn_name": "COMCAST-7922", "asn_network": "73.136.0.0/13",
+                   "asn_type": "isp", "datacenter_result": false, "datacenter_name": ""},
+            "v6": {"asn": "6805", "asn_name": "Telefonica Germany", "asn_network": "2a02:3100::/24",
+                   "asn_type": "hosting", "datacenter_result": true, "datacenter_name": "DediPath"},
+        });
+        let read = |ip: Value, info: Value| {
+            parse(json!({"event_id": "e1", "ip_address": ip, "ip_info": info}))
+                .unwrap()
+                .ip_info
+        };
+        let v4 = read(json!("61.127.217.15"), info.clone()).unwrap();
+        assert_eq!(
+            v4,
+            IpInfo {
+                asn: Some("7922".into()),
+                asn_name: Some("COMCAST-7922".into()),
+                asn_network: Some("73.136.0.0/13".into()),
+                asn_type: Some("isp".into()),
+                datacenter: Some(false),
+                datacenter_name: None,
+            },
+            "an empty datacenter name is no name"
+        );
+        let v6 = read(json!("2001:db8::8"), info.clone()).unwrap();
+        assert_eq!(v6.asn.as_deref(), Some("6805"));
+        assert_eq!(v6.datacenter, Some(true));
+        assert_eq!(v6.datacenter_name.as_deref(), Some("DediPath"));
+        // Without the event IP's family, or without an event IP, v4 then v6 describe it.
+        let only_v6 = json!({"v6": info["v6"].clone()});
+        assert_eq!(read(json!("61.127.217.15"), only_v6).unwrap(), v6);
+        assert_eq!(read(Value::Null, info.clone()).unwrap(), v4);
+        assert_eq!(
+            read(json!("2001:db8::8"), json!({"v4": info["v4"].clone()})),
+            Some(v4)
+        );
+        // Odd types read as absent, and nothing readable is no `ip_info` at all.
+        let odd = json!({"v4": {"asn": 7922, "datacenter_result": "yes", "asn_type": "isp"}});
+        let odd = read(json!("61.127.217.15"), odd).unwrap();
+        assert_eq!((odd.asn, odd.datacenter), (None, None));
+        assert_eq!(odd.asn_type.as_deref(), Some("isp"));
+        for nothing in [
+            json!({}),
+            json!({"v4": "x"}),
+            json!({"v4": {"geolocation": {}}}),
+            json!([]),
+        ] {
+            assert_eq!(
+                read(json!("61.127.217.15"), nothing.clone()),
+                None,
+                "{nothing}"
+            );
+        }
+    }
+
+    #[test]
+    fn reads_the_rule_action_of_a_ruleset() {
+        let read = |action: Value| {
+            parse(json!({"event_id": "e1", "rule_action": action}))
+                .unwrap()
+                .rule_action
+        };
+        let block = read(json!({
+            "type": "block", "ruleset_id": "rs_b1k1blhqpOX3kU", "rule_id": "r_uE0af8497PFAOD",
+            "rule_expression": "bot in [\"bad\"] || incognito", "status_code": 403,
+            "headers": [{"name": "Content-Type", "value": "application/json"}],
+            "body": "{\"title\":\"Forbidden\"}",
+        }));
+        assert_eq!(
+            block,
+            Some(RuleAction {
+                action: RuleActionType::Block,
+                ruleset_id: Some("rs_b1k1blhqpOX3kU".into()),
+                rule_id: Some("r_uE0af8497PFAOD".into()),
+                rule_expression: Some("bot in [\"bad\"] || incognito".into()),
+                status_code: Some(403),
+            })
+        );
+        let allow = read(json!({"type": "allow", "ruleset_id": "rs_1",
+            "request_header_modifications": {"set": [{"name": "x-a", "value": "1"}]}}))
+        .unwrap();
+        assert_eq!(allow.action, RuleActionType::Allow);
+        assert_eq!((allow.rule_id, allow.status_code), (None, None));
+
+        let unknown = read(json!({"type": "challenge", "ruleset_id": "rs_1"})).unwrap();
+        assert_eq!(unknown.action, RuleActionType::Other("challenge".into()));
+        // Without a readable type there is nothing to follow.
+        for no_type in [
+            json!({"ruleset_id": "rs_1"}),
+            json!({"type": 1}),
+            json!("block"),
+            json!(null),
+        ] {
+            assert_eq!(read(no_type.clone()), None, "{no_type}");
+        }
+        let odd = read(json!({"type": "block", "rule_id": 5, "status_code": 70000})).unwrap();
+        assert_eq!((odd.rule_id, odd.status_code), (None, None));
+        assert_eq!(parse(json!({"event_id": "e1"})).unwrap().rule_action, None);
+    }
+
+    #[test]
+    fn reads_the_proxy_score_and_device_rarity() {
+        let event = parse(json!({
+            "event_id": "e1",
+            "proxy_ml_score": 0.875,
+            "rare_device": true,
+            "rare_device_percentile_bucket": "p99.9+",
+        }))
+        .unwrap();
+        assert_eq!(event.proxy_ml_score, Some(0.875));
+        assert_eq!(event.rare_device, Some(true));
+        assert_eq!(
+            event.rare_device_percentile_bucket.as_deref(),
+            Some("p99.9+")
+        );
+        let odd = parse(json!({
+            "event_id": "e1",
+            "proxy_ml_score": "0.9",
+            "rare_device": "yes",
+            "rare_device_percentile_bucket": 99,
+        }))
+        .unwrap();
+        assert_eq!(
+            (
+                odd.proxy_ml_score,
+                odd.rare_device,
+                odd.rare_device_percentile_bucket
+            ),
+            (None, None, None)
+        );
     }
 
     #[test]

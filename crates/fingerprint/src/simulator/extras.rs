@@ -35,11 +35,19 @@ pub enum ExtraSignal {
     HighVelocity,
     /// The device was factory reset a minute before the event.
     RecentFactoryReset,
+    /// The IP belongs to a hosting provider's data center.
+    DatacenterIp,
+    /// The proxy model scores the IP 0.95, though no proxy list knows it (`proxy` stays false).
+    ProxyMlScore,
+    /// An anti-detect browser, on its own: `tampering` itself stays false.
+    AntiDetectBrowser,
+    /// A device in the rarest 0.1 % of configurations.
+    RareDevice,
 }
 
 impl ExtraSignal {
     /// Every extra signal, in declaration order.
-    pub const ALL: [ExtraSignal; 14] = [
+    pub const ALL: [ExtraSignal; 18] = [
         ExtraSignal::DeveloperTools,
         ExtraSignal::PrivacySettings,
         ExtraSignal::HighActivity,
@@ -54,6 +62,10 @@ impl ExtraSignal {
         ExtraSignal::RemoteControl,
         ExtraSignal::HighVelocity,
         ExtraSignal::RecentFactoryReset,
+        ExtraSignal::DatacenterIp,
+        ExtraSignal::ProxyMlScore,
+        ExtraSignal::AntiDetectBrowser,
+        ExtraSignal::RareDevice,
     ];
 }
 
@@ -61,3 +73,10 @@ impl ExtraSignal {
 pub(crate) const HIGH_VELOCITY_EVENTS: i64 = 100;
 /// How long before the event a recent factory reset happened.
 pub(crate) const RECENT_RESET_AGO_MS: i64 = 60_000;
+/// The proxy model's score with [`ExtraSignal::ProxyMlScore`].
+pub(crate) const HIGH_PROXY_ML_SCORE: f64 = 0.95;
+/// The proxy model's score for a persona behind a proxy: the lists know the IP, the model is
+/// unsure, so a test of the proxy persona sees `proxy` and nothing else.
+pub(crate) const LISTED_PROXY_ML_SCORE: f64 = 0.5;
+/// The proxy model's score for everyone else.
+pub(crate) const LOW_PROXY_ML_SCORE: f64 = 0.02;

@@ -38,11 +38,16 @@ pub enum Persona {
     HighSuspectScore,
     /// Identification finished but Smart Signals did not: none of them are present.
     PartiallyCompleted,
+    /// A script on a server: the IP belongs to a hosting provider's data center.
+    Datacenter,
+    /// A visitor the workspace's own Rules Engine ruleset blocks; nothing else is wrong with
+    /// it. Only a fetch that names a ruleset (`?ruleset_id=`) sees the block.
+    RulesetBlock,
 }
 
 impl Persona {
     /// Every persona, in declaration order, for demo pages and exhaustive tests.
-    pub const ALL: [Persona; 14] = [
+    pub const ALL: [Persona; 16] = [
         Persona::NewDevice,
         Persona::ReturningDevice,
         Persona::BadBot,
@@ -57,6 +62,8 @@ impl Persona {
         Persona::Replayed,
         Persona::HighSuspectScore,
         Persona::PartiallyCompleted,
+        Persona::Datacenter,
+        Persona::RulesetBlock,
     ];
 
     /// The snake_case name, the same string serde reads and writes.
@@ -76,6 +83,8 @@ impl Persona {
             Persona::Replayed => "replayed",
             Persona::HighSuspectScore => "high_suspect_score",
             Persona::PartiallyCompleted => "partially_completed",
+            Persona::Datacenter => "datacenter",
+            Persona::RulesetBlock => "ruleset_block",
         }
     }
 
@@ -107,6 +116,10 @@ impl Persona {
             Persona::PartiallyCompleted => {
                 "Identification only: Smart Signals did not complete and are absent."
             }
+            Persona::Datacenter => "A script on a rented server: the IP is a data center's.",
+            Persona::RulesetBlock => {
+                "Nothing alarming, but your own Fingerprint Rules Engine ruleset blocks it."
+            }
         }
     }
 
@@ -123,7 +136,9 @@ impl Persona {
             | Persona::ReturningDevice
             | Persona::GoodBot
             | Persona::LowConfidence
-            | Persona::PartiallyCompleted => 0,
+            | Persona::PartiallyCompleted
+            | Persona::RulesetBlock => 0,
+            Persona::Datacenter => 6,
             Persona::Incognito => 2,
             Persona::Vpn => 5,
             Persona::Proxy => 7,
@@ -134,6 +149,12 @@ impl Persona {
             Persona::BadBot => 26,
             Persona::HighSuspectScore => 40,
         }
+    }
+
+    /// What the ruleset decides when the identification does not say: a block for the persona
+    /// that stands for it.
+    pub(crate) fn rule_action(&self) -> Option<super::RuleVerdict> {
+        (*self == Persona::RulesetBlock).then_some(super::RuleVerdict::Block)
     }
 
     /// Identification confidence score.

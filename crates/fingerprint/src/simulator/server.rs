@@ -1,9 +1,11 @@
 //! The HTTP face of the simulator: routes, authentication, injected faults, and the
 //! background server behind [`SimulatorHandle`].
 
-use super::{Fault, IdentifyRequest, Simulator};
+use super::{EventFetch, Fault, IdentifyRequest, Simulator};
+use crate::ApiVersion;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -150,12 +152,23 @@ impl Drop for SimulatorHandle {
     }
 }
 
+/// The query `GET /v4/events/{event_id}` takes.
+#[derive(Deserialize)]
+struct EventQuery {
+    /// A Rules Engine ruleset to evaluate; the answer then carries its `rule_action`.
+    ruleset_id: Option<String>,
+}
+
 async fn get_event_v4(
     State(app): State<App>,
     Path(event_id): Path<String>,
+    query: Result<Query<EventQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
-    serve_event(&app, Api::V4, &event_id, &headers).await
+    let Ok(Query(query)) = query else {
+        return error(Api::V4, StatusCode::BAD_REQUEST);
+    };
+    serve_event(&app, Api::V4, &event_id, query.ruleset_id, &headers).await
 }
 
 /// `PATCH /v4/events/{event_id}`: Fingerprint takes `{"suspect": true}` (and `linked_id`,
@@ -203,10 +216,24 @@ async fn get_event_v3(
     Path(request_id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    serve_event(&app, Api::V3, &request_id, &headers).await
+    serve_event(&app, Api::V3, &request_id, None, &headers).await
 }
 
-async fn serve_event(app: &App, api: Api, id: &str, headers: &HeaderMap) -> Response {
+async fn serve_event(
+    app: &App,
+    api: Api,
+    id: &str,
+    ruleset_id: Option<String>,
+    headers: &HeaderMap,
+) -> Response {
+    app.sim.record_fetch(EventFetch {
+        event_id: id.to_owned(),
+        api_version: match api {
+            Api::V4 => ApiVersion::V4,
+            Api::V3 => ApiVersion::V3,
+        },
+        ruleset_id: ruleset_id.clone(),
+    });
     let latency = app.sim.latency();
     if !latency.is_zero() && !app.pause(latency).await {
         return error(api, StatusCode::SERVICE_UNAVAILABLE);
@@ -236,7 +263,9 @@ async fn serve_event(app: &App, api: Api, id: &str, headers: &HeaderMap) -> Resp
         return refusal;
     }
     let body = match api {
-        Api::V4 => app.sim.event_v4_json(id),
+        Api::V4 => app
+            .sim
+            .event_v4_json_with_ruleset(id, ruleset_id.as_deref()),
         Api::V3 => app.sim.event_v3_json(id),
     };
     match body {

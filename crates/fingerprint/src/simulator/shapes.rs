@@ -2,10 +2,15 @@
 //! (`products` envelope, camelCase). Both read the same [`Signals`], so the two generations
 //! can never disagree about a persona.
 
-use super::extras::{ExtraSignal, HIGH_VELOCITY_EVENTS, RECENT_RESET_AGO_MS};
+use super::extras::{
+    ExtraSignal, HIGH_PROXY_ML_SCORE, HIGH_VELOCITY_EVENTS, LISTED_PROXY_ML_SCORE,
+    LOW_PROXY_ML_SCORE, RECENT_RESET_AGO_MS,
+};
+use super::rules::rule_action;
 use super::store::IssuedEvent;
 use super::Persona;
 use serde_json::{json, Map, Value};
+use std::net::IpAddr;
 
 const CHROME_UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 \
      (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
@@ -38,6 +43,14 @@ struct Signals {
     visitor_events: i64,
     /// Factory reset time (ms; 0 for none).
     factory_reset_ms: i64,
+    /// The IP belongs to a data center.
+    datacenter: bool,
+    /// The proxy model's score.
+    proxy_ml_score: f64,
+    /// An anti-detect browser (also part of tampering).
+    anti_detect_browser: bool,
+    /// A rare device configuration.
+    rare_device: bool,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -80,6 +93,25 @@ impl Signals {
             } else {
                 0
             },
+            datacenter: persona == Persona::Datacenter || has(ExtraSignal::DatacenterIp),
+            proxy_ml_score: if has(ExtraSignal::ProxyMlScore) {
+                HIGH_PROXY_ML_SCORE
+            } else if persona == Persona::Proxy {
+                LISTED_PROXY_ML_SCORE
+            } else {
+                LOW_PROXY_ML_SCORE
+            },
+            anti_detect_browser: persona == Persona::Tampering
+                || has(ExtraSignal::AntiDetectBrowser),
+            rare_device: has(ExtraSignal::RareDevice),
+        }
+    }
+
+    fn percentile_bucket(&self) -> &'static str {
+        if self.rare_device {
+            "p99.9+"
+        } else {
+            "<p95"
         }
     }
 
@@ -96,8 +128,9 @@ impl Signals {
     }
 }
 
-/// Server API v4 `GET /v4/events/{event_id}` body.
-pub(crate) fn v4(event: &IssuedEvent) -> Value {
+/// Server API v4 `GET /v4/events/{event_id}` body; with a ruleset, as fetched with
+/// `?ruleset_id=`.
+pub(crate) fn v4(event: &IssuedEvent, ruleset_id: Option<&str>) -> Value {
     let s = Signals::of(event);
     let mut body = json!({
         "event_id": event.event_id,
@@ -136,7 +169,64 @@ pub(crate) fn v4(event: &IssuedEvent) -> Value {
     if event.persona.has_smart_signals() {
         v4_smart_signals(fields, &s, event);
     }
+    // The ruleset is evaluated on whatever the event carries, a partial one included.
+    if let Some(ruleset_id) = ruleset_id {
+        fields.insert(
+            "rule_action".into(),
+            rule_action(event.rule_action, ruleset_id),
+        );
+    }
     body
+}
+
+/// The family `ip_info` reports an address under; anything unreadable is taken as IPv4.
+fn ip_family(ip: &str) -> &'static str {
+    match ip.parse::<IpAddr>() {
+        Ok(ip) if ip.to_canonical().is_ipv6() => "v6",
+        _ => "v4",
+    }
+}
+
+/// The network an address is announced in: its /24, or its /48 for IPv6.
+fn ip_network(ip: &str) -> String {
+    match ip.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
+        Ok(IpAddr::V4(v4)) => {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.0/24")
+        }
+        Ok(IpAddr::V6(v6)) => {
+            let [a, b, c, ..] = v6.segments();
+            format!("{a:x}:{b:x}:{c:x}::/48")
+        }
+        Err(_) => "192.0.2.0/24".into(),
+    }
+}
+
+/// The autonomous system behind the IP: a home ISP, or a hosting provider's data center.
+/// Numbers and names are from the documentation ranges (RFC 5398), so they never name anyone.
+struct Network {
+    asn: &'static str,
+    name: &'static str,
+    kind: &'static str,
+    datacenter_name: &'static str,
+}
+
+fn network(s: &Signals) -> Network {
+    if s.datacenter {
+        Network {
+            asn: "64500",
+            name: "SIM-CLOUD",
+            kind: "hosting",
+            datacenter_name: "SimCloud",
+        }
+    } else {
+        Network {
+            asn: "64496",
+            name: "SIM-BROADBAND",
+            kind: "isp",
+            datacenter_name: "",
+        }
+    }
 }
 
 fn v4_smart_signals(fields: &mut Map<String, Value>, s: &Signals, event: &IssuedEvent) {
@@ -154,6 +244,7 @@ fn v4_smart_signals(fields: &mut Map<String, Value>, s: &Signals, event: &Issued
         },
         "proxy": s.proxy,
         "proxy_confidence": DETECTION_CONFIDENCE,
+        "proxy_ml_score": s.proxy_ml_score,
         "vpn": s.vpn,
         "vpn_confidence": DETECTION_CONFIDENCE,
         "vpn_origin_timezone": if s.vpn { "Europe/Amsterdam" } else { "Europe/Berlin" },
@@ -169,7 +260,7 @@ fn v4_smart_signals(fields: &mut Map<String, Value>, s: &Signals, event: &Issued
         "tampering": s.tampering,
         "tampering_details": {
             "anomaly_score": s.anomaly_score(),
-            "anti_detect_browser": s.tampering
+            "anti_detect_browser": s.anti_detect_browser
         },
         "virtual_machine": s.virtual_machine,
         "developer_tools": s.has(ExtraSignal::DeveloperTools),
@@ -186,10 +277,27 @@ fn v4_smart_signals(fields: &mut Map<String, Value>, s: &Signals, event: &Issued
         "factory_reset_timestamp": s.factory_reset_ms,
         "suspect_score": s.suspect_score,
         "velocity": v4_velocity(event, s.visitor_events),
+        "rare_device": s.rare_device,
+        "rare_device_percentile_bucket": s.percentile_bucket(),
     });
     if let Value::Object(signals) = signals {
         fields.extend(signals);
     }
+    let net = network(s);
+    let mut info = Map::new();
+    info.insert(
+        ip_family(&event.ip).into(),
+        json!({
+            "address": event.ip,
+            "asn": net.asn,
+            "asn_name": net.name,
+            "asn_network": ip_network(&event.ip),
+            "asn_type": net.kind,
+            "datacenter_result": s.datacenter,
+            "datacenter_name": net.datacenter_name
+        }),
+    );
+    fields.insert("ip_info".into(), Value::Object(info));
     if s.bot == Bot::Bad {
         fields.insert("bot_type".into(), json!("headlessChrome"));
     }
@@ -287,7 +395,11 @@ fn v3_smart_signals(
     if let Some(linked_id) = &event.linked_id {
         botd["linkedId"] = json!(linked_id);
     }
-    let mut proxy = json!({ "result": s.proxy, "confidence": DETECTION_CONFIDENCE });
+    let mut proxy = json!({
+        "result": s.proxy,
+        "confidence": DETECTION_CONFIDENCE,
+        "mlScore": s.proxy_ml_score
+    });
     if s.proxy {
         proxy["details"] = json!({ "proxyType": "residential", "lastSeenAt": time });
     }
@@ -332,7 +444,7 @@ fn v3_smart_signals(
             "result": s.tampering,
             "confidence": DETECTION_CONFIDENCE,
             "anomalyScore": s.anomaly_score(),
-            "antiDetectBrowser": s.tampering
+            "antiDetectBrowser": s.anti_detect_browser
         } },
         "virtualMachine": result(s.virtual_machine),
         "developerTools": result(s.has(ExtraSignal::DeveloperTools)),
@@ -352,10 +464,30 @@ fn v3_smart_signals(
         } },
         "suspectScore": { "data": { "result": s.suspect_score } },
         "velocity": { "data": velocity },
+        "rareDevice": { "data": {
+            "result": s.rare_device,
+            "percentileBucket": s.percentile_bucket()
+        } },
     });
     if let Value::Object(signals) = signals {
         products.extend(signals);
     }
+    let net = network(s);
+    let mut info = Map::new();
+    info.insert(
+        ip_family(&event.ip).into(),
+        json!({
+            "address": event.ip,
+            "asn": {
+                "asn": net.asn,
+                "name": net.name,
+                "network": ip_network(&event.ip),
+                "type": net.kind
+            },
+            "datacenter": { "result": s.datacenter, "name": net.datacenter_name }
+        }),
+    );
+    products.insert("ipInfo".into(), json!({ "data": info }));
 }
 
 /// `2024-05-01T12:34:56Z` for a Unix time in milliseconds, as v3 writes `time`. Written by

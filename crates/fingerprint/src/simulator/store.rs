@@ -1,4 +1,4 @@
-use super::{ExtraSignal, Persona};
+use super::{ExtraSignal, Persona, RuleVerdict};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -18,6 +18,7 @@ pub(crate) struct IssuedEvent {
     pub ip: String,
     pub linked_id: Option<String>,
     pub extras: Vec<ExtraSignal>,
+    pub rule_action: Option<RuleVerdict>,
     pub visitor_found: bool,
     pub first_seen_ms: i64,
     pub last_seen_ms: i64,
@@ -114,6 +115,7 @@ mod tests {
             ip: String::new(),
             linked_id: None,
             extras: Vec::new(),
+            rule_action: None,
             visitor_found: false,
             first_seen_ms: 1,
             last_seen_ms: 1,
