@@ -31,6 +31,8 @@ pub struct Event {
     pub url: Option<String>,
     /// The IP address Fingerprint saw.
     pub ip: Option<String>,
+    /// What Fingerprint knows of that address (v4 `ip_info`, v3 `ipInfo`).
+    pub ip_info: Option<IpInfo>,
     /// Identification confidence score, 0.0 to 1.0.
     pub confidence: Option<f64>,
     /// The `linkedId` the page attached, if any.
@@ -97,6 +99,24 @@ pub struct Event {
     /// The JSON this event was parsed from, untouched.
     #[serde(skip)]
     pub raw: serde_json::Value,
+}
+
+/// What Fingerprint knows of the event's IP address. Only the fields read so far are parsed;
+/// the rest stays in [`Event::raw`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpInfo {
+    /// The autonomous system number (`"7922"`), of the IPv4 address or else the IPv6 one.
+    pub asn: Option<String>,
+    /// The autonomous system's name.
+    pub asn_name: Option<String>,
+    /// The network the address belongs to, in CIDR form.
+    pub asn_network: Option<String>,
+    /// The autonomous system's type (`isp`, `hosting`, ...).
+    pub asn_type: Option<String>,
+    /// Whether the address belongs to a datacenter.
+    pub datacenter: Option<bool>,
+    /// The datacenter's name.
+    pub datacenter_name: Option<String>,
 }
 
 /// Bot detection result. Unknown values are kept, never rejected.

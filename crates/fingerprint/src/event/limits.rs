@@ -53,7 +53,8 @@ pub(super) fn check(event: &Event) -> Result<(), ParseError> {
     };
     let vpn = event.vpn.as_ref();
     let proxy = event.proxy.as_ref();
-    let fields: [(&'static str, Option<&str>, usize, Charset); 16] = [
+    let asn = event.ip_info.as_ref().and_then(|i| i.asn.as_deref());
+    let fields: [(&'static str, Option<&str>, usize, Charset); 17] = [
         (
             "event_id",
             Some(&event.event_id),
@@ -79,6 +80,7 @@ pub(super) fn check(event: &Event) -> Result<(), ParseError> {
             Text,
         ),
         ("ip", event.ip.as_deref(), MAX_IP_LEN, Identifier),
+        ("ip_info.asn", asn, MAX_SHORT_TEXT_LEN, Identifier),
         ("url", event.url.as_deref(), MAX_URL_LEN, Text),
         (
             "user_agent",

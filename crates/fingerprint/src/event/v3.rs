@@ -12,7 +12,7 @@ use super::json::{
     at, bool_at, epoch_to_ms, f64_at, i64_at, str_at, strict_i64_at, strict_str_at, velocity,
     VelocitySpelling,
 };
-use super::{BotResult, Event, IpBlocklist, ParseError, Proxy, Tampering, Vpn, VpnMethods};
+use super::{BotResult, Event, IpBlocklist, IpInfo, ParseError, Proxy, Tampering, Vpn, VpnMethods};
 use serde_json::Value;
 
 const VELOCITY: VelocitySpelling = VelocitySpelling {
@@ -129,6 +129,7 @@ pub(super) fn parse(
             .flatten(),
         url: either_str(&["url"]),
         ip: either_str(&["ip"]),
+        ip_info: ip_info(&doc),
         confidence: ident.and_then(|i| f64_at(i, &["confidence", "score"])),
         linked_id: strict_either(&["linkedId"])?,
         // The identification record describes the browser that was fingerprinted; botd's
@@ -203,6 +204,18 @@ pub(super) fn parse(
     Ok(Event {
         raw: value,
         ..event
+    })
+}
+
+/// The IPv4 address's record, or else the IPv6 one's; only the ASN is read so far.
+fn ip_info(doc: &Doc<'_>) -> Option<IpInfo> {
+    let p = doc.product("ipInfo")?;
+    let asn = ["v4", "v6"]
+        .iter()
+        .find_map(|family| str_at(p, &[family, "asn", "asn"]))?;
+    Some(IpInfo {
+        asn: Some(asn),
+        ..IpInfo::default()
     })
 }
 

@@ -9,7 +9,7 @@ use super::json::{
     VelocitySpelling,
 };
 use super::{
-    BotResult, Event, IdentificationStatus, IpBlocklist, ParseError, Proxy, Tampering, Vpn,
+    BotResult, Event, IdentificationStatus, IpBlocklist, IpInfo, ParseError, Proxy, Tampering, Vpn,
     VpnMethods,
 };
 use serde_json::Value;
@@ -44,6 +44,7 @@ pub(super) fn parse(value: Value) -> Result<Event, ParseError> {
         timestamp_ms: strict_i64_at(v, &["timestamp"])?,
         url: str_at(v, &["url"]),
         ip: str_at(v, &["ip_address"]),
+        ip_info: ip_info(v),
         confidence: f64_at(v, &["identification", "confidence", "score"]),
         linked_id: strict_str_at(v, &["linked_id"])?,
         user_agent: str_at(v, &["user_agent"]),
@@ -112,6 +113,17 @@ fn vpn(v: &Value) -> Option<Vpn> {
             relay: method("relay"),
             ml_prediction: method("ml_prediction"),
         },
+    })
+}
+
+/// The IPv4 address's record, or else the IPv6 one's; only the ASN is read so far.
+fn ip_info(v: &Value) -> Option<IpInfo> {
+    let asn = ["v4", "v6"]
+        .iter()
+        .find_map(|family| str_at(v, &["ip_info", family, "asn"]))?;
+    Some(IpInfo {
+        asn: Some(asn),
+        ..IpInfo::default()
     })
 }
 

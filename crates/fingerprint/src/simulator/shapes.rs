@@ -133,10 +133,44 @@ pub(crate) fn v4(event: &IssuedEvent) -> Value {
     if let Some(linked_id) = &event.linked_id {
         fields.insert("linked_id".into(), json!(linked_id));
     }
+    if let Some(high_recall_id) = &event.high_recall_id {
+        fields.insert(
+            "supplementary_id_high_recall".into(),
+            json!({
+                "visitor_id": high_recall_id,
+                "visitor_found": event.visitor_found,
+                "confidence": { "score": s.confidence, "version": "1.1" },
+                "first_seen_at": event.first_seen_ms,
+                "last_seen_at": event.last_seen_ms
+            }),
+        );
+    }
+    if let Some(asn) = &event.asn {
+        fields.insert(
+            "ip_info".into(),
+            json!({ ip_family(&event.ip): {
+                "address": event.ip,
+                "asn": asn,
+                "asn_name": format!("AS{asn}"),
+                "asn_network": "203.0.113.0/24",
+                "datacenter_result": false,
+                "datacenter_name": ""
+            } }),
+        );
+    }
     if event.persona.has_smart_signals() {
         v4_smart_signals(fields, &s, event);
     }
     body
+}
+
+/// `v6` for an IPv6 address, else `v4`: the key `ip_info` files the address under.
+fn ip_family(ip: &str) -> &'static str {
+    if ip.contains(':') {
+        "v6"
+    } else {
+        "v4"
+    }
 }
 
 fn v4_smart_signals(fields: &mut Map<String, Value>, s: &Signals, event: &IssuedEvent) {
@@ -250,6 +284,13 @@ pub(crate) fn v3(event: &IssuedEvent) -> Value {
     if let Some(linked_id) = &event.linked_id {
         identification["linkedId"] = json!(linked_id);
     }
+    if let Some(high_recall_id) = &event.high_recall_id {
+        identification["supplementaryIds"] = json!({ "highRecall": {
+            "visitorId": high_recall_id,
+            "visitorFound": event.visitor_found,
+            "confidence": { "score": s.confidence }
+        } });
+    }
     let mut products = Map::new();
     products.insert("identification".into(), json!({ "data": identification }));
     // v3 has no incremental status: a partial identification simply has no other products.
@@ -355,6 +396,17 @@ fn v3_smart_signals(
     });
     if let Value::Object(signals) = signals {
         products.extend(signals);
+    }
+    if let Some(asn) = &event.asn {
+        let record = json!({
+            "address": event.ip,
+            "asn": { "asn": asn, "name": format!("AS{asn}"), "network": "203.0.113.0/24" },
+            "datacenter": { "result": false, "name": "" }
+        });
+        products.insert(
+            "ipInfo".into(),
+            json!({ "data": { ip_family(&event.ip): record } }),
+        );
     }
 }
 
