@@ -3,6 +3,9 @@
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
 
+use super::device_identity::{Identity, IdentityAccounts};
+use super::velocity::VelocityCounts;
+
 /// Request facts the rules compare the event against. Kept free of HTTP types so backtests
 /// and `explain` can replay a stored attempt without a request. The field names are those of
 /// the stored snapshot (`clientIp`, `origin`, `nowMs`, `deviceAccounts`).
@@ -16,9 +19,14 @@ pub struct Context {
     /// The decision time in milliseconds since the Unix epoch, passed in so evaluation is
     /// pure and repeatable.
     pub now_ms: i64,
-    /// Accounts this visitor already holds within `device_window_days`.
+    /// Accounts this device already holds within `device_window_days`: those sharing any
+    /// identity of `device_identity` with the event.
     #[serde(default)]
     pub device_accounts: i64,
+    /// The accounts sharing each identity, when `device_identity` counts more than the
+    /// visitor id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identities: Vec<IdentityAccounts>,
     /// The email address the username stands for, normalised ([`crate::email::identity`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
@@ -28,6 +36,20 @@ pub struct Context {
     /// The analysts' list entries this signup matched, as they stood at the decision.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lists: Vec<ListHit>,
+    /// What the velocity rules switched on counted.
+    #[serde(default, skip_serializing_if = "VelocityCounts::is_empty")]
+    pub velocity: VelocityCounts,
+}
+
+impl Context {
+    /// The identity the device's accounts were found by: the first, in counting order, that
+    /// any account shares; the visitor id when only it is counted.
+    pub fn matched_identity(&self) -> Identity {
+        self.identities
+            .iter()
+            .find(|i| i.accounts > 0)
+            .map_or(Identity::VisitorId, |i| i.identity)
+    }
 }
 
 /// A list entry a signup matched.

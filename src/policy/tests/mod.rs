@@ -8,11 +8,12 @@ mod decision;
 mod identity;
 mod order;
 mod signals;
+mod velocity;
 
 use fingerprint::event::{IpBlocklist, Proxy, Tampering, Velocity, VelocityIntervals, Vpn};
 use fingerprint::{BotResult, Event, IdentificationStatus};
 
-use super::{evaluate, Action, Check, Context, Decision, Outcome, Policy, Rules};
+use super::{evaluate, Action, Check, Context, Decision, Outcome, Policy, Rules, VelocityRules};
 
 pub(super) const NOW: i64 = 1_700_000_000_000;
 
