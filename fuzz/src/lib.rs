@@ -25,6 +25,11 @@ pub fn assert_event_bounded(event: &Event) {
         MAX_VISITOR_ID_LEN,
     );
     identifier("ip", event.ip.as_deref(), MAX_IP_LEN);
+    identifier(
+        "ip_info.asn",
+        event.ip_info.as_ref().and_then(|i| i.asn.as_deref()),
+        MAX_SHORT_TEXT_LEN,
+    );
     text("linked_id", event.linked_id.as_deref(), MAX_LINKED_ID_LEN);
     text("url", event.url.as_deref(), MAX_URL_LEN);
     text(

@@ -279,7 +279,15 @@ pub fn retry_after_secs(policy: &Policy, code: &str, now_ms: i64) -> Option<u64>
     Some(u64::try_from(left_ms).unwrap_or(0).div_ceil(1000).max(1))
 }
 
-/// Whether a code is one of the velocity rules'.
+/// Whether a code is one of the velocity rules' (not `velocity_exceeded`, which reads
+/// Fingerprint's own count of the visitor's events).
 pub fn is_velocity_code(code: &str) -> bool {
-    code.starts_with("velocity_") && code != "velocity_exceeded"
+    matches!(
+        code,
+        "velocity_ip"
+            | "velocity_subnet"
+            | "velocity_visitor"
+            | "velocity_email_domain"
+            | "velocity_asn"
+    )
 }
