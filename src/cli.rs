@@ -47,6 +47,9 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Replay recorded attempts against the policy given with --config and show what would change.
     Backtest(BacktestArgs),
+    /// Add, list or remove allow, review and block list entries (the admin API's /api/lists,
+    /// for scripts and for seeding a list before the first start).
+    Lists(ListsArgs),
 }
 
 /// `migrate`'s arguments.
@@ -138,6 +141,108 @@ pub struct BacktestArgs {
     pub logging: LoggingArgs,
 }
 
+/// `lists`' arguments.
+#[derive(Args)]
+pub struct ListsArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: ListsCommand,
+}
+
+/// The settings every `lists` subcommand reads, taken after its name like its own flags.
+#[derive(Args)]
+pub struct ListsStore {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub demo: DemoArgs,
+    #[command(flatten)]
+    pub logging: LoggingArgs,
+}
+
+/// `lists`' subcommands.
+#[derive(Subcommand)]
+pub enum ListsCommand {
+    /// Add an entry; every running instance applies it within a few seconds.
+    Add(ListsAddArgs),
+    /// Show entries, newest first.
+    Ls(ListsLsArgs),
+    /// Remove an entry.
+    Rm(ListsRmArgs),
+}
+
+/// `lists add`'s arguments.
+#[derive(Args)]
+pub struct ListsAddArgs {
+    /// visitor_id, ip (an address or a CIDR network), email_domain or email.
+    #[arg(long)]
+    pub kind: String,
+    /// The value to match; it is stored normalised.
+    #[arg(long)]
+    pub value: String,
+    /// allow, review or block.
+    #[arg(long)]
+    pub action: String,
+    /// Why (required; recorded with the entry and in the analysts' actions).
+    #[arg(long)]
+    pub reason: String,
+    /// When it stops applying: RFC 3339 (2027-01-31T00:00:00Z) or a duration such as 30d, 12h.
+    #[arg(long)]
+    pub expires: Option<String>,
+    /// The name the action is recorded under.
+    #[arg(
+        long = "as",
+        env = "SIGNUP_GUARD_ANALYST",
+        default_value = "cli",
+        help_heading = "Analyst"
+    )]
+    pub analyst: String,
+    /// Print the entry as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub store: ListsStore,
+}
+
+/// `lists ls`' arguments.
+#[derive(Args)]
+pub struct ListsLsArgs {
+    /// Only this kind.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Only this value (normalised as `add` does, when --kind is given).
+    #[arg(long, requires = "kind")]
+    pub value: Option<String>,
+    /// Show at most this many (1 to 10000).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+    pub limit: i64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub store: ListsStore,
+}
+
+/// `lists rm`'s arguments.
+#[derive(Args)]
+pub struct ListsRmArgs {
+    /// The entry's id (from `lists ls`).
+    pub id: i64,
+    /// Why (required; recorded in the analysts' actions).
+    #[arg(long)]
+    pub reason: String,
+    /// The name the action is recorded under.
+    #[arg(
+        long = "as",
+        env = "SIGNUP_GUARD_ANALYST",
+        default_value = "cli",
+        help_heading = "Analyst"
+    )]
+    pub analyst: String,
+    #[command(flatten)]
+    pub store: ListsStore,
+}
+
 impl Cli {
     /// Parses the process arguments (exiting with clap's message on error). Options written
     /// before the subcommand, as in `signup-guard --port 8080 serve`, are read as if written
@@ -161,6 +266,11 @@ impl Command {
             Command::Migrate(args) => args.logging.log_format,
             Command::Explain(args) => args.logging.log_format,
             Command::Backtest(args) => args.logging.log_format,
+            Command::Lists(args) => match &args.action {
+                ListsCommand::Add(add) => add.store.logging.log_format,
+                ListsCommand::Ls(ls) => ls.store.logging.log_format,
+                ListsCommand::Rm(rm) => rm.store.logging.log_format,
+            },
             Command::Simulator(_) => LogFormat::default(),
         }
     }

@@ -28,6 +28,7 @@ fn main() -> ExitCode {
             Command::Simulator(args) => commands::simulator(args).await,
             Command::Explain(args) => commands::explain(args).await,
             Command::Backtest(args) => commands::backtest(args).await,
+            Command::Lists(args) => commands::lists(args).await,
         }
     });
     match result {

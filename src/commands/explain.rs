@@ -12,7 +12,7 @@ use fingerprint::sealed::DecryptionKey;
 
 /// Prints every rule under the current policy for a requestId or a sealed result.
 pub async fn explain(settings: ExplainArgs) -> anyhow::Result<()> {
-    let policy = settings.policy_file.load()?;
+    let policy = settings.policy_file.load(settings.demo.demo)?;
     let (snapshot, source) = match (&settings.request_id, &settings.sealed) {
         (Some(id), _) => event_snapshot(&settings, &policy, id, settings.fetch).await?,
         (None, None) => bail!("give a requestId, or --sealed <payload>"),

@@ -2,9 +2,11 @@
 
 mod backtest;
 mod explain;
+mod lists;
 
 pub use backtest::backtest;
 pub use explain::explain;
+pub use lists::lists;
 
 use crate::cli::{MigrateArgs, SimulatorArgs};
 use crate::connections::capacity;
@@ -18,12 +20,17 @@ use std::time::Duration;
 
 /// `serve`: run until Ctrl-C or SIGTERM.
 pub async fn serve(settings: ServeArgs) -> anyhow::Result<()> {
-    let policy = settings.policy_file.load()?;
+    let policy = settings.policy_file.load(settings.demo.demo)?;
+    let built_in_policy = settings.policy_file.path().is_none();
     let config = settings.into_config(policy)?;
     let addr = config.http.addr;
     let demo = config.demo;
     if demo {
-        print_demo_banner(addr.port(), !config.admin_tokens.is_empty());
+        print_demo_banner(
+            addr.port(),
+            !config.admin_tokens.is_empty(),
+            built_in_policy,
+        );
     }
     let max_connections = config.http.max_connections;
     let descriptors = capacity::descriptor_limit();
@@ -148,7 +155,7 @@ pub async fn simulator(args: SimulatorArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_demo_banner(port: u16, admin_token: bool) {
+fn print_demo_banner(port: u16, admin_token: bool, demo_policy: bool) {
     let line = "=".repeat(72);
     eprintln!("{line}");
     eprintln!("  DEMO MODE: NOT FOR PRODUCTION");
@@ -157,6 +164,9 @@ fn print_demo_banner(port: u16, admin_token: bool) {
         eprintln!("  Admin endpoints need ADMIN_TOKEN (Authorization: Bearer <token>).");
     } else {
         eprintln!("  Admin endpoints are open without ADMIN_TOKEN.");
+    }
+    if demo_policy {
+        eprintln!("  Demo policy: the defaults, but an allow entry also lifts the device limit.");
     }
     eprintln!("  Open http://localhost:{port}/ to try signups with different devices.");
     eprintln!("{line}");

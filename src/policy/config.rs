@@ -115,6 +115,18 @@ impl Default for Policy {
     }
 }
 
+impl Policy {
+    /// Demo mode's policy when no file is given: the defaults, except that an allow entry also
+    /// lifts the device limit, so the demo's shared-device story can end with the analyst's fix.
+    /// The banner and the README say so; a policy file replaces it whole.
+    pub fn demo() -> Policy {
+        Policy {
+            allow_overrides_device_limit: true,
+            ..Policy::default()
+        }
+    }
+}
+
 /// The `[policy.rules]` table: one action per signal, so operators tune outcomes, not code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

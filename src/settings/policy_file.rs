@@ -27,14 +27,16 @@ impl PolicyFileArgs {
         })
     }
 
-    /// Loads the policy file, or the built-in defaults when there is none.
-    pub fn load(&self) -> anyhow::Result<Policy> {
+    /// Loads the policy file, or the built-in policy when there is none (demo mode's own in
+    /// demo mode: [`Policy::demo`]).
+    pub fn load(&self, demo: bool) -> anyhow::Result<Policy> {
         match self.path() {
             Some(path) => {
                 let policy = policy::load_file(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
                 tracing::info!(path = %path.display(), hash = %policy.hash(), "policy loaded");
                 Ok(policy)
             }
+            None if demo => Ok(Policy::demo()),
             None => Ok(Policy::default()),
         }
     }

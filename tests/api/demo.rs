@@ -332,3 +332,112 @@ async fn the_banner_says_admin_views_need_the_token_when_one_is_set() {
         assert!(banner.contains(says), "admin token {token:?}: {banner}");
     }
 }
+
+/// The three analyst stories on the demo page, each played from its link in Chromium: the lines
+/// the page shows, then the state they left, read back through the admin API.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_analyst_stories_play_in_a_browser_and_leave_their_records() {
+    let Some(browser) = chromium() else {
+        return;
+    };
+    let app = spawn_demo_app().await;
+    let address = &app.address;
+    let stories = [
+        (
+            "shared_device",
+            vec![
+                "Maya signs up on the family iPad → 200 created",
+                "refuses him → 429 device_limit",
+                "for 30 days → POST /api/lists 201",
+                "Sam tries again → 200 created",
+            ],
+            "Sam has his account: the allow entry lifted the device limit for this iPad alone.",
+        ),
+        (
+            "banned_device",
+            vec![
+                "held for review → 200 review",
+                "opens the review queue → GET /api/reviews 200",
+                "is waiting, for suspect_score",
+                "deny-listed → POST /api/accounts/",
+                "a fresh address → 403 denylisted",
+            ],
+            "Refused as denylisted; the ban labelled the attempt fraud, for backtest --labels.",
+        ),
+        (
+            "gmail_alias",
+            vec![
+                "@gmail.com → 200 created",
+                "the same inbox → 403 email_alias",
+            ],
+            "Refused as email_alias: dots, +tags and googlemail.com all reach one Gmail inbox.",
+        ),
+    ];
+    for (story, lines, result) in stories {
+        let url = format!("{address}/#story={story}");
+        let browser = browser.clone();
+        let dom = tokio::task::spawn_blocking(move || render(&browser, &url))
+            .await
+            .unwrap();
+        let shown = dom
+            .split_once("id=\"story\"")
+            .and_then(|(_, rest)| rest.split_once("</ol>"))
+            .map(|(list, _)| list)
+            .unwrap_or_else(|| panic!("{story}: no story list in\n{dom}"));
+        let mut rest = shown;
+        for line in lines {
+            let at = rest
+                .find(line)
+                .unwrap_or_else(|| panic!("{story}: {line:?} (in order) in\n{shown}"));
+            rest = &rest[at + line.len()..];
+        }
+        assert!(
+            dom.contains(&format!("id=\"story-result\">{result}</p>")),
+            "{story}: {result:?} in\n{dom}"
+        );
+    }
+
+    // What the stories left, as the analyst's records show it.
+    let allow: Value = get_json(&app.http, &format!("{address}/api/lists?kind=visitor_id")).await;
+    let actions: Vec<(String, String)> = allow["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().into(),
+                e["value"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert!(
+        actions
+            .iter()
+            .any(|(a, v)| a == "allow" && v.starts_with("shared-ipad-"))
+            && actions
+                .iter()
+                .any(|(a, v)| a == "block" && v.starts_with("caught-")),
+        "an allow entry for the iPad and a block entry for the caught device: {allow}"
+    );
+    let banned: Value = get_json(&app.http, &format!("{address}/api/accounts?status=banned")).await;
+    let banned = banned["accounts"].as_array().unwrap();
+    assert_eq!(banned.len(), 1, "{banned:?}");
+    assert!(banned[0]["visitorId"]
+        .as_str()
+        .unwrap()
+        .starts_with("caught-"));
+    let recorded: Value = get_json(&app.http, &format!("{address}/api/actions")).await;
+    let recorded: Vec<(&str, &str)> = recorded["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["actor"].as_str().unwrap(), a["action"].as_str().unwrap()))
+        .collect();
+    assert!(
+        recorded.contains(&("demo", "list_add"))
+            && recorded
+                .iter()
+                .any(|(who, what)| *who == "demo" && what.contains("ban")),
+        "every step recorded under demo mode's analyst: {recorded:?}"
+    );
+}

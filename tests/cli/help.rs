@@ -10,7 +10,14 @@ fn help_lists_the_commands_and_each_command_documents_its_environment() {
     let output = run(dir.path(), &["--help"], &env);
     assert!(output.status.success(), "{output:?}");
     let help = text(&output.stdout);
-    for command in ["serve", "migrate", "simulator", "explain", "backtest"] {
+    for command in [
+        "serve",
+        "migrate",
+        "simulator",
+        "explain",
+        "backtest",
+        "lists",
+    ] {
         assert!(
             help.lines().any(|l| l.trim_start().starts_with(command)),
             "{command} in:\n{help}"
@@ -55,14 +62,23 @@ fn help_lists_the_commands_and_each_command_documents_its_environment() {
 }
 
 /// Every subcommand, and the top level (`""`), whose `--help` lists settings.
-const COMMANDS: [&str; 5] = ["serve", "migrate", "explain", "backtest", "simulator"];
+const COMMANDS: [&str; 8] = [
+    "serve",
+    "migrate",
+    "explain",
+    "backtest",
+    "simulator",
+    "lists add",
+    "lists ls",
+    "lists rm",
+];
 
 /// `signup-guard [command] --help`, run with an empty environment.
 fn help_of(command: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
-    let args: Vec<&str> = [command, "--help"]
-        .into_iter()
-        .filter(|a| !a.is_empty())
+    let args: Vec<&str> = command
+        .split_whitespace()
+        .chain(std::iter::once("--help"))
         .collect();
     let output = run(dir.path(), &args, &[]);
     assert!(output.status.success(), "{args:?}: {output:?}");
@@ -168,6 +184,15 @@ fn each_subcommand_s_help_lists_only_the_settings_areas_it_reads() {
             areas(&["Database", "Demo", "Logging", "Policy"]),
         ),
         ("simulator", areas(&["Options"])),
+        (
+            "lists add",
+            areas(&["Analyst", "Database", "Demo", "Logging"]),
+        ),
+        ("lists ls", areas(&["Database", "Demo", "Logging"])),
+        (
+            "lists rm",
+            areas(&["Analyst", "Database", "Demo", "Logging"]),
+        ),
     ];
     let mut seen: BTreeMap<String, (String, BTreeSet<String>)> = BTreeMap::new();
     for (command, areas) in expected {

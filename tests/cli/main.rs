@@ -21,6 +21,7 @@ mod backtest;
 mod connections;
 mod explain;
 mod help;
+mod lists;
 mod logs;
 mod migrate;
 mod serve;

@@ -383,6 +383,7 @@ impl Options {
     pub fn demo() -> Options {
         Options {
             demo: true,
+            policy: Policy::demo(),
             admin_token: None,
             api_tokens: Vec::new(),
             webhook_secret: None,

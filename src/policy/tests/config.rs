@@ -302,3 +302,18 @@ fn a_disposable_domains_file_adds_domains_and_changes_the_hash() {
     let error = crate::policy::load_file(&toml).unwrap_err().to_string();
     assert!(error.contains("line 1"), "{error}");
 }
+
+#[test]
+fn the_demo_policy_is_the_defaults_but_for_allow_entries_lifting_the_device_limit() {
+    let demo = Policy::demo();
+    assert!(demo.allow_overrides_device_limit);
+    assert!(!Policy::default().allow_overrides_device_limit);
+    let mut as_default = demo.clone();
+    as_default.allow_overrides_device_limit = false;
+    assert_eq!(as_default, Policy::default(), "nothing else differs");
+    assert_ne!(
+        demo.hash(),
+        Policy::default().hash(),
+        "attempts say which ran"
+    );
+}
