@@ -14,6 +14,7 @@ both_backends!(
     velocity_asn_counts_accounts_from_one_network,
     the_decision_api_respects_the_account_rules_and_a_release_frees_a_place,
     twenty_concurrent_signups_against_a_threshold_of_five_let_exactly_five_through,
+    an_account_rule_set_to_review_holds_exactly_the_signups_past_its_threshold,
     with_every_rule_off_nothing_is_counted,
 );
 
@@ -250,6 +251,40 @@ async fn twenty_concurrent_signups_against_a_threshold_of_five_let_exactly_five_
         assert_eq!(app.accounts().await, 5 * (done as i64 + 1), "{rule}");
     }
     assert_no_half_written_rows(&db.raw().await).await;
+}
+
+/// Judged again under the write's lock, a review is as exact as a block: of 20 signups at once
+/// at one domain, the first 5 are created and the other 15 held for review.
+async fn an_account_rule_set_to_review_holds_exactly_the_signups_past_its_threshold(db: &TestDb) {
+    let mut policy = velocity_policy("email_domain", 5);
+    policy.velocity.email_domain.action = signup_guard::policy::Action::Review;
+    let app = app(db, policy).await;
+    let answers = velocity_burst(
+        &app.simulator,
+        std::slice::from_ref(&app.address),
+        "email_domain",
+        20,
+    )
+    .await;
+    let status = |s: &str| answers.iter().filter(|a| a.body["status"] == s).count();
+    assert_eq!(
+        (status("created"), status("review")),
+        (5, 15),
+        "{answers:?}"
+    );
+    assert!(answers
+        .iter()
+        .filter(|a| a.body["status"] == "review")
+        .all(|a| a.body["codes"] == json!(["velocity_email_domain"])));
+    let pool = db.raw().await;
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT COUNT(*) AS n FROM accounts WHERE status = 'review'"
+        )
+        .await,
+        15
+    );
 }
 
 async fn with_every_rule_off_nothing_is_counted(db: &TestDb) {
