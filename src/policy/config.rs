@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::device_identity::Identity;
 use super::origin;
-use super::velocity::VelocityRules;
+use super::window::Window;
 
 /// What to do with a signup. Ordered by strength, so the verdict is the maximum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -217,6 +217,59 @@ impl Default for Rules {
             disposable_email: Review,
             email_alias: Block,
         }
+    }
+}
+
+/// The `[policy.velocity.*]` tables: one per rule, each off until given a threshold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VelocityRules {
+    /// Attempts from one client IP address (`velocity_ip`).
+    pub ip: VelocityRule,
+    /// Attempts from one IPv4 /24 or IPv6 /64 network (`velocity_subnet`).
+    pub subnet: VelocityRule,
+    /// Attempts from one visitor id (`velocity_visitor`).
+    pub visitor: VelocityRule,
+    /// Accounts created with an email address at one domain (`velocity_email_domain`).
+    pub email_domain: VelocityRule,
+    /// Accounts created from one autonomous system, when the event names it (`velocity_asn`).
+    pub asn: VelocityRule,
+}
+
+/// One velocity rule. Every rule shares these defaults, so a table that sets only `threshold`
+/// means the same whichever rule it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VelocityRule {
+    /// How many attempts (or accounts) a window lets through; the next one fires. 0: off.
+    pub threshold: u32,
+    /// The window's length.
+    pub window: Window,
+    /// What to do when the rule fires.
+    pub action: Action,
+}
+
+impl Default for VelocityRule {
+    fn default() -> Self {
+        VelocityRule {
+            threshold: 0,
+            window: Window::from_seconds(3600),
+            action: Action::Block,
+        }
+    }
+}
+
+impl VelocityRule {
+    /// Whether the rule is switched on (a threshold above 0).
+    pub fn enabled(&self) -> bool {
+        self.threshold > 0
+    }
+}
+
+impl VelocityRules {
+    /// Whether a rule that counts attempts is on: only then does an attempt add to counters.
+    pub fn counts_attempts(&self) -> bool {
+        self.ip.enabled() || self.subnet.enabled() || self.visitor.enabled()
     }
 }
 

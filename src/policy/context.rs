@@ -4,7 +4,6 @@ use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
 
 use super::device_identity::{Identity, IdentityAccounts};
-use super::velocity::VelocityCounts;
 
 /// Request facts the rules compare the event against. Kept free of HTTP types so backtests
 /// and `explain` can replay a stored attempt without a request. The field names are those of
@@ -50,6 +49,44 @@ impl Context {
             .find(|i| i.accounts > 0)
             .map_or(Identity::VisitorId, |i| i.identity)
     }
+}
+
+/// The counts the velocity rules judge, recorded with the attempt. Each is present when its
+/// rule was on and the signup had the value it counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VelocityCounts {
+    /// Attempts from the client IP in the current window, this one included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<Counted>,
+    /// Attempts from its /24 (IPv4) or /64 (IPv6) network, this one included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<Counted>,
+    /// Attempts from the visitor id, this one included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visitor: Option<Counted>,
+    /// Accounts already created at the email address's domain in the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_domain: Option<Counted>,
+    /// Accounts already created from the event's autonomous system in the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asn: Option<Counted>,
+}
+
+impl VelocityCounts {
+    /// Nothing counted (every rule off): the snapshot then leaves the field out.
+    pub fn is_empty(&self) -> bool {
+        *self == VelocityCounts::default()
+    }
+}
+
+/// One count and what it counted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counted {
+    /// The address, network, visitor id, domain or ASN counted.
+    pub value: String,
+    /// How many.
+    pub count: i64,
 }
 
 /// A list entry a signup matched.
