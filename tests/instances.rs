@@ -10,7 +10,7 @@ mod common;
 use common::*;
 use fingerprint::simulator::{IdentifyRequest, Persona};
 use futures_util::future::join_all;
-use signup_guard::policy::Policy;
+use signup_guard::policy::{Identity, Policy};
 use signup_guard::store::{now_ms, DeviceQuota, NewAccount, NewAttempt, PoolSettings};
 use sqlx::Row;
 use std::collections::HashSet;
@@ -87,6 +87,74 @@ async fn one_device_gets_exactly_one_account_across_two_instances() {
     let store = &instances[0].state.store;
     assert_eq!(store.device_accounts("device-one", 0).await.unwrap(), 1);
     assert_eq!(store.count_accounts().await.unwrap(), 1);
+    assert_no_half_written_rows(&db.raw().await).await;
+}
+
+/// Each velocity rule in turn, on two instances of one database: 20 signups at once, sharing
+/// only what the rule counts, against a threshold of 5. The rules count different things, so
+/// they share the database without counting each other's signups.
+#[tokio::test]
+async fn each_velocity_rule_lets_exactly_its_threshold_through_across_two_instances() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let fingerprint = Fingerprint::start().await;
+    for (done, rule) in VELOCITY_RULES.into_iter().enumerate() {
+        let instances = two_instances(&db, &fingerprint, velocity_policy(rule, 5)).await;
+        let addresses = [instances[0].address.clone(), instances[1].address.clone()];
+        let answers = velocity_burst(&fingerprint.simulator, &addresses, rule, 20).await;
+        assert_exactly_through(&answers, 5, &format!("velocity_{rule}"));
+        let store = &instances[1].state.store;
+        assert_eq!(
+            store.count_accounts().await.unwrap(),
+            5 * (done as i64 + 1),
+            "{rule}"
+        );
+    }
+    assert_no_half_written_rows(&db.raw().await).await;
+}
+
+/// One device in twenty browsers (twenty visitor ids, one high-recall id), or twenty devices
+/// under one linked id, on two instances at once: exactly one account, and every refusal names
+/// the identity.
+#[tokio::test]
+async fn linked_identities_give_one_account_across_two_instances() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let fingerprint = Fingerprint::start().await;
+    for identity in [Identity::HighRecallId, Identity::LinkedId] {
+        let policy = Policy {
+            device_identity: vec![Identity::VisitorId, identity],
+            ..Policy::default()
+        };
+        let instances = two_instances(&db, &fingerprint, policy).await;
+        let shared = format!("shared-{}", identity.as_str());
+        let signups = (0..20)
+            .map(|i| {
+                let event = fingerprint.simulator.identify(IdentifyRequest {
+                    high_recall_id: (identity == Identity::HighRecallId).then(|| shared.clone()),
+                    linked_id: (identity == Identity::LinkedId).then(|| shared.clone()),
+                    ..IdentifyRequest::default()
+                });
+                (
+                    instances[i % 2].address.clone(),
+                    event.request_id,
+                    username(),
+                )
+            })
+            .collect();
+        let answers = burst(&reqwest::Client::new(), signups).await;
+        assert_only_created_or_device_limit(&answers, 1);
+        assert!(
+            answers
+                .iter()
+                .filter(|a| a.status == Some(429))
+                .all(|a| a.body["identity"] == identity.as_str()),
+            "{answers:?}"
+        );
+    }
+    assert_eq!(db.store().await.count_accounts().await.unwrap(), 2);
     assert_no_half_written_rows(&db.raw().await).await;
 }
 
@@ -251,6 +319,10 @@ async fn one_device_gets_exactly_three_accounts_in_its_window_across_two_instanc
         account_ref: None,
         decision_id: None,
         email_key: None,
+        email_domain: None,
+        high_recall_id: None,
+        linked_id: None,
+        asn: None,
         visitor_id: "device-three".into(),
         event_id: "old-event".into(),
         review: false,

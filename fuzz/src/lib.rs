@@ -25,6 +25,11 @@ pub fn assert_event_bounded(event: &Event) {
         MAX_VISITOR_ID_LEN,
     );
     identifier("ip", event.ip.as_deref(), MAX_IP_LEN);
+    identifier(
+        "ip_info.asn",
+        event.ip_info.as_ref().and_then(|i| i.asn.as_deref()),
+        MAX_SHORT_TEXT_LEN,
+    );
     text("linked_id", event.linked_id.as_deref(), MAX_LINKED_ID_LEN);
     text("url", event.url.as_deref(), MAX_URL_LEN);
     text(
@@ -93,8 +98,16 @@ pub fn assert_event_bounded(event: &Event) {
             // A known spelling read as "unknown" would slip past the Rules Engine rule.
             assert_eq!(RuleActionType::parse(other), rule.action);
         }
-        text("rule_action.ruleset_id", rule.ruleset_id.as_deref(), MAX_SHORT_TEXT_LEN);
-        text("rule_action.rule_id", rule.rule_id.as_deref(), MAX_SHORT_TEXT_LEN);
+        text(
+            "rule_action.ruleset_id",
+            rule.ruleset_id.as_deref(),
+            MAX_SHORT_TEXT_LEN,
+        );
+        text(
+            "rule_action.rule_id",
+            rule.rule_id.as_deref(),
+            MAX_SHORT_TEXT_LEN,
+        );
         text(
             "rule_action.rule_expression",
             rule.rule_expression.as_deref(),

@@ -113,28 +113,31 @@ async fn recorded(store: &Result<Store, String>, event_id: &str) -> Option<(i64,
     Some((row.id, row.signals?))
 }
 
-/// "Now, unknown caller", with the device's current account count when the store answers.
+/// "Now, unknown caller", with the device's current account counts when the store answers (by
+/// every identity the policy counts, and for its velocity rules on email domains and ASNs; the
+/// attempt counters are left alone: explaining is not an attempt).
 async fn now_context(
     store: &Result<Store, String>,
     policy: &Policy,
     event: fingerprint::Event,
 ) -> (Snapshot, String) {
     let now = now_ms();
-    let since = crate::signup::device_quota(policy, now).since_ms;
-    let (device_accounts, source) = match (store, &event.visitor_id) {
-        (Ok(store), Some(visitor)) => match store.device_accounts(visitor, since).await {
-            Ok(n) => (n, "no recorded attempt: evaluated as of now, without the caller's IP or origin".to_owned()),
-            Err(_) => (0, "database unreachable: evaluated as of now, without the caller's IP, origin or device count".to_owned()),
-        },
-        (Ok(_), None) => (0, "no recorded attempt: evaluated as of now, without the caller's IP or origin".to_owned()),
-        (Err(why), _) => (0, format!("{why}: evaluated as of now, without the caller's IP, origin or device count")),
-    };
-    let context = Context {
+    let mut context = Context {
         client_ip: None,
         origin: None,
         now_ms: now,
-        device_accounts,
         ..Context::default()
+    };
+    let scope = crate::signup::account_scope(policy, &event, None, now);
+    let source = match store {
+        Ok(store) => match store.account_counts(&scope, None).await {
+            Ok(counts) => {
+                crate::signup::apply_account_counts(&mut context, &scope, &counts);
+                "no recorded attempt: evaluated as of now, without the caller's IP or origin".to_owned()
+            }
+            Err(_) => "database unreachable: evaluated as of now, without the caller's IP, origin or device count".to_owned(),
+        },
+        Err(why) => format!("{why}: evaluated as of now, without the caller's IP, origin or device count"),
     };
     (Snapshot { event, context }, source)
 }

@@ -73,6 +73,11 @@ pub struct DecisionBody {
     /// The reserved slot's account, when one was taken.
     #[serde(skip_serializing_if = "Option::is_none")]
     account_id: Option<i64>,
+    /// With `device_limit`: the identity the device's accounts were found by (`visitor_id`,
+    /// `high_recall_id` or `linked_id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "visitor_id")]
+    identity: Option<&'static str>,
 }
 
 /// What to do with the signup. A block is a decision, answered 200 like the others.
@@ -98,6 +103,7 @@ impl From<Decided> for DecisionBody {
             event_id: d.event_id,
             account_ref: d.account_ref,
             account_id: d.account_id,
+            identity: d.identity,
         }
     }
 }

@@ -19,7 +19,8 @@ pub enum ApiError {
     RequestIdNotFound,
     /// 400 `invalid_sealed_result`.
     InvalidSealedResult(String),
-    /// A refusal by the fraud policy: 403 (429 for the device limit) with the rule's code.
+    /// A refusal by the fraud policy: 403 (429 for the device limit and the velocity rules)
+    /// with the rule's code.
     Refused(PolicyRefusal),
     /// 409 `username_taken`.
     UsernameTaken,
@@ -93,7 +94,10 @@ impl ApiError {
             Self::InvalidRequest(_) | Self::RequestIdNotFound | Self::InvalidSealedResult(_) => {
                 StatusCode::BAD_REQUEST
             }
-            Self::Refused(refusal) if refusal.code == "device_limit" => {
+            Self::Refused(refusal)
+                if refusal.code == "device_limit"
+                    || crate::policy::is_velocity_code(refusal.code) =>
+            {
                 StatusCode::TOO_MANY_REQUESTS
             }
             Self::Refused(_) => StatusCode::FORBIDDEN,
@@ -123,6 +127,9 @@ impl ApiError {
                 "device_limit" => "This device already has the allowed number of accounts. Failed to create account.".into(),
                 "bot_detected" => "Bot detected. Failed to create account.".into(),
                 "no_identification" => "The identification event carries no device identity.".into(),
+                "velocity_ip" | "velocity_subnet" | "velocity_visitor" => "Too many signup attempts from this network or device. Please try again later.".into(),
+                "velocity_email_domain" => "Too many accounts were created with this email domain recently. Failed to create account.".into(),
+                "velocity_asn" => "Too many accounts were created from this network recently. Failed to create account.".into(),
                 code => format!("Signup refused by the fraud policy ({code})."),
             },
             Self::UsernameTaken => "This username is already taken.".into(),
@@ -181,6 +188,8 @@ impl ApiError {
                 code,
                 visitor_id: None,
                 bot: None,
+                identity: None,
+                retry_after_secs: None,
             })
         }));
         // No wildcard: a new variant does not compile until it is matched here, and whoever
@@ -223,6 +232,7 @@ impl ApiError {
             code: self.code(),
             visitor_id: refusal.and_then(|r| r.visitor_id.clone()),
             bot_result: refusal.and_then(|r| r.bot.clone()),
+            identity: refusal.and_then(|r| r.identity),
         }
     }
 }
@@ -241,6 +251,10 @@ pub struct ErrorBody {
     /// With `bot_detected`: Fingerprint's bot verdict (`bad`, `good`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     bot_result: Option<String>,
+    /// With `device_limit`: the identity the device's accounts were found by.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "high_recall_id")]
+    identity: Option<&'static str>,
 }
 
 impl IntoResponse for ApiError {
@@ -252,6 +266,12 @@ impl IntoResponse for ApiError {
         let headers = response.headers_mut();
         match self {
             Self::FingerprintUnavailable(seconds) | Self::RateLimited(seconds) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+            }
+            Self::Refused(PolicyRefusal {
+                retry_after_secs: Some(seconds),
+                ..
+            }) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
             }
             Self::DatabaseUnavailable | Self::RateLimitUnavailable | Self::Timeout => {
@@ -308,6 +328,8 @@ mod tests {
                 code,
                 visitor_id: Some("v".into()),
                 bot: None,
+                identity: None,
+                retry_after_secs: None,
             })
         };
         let refusals = vec![
@@ -317,6 +339,12 @@ mod tests {
             (Refusal::PayloadTooLarge(1), 413),
             (policy("bot_detected"), 403),
             (policy("device_limit"), 429),
+            (policy("velocity_ip"), 429),
+            (policy("velocity_subnet"), 429),
+            (policy("velocity_visitor"), 429),
+            (policy("velocity_email_domain"), 429),
+            (policy("velocity_asn"), 429),
+            (policy("velocity_exceeded"), 403),
             (policy("no_identification"), 403),
             (Refusal::UsernameTaken, 409),
             (Refusal::RequestIdUsed, 409),

@@ -92,7 +92,7 @@ error_answers! {
     MethodNotAllowed = 405, "The path does not take this method; `Allow` lists those it takes. Any path of this document may answer it.", ["Allow" => allow()];
     Conflict = 409, "The username or the requestId is already used.", [];
     PayloadTooLarge = 413, "The body is larger than MAX_BODY_BYTES.", [];
-    TooManyRequests = 429, "The device has its accounts (`device_limit`, with `visitorId`), or this client IP or device sent too many signups (`rate_limited`).", ["Retry-After" => retry_after()];
+    TooManyRequests = 429, "The device has its accounts (`device_limit`, with `visitorId` and the `identity` they were found by), a velocity rule's threshold was passed (`velocity_*`; `Retry-After` until the window ends for the attempt rules), or this client IP or device sent too many signups (`rate_limited`).", ["Retry-After" => retry_after()];
     InternalError = 500, "A fault of the service or of its Fingerprint configuration; the details are in its log only.", [];
     Unavailable = 503, "A dependency failed or the request ran out of time; nothing was created.", ["Retry-After" => retry_after()];
 }

@@ -25,8 +25,8 @@ use utoipa_axum::routes;
         title = "signup-guard",
         description = "Stops fake account creation with Fingerprint device intelligence.
 
-Every error is `{\"error\": \"<message>\", \"code\": \"<code>\"}`, plus `visitorId` with \
-`device_limit` and `botResult` with `bot_detected`. The `code` is stable; each status lists \
+Every error is `{\"error\": \"<message>\", \"code\": \"<code>\"}`, plus `visitorId` and \
+`identity` with `device_limit` and `botResult` with `bot_detected`. The `code` is stable; each status lists \
 the codes it can carry. A path asked with a method it does not take answers 405 \
 `method_not_allowed` (`components.responses.MethodNotAllowed`), an unknown path 404 \
 `not_found`. A route turned off by its settings (no `ADMIN_TOKEN` outside demo mode, no \

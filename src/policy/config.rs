@@ -6,7 +6,9 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::device_identity::Identity;
 use super::origin;
+use super::window::Window;
 
 /// What to do with a signup. Ordered by strength, so the verdict is the maximum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -51,6 +53,9 @@ pub struct Policy {
     pub accounts_per_device: u32,
     /// Only accounts created within this many days count toward the device limit; 0 = forever.
     pub device_window_days: u32,
+    /// The identities the device limit counts accounts by: the visitor id, and optionally the
+    /// high-recall id and the linked id. Accounts sharing any of them count.
+    pub device_identity: Vec<Identity>,
     /// When non-empty, both the identified page and the request must come from these origins.
     pub allowed_origins: Vec<String>,
     /// When true, the IP Fingerprint saw must equal the IP of the signup request.
@@ -79,6 +84,8 @@ pub struct Policy {
     pub disposable_domains: Vec<String>,
     /// The action taken when each signal fires.
     pub rules: Rules,
+    /// Attempts and accounts per IP, network, device, email domain and ASN in a window.
+    pub velocity: VelocityRules,
 }
 
 impl Default for Policy {
@@ -89,6 +96,7 @@ impl Default for Policy {
             min_confidence: 0.5,
             accounts_per_device: 1,
             device_window_days: 0,
+            device_identity: vec![Identity::VisitorId],
             allowed_origins: Vec::new(),
             ip_binding: false,
             trusted_proxy_hops: 0,
@@ -105,6 +113,7 @@ impl Default for Policy {
             disposable_domains_file: String::new(),
             disposable_domains: Vec::new(),
             rules: Rules::default(),
+            velocity: VelocityRules::default(),
         }
     }
 }
@@ -229,6 +238,59 @@ impl Default for Rules {
     }
 }
 
+/// The `[policy.velocity.*]` tables: one per rule, each off until given a threshold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VelocityRules {
+    /// Attempts from one client IP address (`velocity_ip`).
+    pub ip: VelocityRule,
+    /// Attempts from one IPv4 /24 or IPv6 /64 network (`velocity_subnet`).
+    pub subnet: VelocityRule,
+    /// Attempts from one visitor id (`velocity_visitor`).
+    pub visitor: VelocityRule,
+    /// Accounts created with an email address at one domain (`velocity_email_domain`).
+    pub email_domain: VelocityRule,
+    /// Accounts created from one autonomous system, when the event names it (`velocity_asn`).
+    pub asn: VelocityRule,
+}
+
+/// One velocity rule. Every rule shares these defaults, so a table that sets only `threshold`
+/// means the same whichever rule it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VelocityRule {
+    /// How many attempts (or accounts) a window lets through; the next one fires. 0: off.
+    pub threshold: u32,
+    /// The window's length.
+    pub window: Window,
+    /// What to do when the rule fires.
+    pub action: Action,
+}
+
+impl Default for VelocityRule {
+    fn default() -> Self {
+        VelocityRule {
+            threshold: 0,
+            window: Window::from_seconds(3600),
+            action: Action::Block,
+        }
+    }
+}
+
+impl VelocityRule {
+    /// Whether the rule is switched on (a threshold above 0).
+    pub fn enabled(&self) -> bool {
+        self.threshold > 0
+    }
+}
+
+impl VelocityRules {
+    /// Whether a rule that counts attempts is on: only then does an attempt add to counters.
+    pub fn counts_attempts(&self) -> bool {
+        self.ip.enabled() || self.subnet.enabled() || self.visitor.enabled()
+    }
+}
+
 impl Policy {
     /// A short, stable fingerprint of the policy, stored with each attempt so a decision can
     /// be traced to the exact policy that made it. Origin order does not change it.
@@ -241,6 +303,7 @@ impl Policy {
             .collect();
         canonical.allowed_origins.sort();
         canonical.allowed_origins.dedup();
+        canonical.device_identity = self.identities();
         let json = serde_json::to_vec(&canonical).expect("a policy always serializes");
         let mut hasher = Sha256::new();
         hasher.update(b"signup-guard policy v1\n");
@@ -253,6 +316,14 @@ impl Policy {
         hex::encode(&hasher.finalize()[..6])
     }
 
+    /// The identities the device limit counts by, once each, in counting order.
+    pub fn identities(&self) -> Vec<Identity> {
+        Identity::ALL
+            .into_iter()
+            .filter(|i| self.device_identity.contains(i))
+            .collect()
+    }
+
     /// Checks values serde cannot: ranges and origin syntax. The message names the key.
     pub fn validate(&self) -> Result<(), String> {
         if !(0.0..=1.0).contains(&self.min_confidence) {
@@ -263,6 +334,12 @@ impl Policy {
         }
         if self.accounts_per_device == 0 {
             return Err("policy.accounts_per_device must be at least 1".into());
+        }
+        if !self.device_identity.contains(&Identity::VisitorId) {
+            return Err("policy.device_identity must include \"visitor_id\" (it can add \"high_recall_id\" and \"linked_id\")".into());
+        }
+        if self.identities().len() != self.device_identity.len() {
+            return Err("policy.device_identity names an identity twice".into());
         }
         if self.suspect_score_threshold < 1 {
             return Err(format!(

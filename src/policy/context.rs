@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
 
+use super::device_identity::{Identity, IdentityAccounts};
+
 /// Request facts the rules compare the event against. Kept free of HTTP types so backtests
 /// and `explain` can replay a stored attempt without a request. The field names are those of
 /// the stored snapshot (`clientIp`, `origin`, `nowMs`, `deviceAccounts`).
@@ -16,9 +18,14 @@ pub struct Context {
     /// The decision time in milliseconds since the Unix epoch, passed in so evaluation is
     /// pure and repeatable.
     pub now_ms: i64,
-    /// Accounts this visitor already holds within `device_window_days`.
+    /// Accounts this device already holds within `device_window_days`: those sharing any
+    /// identity of `device_identity` with the event.
     #[serde(default)]
     pub device_accounts: i64,
+    /// The accounts sharing each identity, when `device_identity` counts more than the
+    /// visitor id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identities: Vec<IdentityAccounts>,
     /// The email address the username stands for, normalised ([`crate::email::identity`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
@@ -28,6 +35,58 @@ pub struct Context {
     /// The analysts' list entries this signup matched, as they stood at the decision.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lists: Vec<ListHit>,
+    /// What the velocity rules switched on counted.
+    #[serde(default, skip_serializing_if = "VelocityCounts::is_empty")]
+    pub velocity: VelocityCounts,
+}
+
+impl Context {
+    /// The identity the device's accounts were found by: the first, in counting order, that
+    /// any account shares; the visitor id when only it is counted.
+    pub fn matched_identity(&self) -> Identity {
+        self.identities
+            .iter()
+            .find(|i| i.accounts > 0)
+            .map_or(Identity::VisitorId, |i| i.identity)
+    }
+}
+
+/// The counts the velocity rules judge, recorded with the attempt. Each is present when its
+/// rule was on and the signup had the value it counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VelocityCounts {
+    /// Attempts from the client IP in the current window, this one included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<Counted>,
+    /// Attempts from its /24 (IPv4) or /64 (IPv6) network, this one included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<Counted>,
+    /// Attempts from the visitor id, this one included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visitor: Option<Counted>,
+    /// Accounts already created at the email address's domain in the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_domain: Option<Counted>,
+    /// Accounts already created from the event's autonomous system in the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asn: Option<Counted>,
+}
+
+impl VelocityCounts {
+    /// Nothing counted (every rule off): the snapshot then leaves the field out.
+    pub fn is_empty(&self) -> bool {
+        *self == VelocityCounts::default()
+    }
+}
+
+/// One count and what it counted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counted {
+    /// The address, network, visitor id, domain or ASN counted.
+    pub value: String,
+    /// How many.
+    pub count: i64,
 }
 
 /// A list entry a signup matched.

@@ -10,21 +10,27 @@ mod binding;
 mod config;
 mod context;
 mod decision;
+mod device_identity;
 mod file;
 mod judge;
 pub(crate) mod origin;
 mod rules;
 mod signals;
 mod snapshot;
+mod velocity;
+mod window;
 
 #[cfg(test)]
 mod tests;
 
-pub use config::{Action, Policy, Rules};
-pub use context::{client_ip, Context, ListHit};
+pub use config::{Action, Policy, Rules, VelocityRule, VelocityRules};
+pub use context::{client_ip, Context, Counted, ListHit, VelocityCounts};
 pub use decision::{Check, Decision, Finding, Outcome};
+pub use device_identity::{Identity, IdentityAccounts};
 pub use file::{load_file, parse_str, ConfigError, ConfigFile};
 pub use snapshot::Snapshot;
+pub use velocity::{is_velocity_code, retry_after_secs, subnet};
+pub use window::Window;
 
 /// Decides on one signup. Every rule is evaluated and recorded, in the fixed order
 /// documented in `docs/policy.md`; the verdict is the strongest action among those that fired.

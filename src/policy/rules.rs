@@ -7,7 +7,7 @@ use super::config::{Action, Policy};
 use super::context::Context;
 use super::decision::{Check, Outcome, NO_IDENTIFICATION};
 use super::judge::{judge, Checks, Judged};
-use super::{binding, signals};
+use super::{binding, signals, velocity};
 
 /// Runs every rule: identity and integrity first, then Smart Signals, then the weak and
 /// account-history rules, so the primary finding is the most specific one.
@@ -69,6 +69,12 @@ pub(crate) fn run(policy: &Policy, event: &Event, ctx: &Context) -> Vec<Check> {
         "email_alias",
         rules.email_alias,
         email_alias(ctx),
+    );
+    velocity::run(
+        &mut c,
+        policy,
+        ctx,
+        (allowed.0 == Outcome::Fired).then_some(&allowed.1),
     );
     c.push(
         "device_limit",
@@ -212,6 +218,18 @@ fn device_limit(policy: &Policy, ctx: &Context, allow_listed: bool) -> Judged {
         0 => "ever".to_string(),
         d => format!("in the last {d} days"),
     };
-    let input = format!("device has {have} account(s) {window}, limit {limit}");
+    let mut input = format!("device has {have} account(s) {window}, limit {limit}");
+    if !ctx.identities.is_empty() {
+        let shared: Vec<String> = ctx
+            .identities
+            .iter()
+            .map(|i| format!("{} {} ({})", i.identity.as_str(), i.value, i.accounts))
+            .collect();
+        input.push_str(&format!("; sharing {}", shared.join(", ")));
+        if have > 0 {
+            let matched = ctx.matched_identity().as_str();
+            input.push_str(&format!("; matched by {matched}"));
+        }
+    }
     judge(have >= i64::from(limit), input)
 }

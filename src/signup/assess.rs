@@ -2,11 +2,11 @@
 //! policy's verdict on it. The caller then creates an account, reserves a slot, or answers.
 
 use super::request::EventRef;
-use super::{device_quota, Refusal, Signups};
+use super::{counts, Refusal, Signups};
 use crate::events::EventError;
 use crate::lists::Facts;
 use crate::policy::{Action, Context, Decision, Snapshot};
-use crate::store::{DeviceQuota, NewAttempt};
+use crate::store::{AccountCounts, AccountScope, NewAttempt};
 use std::net::IpAddr;
 
 /// Origins are short; a longer one is not one, and would bloat the audit trail.
@@ -16,8 +16,8 @@ pub(super) const MAX_ORIGIN_BYTES: usize = 2048;
 pub(super) struct Assessment {
     /// Every rule's outcome and the verdict.
     pub decision: Decision,
-    /// The device limit the account write must respect.
-    pub quota: DeviceQuota,
+    /// What the account write counts again, under its locks.
+    pub scope: AccountScope,
     /// The refusal a block verdict stands for.
     pub block: Option<Refusal>,
 }
@@ -62,7 +62,7 @@ impl Signups {
             limit.check(visitor_id).await?;
         }
 
-        let quota = device_quota(&self.policy, record.created_at);
+        let now = record.created_at;
         let email = record
             .username
             .as_deref()
@@ -71,16 +71,14 @@ impl Signups {
             (Some(_), Some(username)) => crate::username::key(username),
             _ => String::new(),
         };
-        // One round trip for both counts: this runs for every refused bot too.
-        let (device_accounts, email_accounts) = self
-            .store
-            .account_counts(
-                event.visitor_id.as_deref(),
-                quota.since_ms,
-                email.as_deref(),
-                &username_key,
-            )
-            .await?;
+        let scope = counts::account_scope(&self.policy, &event, email.as_deref(), now);
+        // One query for every account count, beside one statement for the attempt counters
+        // when a rule counts attempts: this runs for every refused bot too.
+        let (accounts, velocity) = tokio::try_join!(
+            self.store
+                .account_counts(&scope, email.as_deref().map(|e| (e, username_key.as_str())),),
+            counts::count_attempt(&self.store, &self.policy, client_ip, &event, now),
+        )?;
         let lists = {
             let mut ips: Vec<IpAddr> = client_ip.into_iter().collect();
             ips.extend(event.ip.as_deref().and_then(|ip| ip.parse::<IpAddr>().ok()));
@@ -89,48 +87,30 @@ impl Signups {
                 ips,
                 email: record.username.as_deref().filter(|u| u.contains('@')),
             };
-            self.lists.snapshot().hits(&facts, record.created_at)
+            self.lists.snapshot().hits(&facts, now)
         };
-        let snapshot = Snapshot {
-            event,
-            context: Context {
-                client_ip,
-                origin: origin.map(str::to_owned),
-                now_ms: record.created_at,
-                device_accounts,
-                email,
-                email_accounts,
-                lists,
-            },
+        let mut context = Context {
+            client_ip,
+            origin: origin.map(str::to_owned),
+            now_ms: now,
+            email,
+            email_accounts: accounts.email,
+            lists,
+            velocity,
+            ..Context::default()
         };
+        counts::apply_account_counts(&mut context, &scope, &accounts);
+        let snapshot = Snapshot { event, context };
         let decision = snapshot.evaluate(&self.policy);
-        // An analyst's allow entry lifts the store's quota too when the policy says so, or
-        // the write would refuse what the rules let through.
-        let allow_listed = snapshot
-            .context
-            .lists
-            .iter()
-            .any(|h| h.action == Action::Allow);
-        // Shadow mode never refuses, so the quota is lifted there too.
-        let lifted =
-            self.policy.shadow || (allow_listed && self.policy.allow_overrides_device_limit);
-        let quota = if lifted {
-            DeviceQuota {
-                max_accounts: i64::MAX,
-                ..quota
-            }
-        } else {
-            quota
-        };
         record.verdict = decision.would_be.as_str().to_owned();
         record.codes = decision.codes().iter().map(|c| c.to_string()).collect();
         if decision.shadow && decision.would_be != Action::Allow {
             tracing::info!(would_be = decision.would_be.as_str(), codes = ?record.codes, "shadow mode: not refusing");
         }
-        let event = &record.signals.insert(snapshot).event;
+        let snapshot = record.signals.insert(snapshot);
         let block = if decision.verdict == Action::Block {
-            Some(Refusal::from_decision(&decision, event))
-        } else if event.visitor_id.is_none() {
+            Some(Refusal::from_decision(&decision, snapshot, &self.policy))
+        } else if snapshot.event.visitor_id.is_none() {
             // The policy blocks a missing visitor id even in shadow mode; this keeps the store
             // safe should that ever change.
             Some(Refusal::no_identification())
@@ -139,8 +119,32 @@ impl Signups {
         };
         Ok(Assessment {
             decision,
-            quota,
+            scope,
             block,
         })
+    }
+
+    /// Judges again on the counts the account write made under its locks, and records what
+    /// decided: another instance's signup may have committed since the early count. A block
+    /// is the refusal to answer; otherwise the decision, whose verdict may now be a review.
+    pub(super) fn rejudge(
+        &self,
+        counts: &AccountCounts,
+        scope: &AccountScope,
+        record: &mut NewAttempt,
+    ) -> Result<Decision, Refusal> {
+        let Some(snapshot) = record.signals.as_mut() else {
+            return Err(Refusal::Internal(anyhow::anyhow!(
+                "an account write without its snapshot"
+            )));
+        };
+        counts::apply_account_counts(&mut snapshot.context, scope, counts);
+        let decision = snapshot.evaluate(&self.policy);
+        record.verdict = decision.would_be.as_str().to_owned();
+        record.codes = decision.codes().iter().map(|c| c.to_string()).collect();
+        if decision.verdict == Action::Block {
+            return Err(Refusal::from_decision(&decision, snapshot, &self.policy));
+        }
+        Ok(decision)
     }
 }

@@ -7,7 +7,7 @@ use super::assess::{Assessment, MAX_ORIGIN_BYTES};
 use super::request::{self, checked_username, event_ref, invalid, text, EventRef};
 use super::{Refusal, Signups};
 use crate::policy::Action;
-use crate::store::{now_ms, Endpoint, NewAccount, NewAttempt, StoreError};
+use crate::store::{now_ms, AccountScope, Endpoint, NewAccount, NewAttempt, StoreError, Written};
 use serde_json::Value;
 use std::net::IpAddr;
 
@@ -141,6 +141,8 @@ pub struct Decided {
     pub account_ref: Option<String>,
     /// The slot's account, when one was reserved.
     pub account_id: Option<i64>,
+    /// With `device_limit`: the identity the device's accounts were found by.
+    pub identity: Option<&'static str>,
 }
 
 /// A fresh decision id: unguessable, since it can release a slot.
@@ -213,6 +215,13 @@ impl Signups {
             event_id: record.event_id.clone(),
             account_ref: record.account_ref.clone(),
             account_id,
+            identity: record
+                .codes
+                .iter()
+                .any(|c| c == super::refusal::DEVICE_LIMIT)
+                .then_some(record.signals.as_ref())
+                .flatten()
+                .map(|s| s.context.matched_identity().as_str()),
         };
         if account_id.is_none() {
             // Nothing was reserved: the record goes through the group commit, and the answer
@@ -246,7 +255,7 @@ impl Signups {
         }
         let Assessment {
             decision,
-            quota,
+            scope,
             block,
         } = self
             .assess(client_ip, origin.as_deref(), event, record)
@@ -283,52 +292,44 @@ impl Signups {
                 username,
                 username_key,
                 username_skeleton,
-                password_hash: None,
                 account_ref: Some(account_ref),
                 decision_id: record.decision_id.clone(),
-                email_key: record
-                    .signals
-                    .as_ref()
-                    .and_then(|s| s.context.email.clone()),
-                visitor_id,
-                event_id,
                 review,
-                created_at: record.created_at,
+                ..super::new_account(record, visitor_id, event_id)
             },
-            quota,
+            scope,
         })))
     }
 
-    /// Takes the device slot, recording the attempt in the same transaction. A device at its
-    /// limit is a block decision, not an error.
+    /// Takes the device slot, recording the attempt in the same transaction, after judging the
+    /// counts again under the write's locks. A device at its limit (or an email domain or ASN
+    /// at its velocity threshold) is a block decision, not an error.
     async fn reserve(
         &self,
         reservation: Reservation,
         record: &mut NewAttempt,
     ) -> Result<Option<i64>, Refusal> {
-        let Reservation { account, quota } = reservation;
-        self.mark_delivery(record);
-        match self.store.create_account(&account, quota, record).await {
-            Ok(account_id) => {
+        let Reservation { account, scope } = reservation;
+        let written = self
+            .store
+            .write_account(&account, &scope, record, |counts, record| {
+                let decision = self.rejudge(counts, &scope, record)?;
+                let review = decision.verdict == Action::Review;
+                record.code = if review { "review" } else { "allow" }.to_owned();
+                self.mark_delivery(record);
+                Ok(review)
+            })
+            .await?;
+        match written {
+            Written::Created(account_id) => {
                 self.delivery_committed(record);
                 Ok(Some(account_id))
             }
-            Err(StoreError::DeviceLimit) => {
-                if let Some(snapshot) = record.signals.as_mut() {
-                    snapshot.context.device_accounts = quota.max_accounts;
-                }
-                record.verdict = Action::Block.as_str().to_owned();
-                record.code = super::refusal::DEVICE_LIMIT.to_owned();
-                if !record
-                    .codes
-                    .iter()
-                    .any(|c| c == super::refusal::DEVICE_LIMIT)
-                {
-                    record.codes.push(super::refusal::DEVICE_LIMIT.into());
-                }
+            Written::Refused(Refusal::Policy(refusal)) => {
+                record.code = refusal.code.to_owned();
                 Ok(None)
             }
-            Err(other) => Err(other.into()),
+            Written::Refused(other) => Err(other),
         }
     }
 }
@@ -343,7 +344,7 @@ enum Judged {
 
 struct Reservation {
     account: NewAccount,
-    quota: crate::store::DeviceQuota,
+    scope: AccountScope,
 }
 
 /// The verdict the app is told: what the policy enforces (shadow mode never blocks), or a

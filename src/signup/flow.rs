@@ -1,18 +1,16 @@
 //! One signup, from body to record.
 
 use super::assess::Assessment;
-use super::refusal::DEVICE_LIMIT;
 use super::request::{self, SignupRequest};
-use super::{review_codes, Caller, Created, Refusal, Signups};
+use super::{Caller, Created, Refusal, Signups};
 use crate::delivery::Announcer;
 use crate::policy::Action;
-use crate::store::{now_ms, DeviceQuota, NewAccount, NewAttempt, StoreError};
+use crate::store::{now_ms, AccountScope, NewAccount, NewAttempt, Written};
 
 /// An account ready to be written: every check passed and its password hashed.
 struct Prepared {
     account: NewAccount,
-    quota: DeviceQuota,
-    review_codes: Option<Vec<String>>,
+    scope: AccountScope,
 }
 
 impl Signups {
@@ -111,7 +109,7 @@ impl Signups {
         record.username = Some(username.clone());
         let Assessment {
             decision,
-            quota,
+            scope,
             block,
         } = self
             .assess(Some(caller.ip), caller.origin.as_deref(), event, record)
@@ -155,39 +153,35 @@ impl Signups {
             username_key: Some(username_key),
             username_skeleton: Some(username_skeleton),
             password_hash: Some(password_hash),
-            account_ref: None,
-            decision_id: None,
-            email_key: record
-                .signals
-                .as_ref()
-                .and_then(|s| s.context.email.clone()),
-            visitor_id,
-            event_id,
             review,
-            created_at: record.created_at,
+            ..super::new_account(record, visitor_id, event_id)
         };
-        Ok(Prepared {
-            account,
-            quota,
-            review_codes: review.then(|| review_codes(&decision)),
-        })
+        Ok(Prepared { account, scope })
     }
 
-    /// The account write: the device limit, the unique indexes and the audit record, in one
+    /// The account write: the counts judged again under the write's locks (the device limit,
+    /// the velocity rules on accounts), the unique indexes and the audit record, in one
     /// transaction.
     async fn create(
         &self,
         prepared: Prepared,
         record: &mut NewAttempt,
     ) -> Result<Created, Refusal> {
-        let Prepared {
-            account,
-            quota,
-            review_codes,
-        } = prepared;
-        self.mark_delivery(record);
-        match self.store.create_account(&account, quota, record).await {
-            Ok(account_id) => {
+        let Prepared { account, scope } = prepared;
+        let mut review_codes = None;
+        let written = self
+            .store
+            .write_account(&account, &scope, record, |counts, record| {
+                let decision = self.rejudge(counts, &scope, record)?;
+                let review = decision.verdict == Action::Review;
+                record.code = if review { "review" } else { "created" }.to_owned();
+                review_codes = review.then(|| super::review_codes(&decision));
+                self.mark_delivery(record);
+                Ok(review)
+            })
+            .await?;
+        match written {
+            Written::Created(account_id) => {
                 self.delivery_committed(record);
                 Ok(Created {
                     account_id,
@@ -195,19 +189,7 @@ impl Signups {
                     review_codes,
                 })
             }
-            Err(StoreError::DeviceLimit) => {
-                // Another signup from this device won the race after our count: record the count
-                // the database saw, so a backtest of the same policy reproduces this refusal.
-                if let Some(snapshot) = record.signals.as_mut() {
-                    snapshot.context.device_accounts = quota.max_accounts;
-                }
-                record.verdict = Action::Block.as_str().to_owned();
-                if !record.codes.iter().any(|c| c == DEVICE_LIMIT) {
-                    record.codes.push(DEVICE_LIMIT.into());
-                }
-                Err(Refusal::device_limit(&account.visitor_id))
-            }
-            Err(other) => Err(other.into()),
+            Written::Refused(refusal) => Err(refusal),
         }
     }
 }

@@ -5,12 +5,14 @@
 //! [`Refusal`]); the HTTP layer turns those into answers.
 
 mod assess;
+mod counts;
 mod decision;
 mod flow;
 mod in_flight;
 mod refusal;
 pub mod request;
 
+pub use counts::{account_scope, apply_account_counts};
 pub use decision::{is_decision_id, Decided, DecisionFields, DecisionRequest};
 pub use in_flight::{InFlight, Running};
 pub use refusal::{PolicyRefusal, Refusal};
@@ -22,7 +24,7 @@ use crate::metrics::Metrics;
 use crate::password::{Hasher, PasswordPolicy};
 use crate::policy::{self, Policy};
 use crate::rate_limit::Limit;
-use crate::store::{AuditLog, DeviceQuota, NewAttempt, Store};
+use crate::store::{AuditLog, DeviceQuota, NewAccount, NewAttempt, Store};
 use std::net::IpAddr;
 
 /// Everything a signup needs, and nothing else.
@@ -75,8 +77,9 @@ pub struct Created {
 }
 
 impl Signups {
-    /// Builds the flow's dependencies, and starts the audit writer; the policy hash is computed
-    /// here, once. Needs a Tokio runtime.
+    /// Builds the flow's dependencies, and starts the audit writer (and, when a velocity rule
+    /// counts attempts, the task that deletes ended counters); the policy hash is computed here,
+    /// once. Needs a Tokio runtime.
     pub fn new(
         store: Store,
         events: EventSource,
@@ -84,6 +87,7 @@ impl Signups {
         hasher: Hasher,
         password: PasswordPolicy,
     ) -> Self {
+        counts::start_pruning(store.clone(), &policy);
         Self {
             policy_hash: policy.hash(),
             audit: AuditLog::start(store.clone()),
@@ -124,6 +128,32 @@ pub fn device_quota(policy: &Policy, now_ms: i64) -> DeviceQuota {
     DeviceQuota {
         max_accounts: i64::from(policy.accounts_per_device),
         since_ms: if window_ms > 0 { now_ms - window_ms } else { 0 },
+    }
+}
+
+/// The account a judged signup stands for: its device, event, and what it counts by (email
+/// address and domain, the device's other identities, the ASN), read from the snapshot. The
+/// caller adds the username and password, or the app's slot.
+fn new_account(record: &NewAttempt, visitor_id: String, event_id: String) -> NewAccount {
+    let snapshot = record.signals.as_ref();
+    let event = snapshot.map(|s| &s.event);
+    let email = snapshot.and_then(|s| s.context.email.clone());
+    NewAccount {
+        username: None,
+        username_key: None,
+        username_skeleton: None,
+        password_hash: None,
+        account_ref: None,
+        decision_id: None,
+        email_domain: email.as_deref().map(|e| crate::email::domain(e).to_owned()),
+        email_key: email,
+        high_recall_id: event.and_then(|e| policy::Identity::HighRecallId.of(e).map(str::to_owned)),
+        linked_id: event.and_then(|e| policy::Identity::LinkedId.of(e).map(str::to_owned)),
+        asn: event.and_then(|e| counts::asn(e).map(str::to_owned)),
+        visitor_id,
+        event_id,
+        review: false,
+        created_at: record.created_at,
     }
 }
 

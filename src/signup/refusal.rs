@@ -2,10 +2,9 @@
 //! the HTTP layer alone decides the status, the body and `Retry-After` (`http::error`).
 
 use crate::events::EventError;
-use crate::policy::Decision;
+use crate::policy::{Decision, Policy, Snapshot};
 use crate::rate_limit::Exceeded;
 use crate::store::StoreError;
-use fingerprint::Event;
 
 /// A signup that created no account.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +69,11 @@ pub struct PolicyRefusal {
     pub visitor_id: Option<String>,
     /// Fingerprint's bot verdict, for `bot_detected`.
     pub bot: Option<String>,
+    /// The identity the device's accounts were found by (`visitor_id`, `high_recall_id`,
+    /// `linked_id`), for `device_limit`.
+    pub identity: Option<&'static str>,
+    /// Seconds until the velocity window that refused it ends, for the attempt velocity rules.
+    pub retry_after_secs: Option<u64>,
 }
 
 /// The code of a refusal that no rule but the device limit names.
@@ -96,20 +100,26 @@ impl Refusal {
         }
     }
 
-    /// The refusal named by the decision's primary finding.
-    pub(crate) fn from_decision(decision: &Decision, event: &Event) -> Refusal {
+    /// The refusal named by the decision's primary finding, on the snapshot it judged.
+    pub(crate) fn from_decision(
+        decision: &Decision,
+        snapshot: &Snapshot,
+        policy: &Policy,
+    ) -> Refusal {
         let Some(primary) = decision.primary() else {
             return Refusal::Internal(anyhow::anyhow!("a block verdict without a finding"));
         };
+        let (event, context) = (&snapshot.event, &snapshot.context);
+        let device_limit = primary.code == DEVICE_LIMIT;
         Refusal::Policy(PolicyRefusal {
             code: primary.code,
-            visitor_id: (primary.code == DEVICE_LIMIT)
-                .then(|| event.visitor_id.clone())
-                .flatten(),
+            visitor_id: device_limit.then(|| event.visitor_id.clone()).flatten(),
             bot: (primary.code == "bot_detected").then(|| {
                 let bot = event.bot.as_ref().map(|b| b.as_str());
                 bot.unwrap_or("unknown").to_owned()
             }),
+            identity: device_limit.then(|| context.matched_identity().as_str()),
+            retry_after_secs: crate::policy::retry_after_secs(policy, primary.code, context.now_ms),
         })
     }
 
@@ -119,15 +129,8 @@ impl Refusal {
             code: "no_identification",
             visitor_id: None,
             bot: None,
-        })
-    }
-
-    /// The device limit reached in the store, after the policy's own count let it through.
-    pub(crate) fn device_limit(visitor_id: &str) -> Refusal {
-        Refusal::Policy(PolicyRefusal {
-            code: DEVICE_LIMIT,
-            visitor_id: Some(visitor_id.to_owned()),
-            bot: None,
+            identity: None,
+            retry_after_secs: None,
         })
     }
 }

@@ -1,4 +1,5 @@
 use super::{Backend, NewAttempt, Store, StoreError};
+use crate::policy::Identity;
 use sqlx::Row;
 
 /// An account to create: by create-account, with a username and a hashed password, or by the
@@ -19,6 +20,14 @@ pub struct NewAccount {
     pub decision_id: Option<String>,
     /// The email address the username stands for ([`crate::email::identity`]).
     pub email_key: Option<String>,
+    /// That address's domain, which `velocity_email_domain` counts by.
+    pub email_domain: Option<String>,
+    /// The device's high-recall visitor id, which the device limit can count by.
+    pub high_recall_id: Option<String>,
+    /// The event's `linkedId`, which the device limit can count by.
+    pub linked_id: Option<String>,
+    /// The autonomous system of the event's IP, which `velocity_asn` counts by.
+    pub asn: Option<String>,
     /// The device this account was created from.
     pub visitor_id: String,
     /// The identification event that vouched for the signup.
@@ -57,32 +66,272 @@ pub struct DeviceQuota {
     pub since_ms: i64,
 }
 
+/// What a new account counts toward: the device limit, by every identity the policy names, and
+/// the velocity rules on email domains and autonomous systems.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountScope {
+    /// Each identity the device limit counts by, with the signup's value: accounts sharing any
+    /// of them are the device's.
+    pub identities: Vec<(Identity, String)>,
+    /// Only accounts created at or after this time count toward the device limit.
+    pub device_since_ms: i64,
+    /// The email address's domain, and the time from which its accounts count.
+    pub email_domain: Option<(String, i64)>,
+    /// The autonomous system, and the time from which its accounts count.
+    pub asn: Option<(String, i64)>,
+}
+
+impl AccountScope {
+    /// The device limit alone, by visitor id.
+    pub fn device(visitor_id: &str, since_ms: i64) -> AccountScope {
+        AccountScope {
+            identities: vec![(Identity::VisitorId, visitor_id.to_owned())],
+            device_since_ms: since_ms,
+            ..AccountScope::default()
+        }
+    }
+
+    /// The advisory lock keys of an account write on PostgreSQL, sorted: every writer takes its
+    /// locks in one order, so two that share keys queue instead of deadlocking. The visitor id
+    /// is its own key, as it was before the other keys existed, so an instance of an older
+    /// release still excludes this one; the others are prefixed, and a visitor id (letters and
+    /// digits) can never equal them.
+    fn lock_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .identities
+            .iter()
+            .map(|(identity, value)| match identity {
+                Identity::VisitorId => value.clone(),
+                other => format!("{}:{value}", other.as_str()),
+            })
+            .chain(
+                self.email_domain
+                    .iter()
+                    .map(|(d, _)| format!("email_domain:{d}")),
+            )
+            .chain(self.asn.iter().map(|(a, _)| format!("asn:{a}")))
+            .collect();
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+}
+
+/// The accounts a signup's scope counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountCounts {
+    /// Accounts sharing any identity in the device window (0 without identities).
+    pub device: i64,
+    /// Accounts sharing each identity, in the scope's order (empty with a single identity).
+    pub by_identity: Vec<i64>,
+    /// Accounts at the email domain in its window, when the scope names one.
+    pub email_domain: Option<i64>,
+    /// Accounts from the autonomous system in its window, when the scope names one.
+    pub asn: Option<i64>,
+    /// Accounts with the signup's email address under another username (early count only).
+    pub email: i64,
+}
+
+/// Whether an account write created the account, or the judge refused it.
+#[derive(Debug)]
+pub enum Written<R> {
+    /// The account's id.
+    Created(i64),
+    /// The judge's refusal: nothing was written.
+    Refused(R),
+}
+
+/// A query parameter of a query built at run time.
+enum Param<'a> {
+    Text(&'a str),
+    Int(i64),
+}
+
+/// The one query that counts a scope, and its parameters. Every part is a count over an index
+/// of `accounts` (visitor, high-recall and linked ids, email domain and ASN each with the
+/// creation time, and the email address); parts the scope does not name are left out.
+fn counts_query<'a>(
+    scope: &'a AccountScope,
+    email: Option<(&'a str, &'a str)>,
+) -> Option<(String, Vec<Param<'a>>)> {
+    let mut parts: Vec<String> = Vec::new();
+    let mut params: Vec<Param<'a>> = Vec::new();
+    let param = |p: Param<'a>, params: &mut Vec<Param<'a>>| {
+        params.push(p);
+        format!("${}", params.len())
+    };
+    if !scope.identities.is_empty() {
+        let since = param(Param::Int(scope.device_since_ms), &mut params);
+        let matches: Vec<String> = scope
+            .identities
+            .iter()
+            .map(|(identity, value)| {
+                let column = column(*identity);
+                format!("{column} = {}", param(Param::Text(value), &mut params))
+            })
+            .collect();
+        parts.push(format!(
+            "(SELECT COUNT(*) FROM accounts WHERE ({}) AND created_at >= {since}) AS device",
+            matches.join(" OR ")
+        ));
+        if matches.len() > 1 {
+            for (i, one) in matches.iter().enumerate() {
+                parts.push(format!(
+                    "(SELECT COUNT(*) FROM accounts WHERE {one} AND created_at >= {since}) AS identity_{i}"
+                ));
+            }
+        }
+    }
+    if let Some((email_key, username_key)) = email {
+        let (e, u) = (
+            param(Param::Text(email_key), &mut params),
+            param(Param::Text(username_key), &mut params),
+        );
+        parts.push(format!(
+            "(SELECT COUNT(*) FROM accounts WHERE email_key = {e} AND username_key <> {u}) AS email"
+        ));
+    }
+    for (column, value) in [("email_domain", &scope.email_domain), ("asn", &scope.asn)] {
+        if let Some((value, since)) = value {
+            let (v, s) = (
+                param(Param::Text(value), &mut params),
+                param(Param::Int(*since), &mut params),
+            );
+            parts.push(format!(
+                "(SELECT COUNT(*) FROM accounts WHERE {column} = {v} AND created_at >= {s}) AS {column}"
+            ));
+        }
+    }
+    (!parts.is_empty()).then(|| (format!("SELECT {}", parts.join(", ")), params))
+}
+
+/// The column an identity is kept in; never text from outside.
+fn column(identity: Identity) -> &'static str {
+    match identity {
+        Identity::VisitorId => "visitor_id",
+        Identity::HighRecallId => "high_recall_id",
+        Identity::LinkedId => "linked_id",
+    }
+}
+
+/// Runs [`counts_query`] on the pool or in a transaction.
+async fn count<'e, E>(
+    executor: E,
+    scope: &AccountScope,
+    email: Option<(&str, &str)>,
+) -> Result<AccountCounts, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let Some((sql, params)) = counts_query(scope, email) else {
+        return Ok(AccountCounts::default());
+    };
+    let mut query = sqlx::query(&sql);
+    for p in params {
+        query = match p {
+            Param::Text(text) => query.bind(text.to_owned()),
+            Param::Int(n) => query.bind(n),
+        };
+    }
+    let row = query.fetch_one(executor).await?;
+    let mut counts = AccountCounts::default();
+    if !scope.identities.is_empty() {
+        counts.device = row.try_get("device")?;
+        if scope.identities.len() > 1 {
+            for i in 0..scope.identities.len() {
+                counts
+                    .by_identity
+                    .push(row.try_get(format!("identity_{i}").as_str())?);
+            }
+        }
+    }
+    if email.is_some() {
+        counts.email = row.try_get("email")?;
+    }
+    if scope.email_domain.is_some() {
+        counts.email_domain = Some(row.try_get("email_domain")?);
+    }
+    if scope.asn.is_some() {
+        counts.asn = Some(row.try_get("asn")?);
+    }
+    Ok(counts)
+}
+
 impl Store {
-    /// Creates the account and records its attempt in one transaction, unless the device already
-    /// holds its quota of accounts in the window.
-    ///
-    /// The count and the insert are one statement, and concurrent signups from one device queue
-    /// behind each other: SQLite has a single writer, and PostgreSQL takes a transaction-scoped
-    /// advisory lock on the visitor id, which every instance sharing the database respects.
+    /// Creates the account and records its attempt in one transaction, unless the device
+    /// already holds its quota of accounts in the window: [`Store::write_account`] with the
+    /// visitor id alone.
     pub async fn create_account(
         &self,
         account: &NewAccount,
         quota: DeviceQuota,
         attempt: &NewAttempt,
     ) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                .bind(&account.visitor_id)
-                .execute(&mut *tx)
-                .await?;
+        let scope = AccountScope::device(&account.visitor_id, quota.since_ms);
+        let mut attempt = attempt.clone();
+        let judged = self
+            .write_account(account, &scope, &mut attempt, |counts, _| {
+                if counts.device >= quota.max_accounts {
+                    Err(StoreError::DeviceLimit)
+                } else {
+                    Ok(account.review)
+                }
+            })
+            .await?;
+        match judged {
+            Written::Created(id) => Ok(id),
+            Written::Refused(error) => Err(error),
         }
-        let inserted = sqlx::query(
+    }
+
+    /// Counts the scope's accounts, lets `judge` decide on the counts, and, unless it refuses,
+    /// creates the account (held for review when it answers `true`) and records `attempt`, all
+    /// in one transaction.
+    ///
+    /// The counts are exact across instances: no other write of an account sharing a key of the
+    /// scope can happen between the count and the insert. On PostgreSQL each key (every identity,
+    /// the email domain, the ASN) takes a transaction-scoped advisory lock first, which every
+    /// instance sharing the database respects; SQLite's transaction takes the single write lock
+    /// when it begins. `judge` may update the attempt it records (verdict, codes, snapshot).
+    pub async fn write_account<R>(
+        &self,
+        account: &NewAccount,
+        scope: &AccountScope,
+        attempt: &mut NewAttempt,
+        judge: impl FnOnce(&AccountCounts, &mut NewAttempt) -> Result<bool, R>,
+    ) -> Result<Written<R>, StoreError> {
+        let mut tx = match self.backend {
+            // Deferred, the count would read a snapshot that another writer could overtake
+            // before this one's insert, which SQLite then refuses as busy.
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        if self.backend == Backend::Postgres {
+            let keys = scope.lock_keys();
+            let locks: Vec<String> = (1..=keys.len())
+                .map(|n| format!("pg_advisory_xact_lock(hashtextextended(${n}, 0))"))
+                .collect();
+            if !locks.is_empty() {
+                // PostgreSQL evaluates a select list left to right: the locks are taken in order.
+                let sql = format!("SELECT {}", locks.join(", "));
+                let mut query = sqlx::query(&sql);
+                for key in &keys {
+                    query = query.bind(key);
+                }
+                query.execute(&mut *tx).await?;
+            }
+        }
+        let counts = count(&mut *tx, scope, None).await?;
+        let review = match judge(&counts, attempt) {
+            Ok(review) => review,
+            Err(refusal) => return Ok(Written::Refused(refusal)),
+        };
+        let row = sqlx::query(
             "INSERT INTO accounts \
                (username, username_key, username_skeleton, password_hash, visitor_id, event_id, \
-                review, created_at, account_ref, decision_id, status, email_key) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $11, $12, $13, $14 \
-             WHERE (SELECT COUNT(*) FROM accounts WHERE visitor_id = $5 AND created_at >= $9) < $10 \
+                review, created_at, account_ref, decision_id, status, email_key, high_recall_id, \
+                linked_id, email_domain, asn) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
              RETURNING id",
         )
         .bind(&account.username)
@@ -91,23 +340,22 @@ impl Store {
         .bind(&account.password_hash)
         .bind(&account.visitor_id)
         .bind(&account.event_id)
-        .bind(i64::from(account.review))
+        .bind(i64::from(review))
         .bind(account.created_at)
-        .bind(quota.since_ms)
-        .bind(quota.max_accounts)
         .bind(&account.account_ref)
         .bind(&account.decision_id)
-        .bind(if account.review { "review" } else { "active" })
+        .bind(if review { "review" } else { "active" })
         .bind(&account.email_key)
-        .fetch_optional(&mut *tx)
+        .bind(&account.high_recall_id)
+        .bind(&account.linked_id)
+        .bind(&account.email_domain)
+        .bind(&account.asn)
+        .fetch_one(&mut *tx)
         .await?;
-        let Some(row) = inserted else {
-            return Err(StoreError::DeviceLimit);
-        };
         let id: i64 = row.try_get("id")?;
         self.insert_attempt(&mut tx, attempt, Some(id)).await?;
         tx.commit().await?;
-        Ok(id)
+        Ok(Written::Created(id))
     }
 
     /// How many accounts the device holds in the window: the early check before hashing a password.
@@ -126,38 +374,17 @@ impl Store {
         Ok(row.try_get("n")?)
     }
 
-    /// The accounts a device holds in the window, and those with an email address under
-    /// another username (the same username is `username_taken`, answered after the policy):
-    /// the counts the policy judges, in one query. A missing visitor id or address counts none.
+    /// The counts the policy judges, in one query: the scope's (the device's accounts, by each
+    /// identity, and those at its email domain and ASN) and, given the signup's email address
+    /// and username key, the accounts with that address under another username (the same
+    /// username is `username_taken`, answered after the policy). Runs for every refused bot
+    /// too, so nothing the policy does not count is asked.
     pub async fn account_counts(
         &self,
-        visitor_id: Option<&str>,
-        since_ms: i64,
-        email_key: Option<&str>,
-        username_key: &str,
-    ) -> Result<(i64, i64), StoreError> {
-        let row = sqlx::query(
-            "SELECT \
-               (SELECT COUNT(*) FROM accounts WHERE visitor_id = $1 AND created_at >= $2) AS device, \
-               (SELECT COUNT(*) FROM accounts WHERE email_key = $3 AND username_key <> $4) AS email",
-        )
-        .bind(visitor_id.unwrap_or_default())
-        .bind(since_ms)
-        .bind(email_key.unwrap_or_default())
-        .bind(username_key)
-        .fetch_one(&self.pool)
-        .await?;
-        let device = if visitor_id.is_some() {
-            row.try_get("device")?
-        } else {
-            0
-        };
-        let email = if email_key.is_some() {
-            row.try_get("email")?
-        } else {
-            0
-        };
-        Ok((device, email))
+        scope: &AccountScope,
+        email: Option<(&str, &str)>,
+    ) -> Result<AccountCounts, StoreError> {
+        count(&self.pool, scope, email).await
     }
 
     /// Whether a username (by its key or its skeleton) or an event id is already taken, checked

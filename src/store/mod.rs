@@ -13,9 +13,10 @@ mod label_reports;
 mod lists;
 mod reviews;
 mod usernames;
+mod velocity;
 mod webhooks;
 
-pub use accounts::{AccountRow, DeviceQuota, NewAccount};
+pub use accounts::{AccountCounts, AccountRow, AccountScope, DeviceQuota, NewAccount, Written};
 pub use attempts::{AttemptFilter, AttemptRow, Endpoint, NewAttempt};
 pub use audit::AuditLog;
 pub use deliveries::{Delivery, DeliveryStatus};
@@ -24,6 +25,7 @@ pub use label_reports::LabelReport;
 pub use lists::{AnalystAction, ListEntry};
 pub use reviews::{Label, Resolved, Review};
 pub use usernames::{KeptApart, Rekeyed};
+pub use velocity::Counter;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};

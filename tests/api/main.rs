@@ -9,6 +9,7 @@ mod demo;
 mod docs;
 mod email;
 mod failures;
+mod identities;
 mod lists;
 mod metrics;
 mod openapi;
@@ -20,6 +21,7 @@ mod rules_engine;
 mod signals;
 mod signup;
 mod usernames;
+mod velocity;
 mod webhooks;
 
 #[path = "../common/mod.rs"]

@@ -109,6 +109,8 @@ fn every_error() -> Vec<ApiError> {
             code,
             visitor_id: None,
             bot: None,
+            identity: None,
+            retry_after_secs: None,
         })
     };
     // Every code a rule can refuse with, read from an evaluation: every rule records one check.

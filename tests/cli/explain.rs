@@ -73,6 +73,8 @@ async fn explain_prints_every_rule_and_the_verdict() {
                 "{stdout}"
             ),
             "allowed_origins" | "ip_binding" => assert_eq!(outcome, "disabled", "{stdout}"),
+            // The velocity rules are off until given a threshold.
+            rule if rule.starts_with("velocity.") => assert_eq!(outcome, "disabled", "{stdout}"),
             // Remote control is a Server API v3 signal; a v4 event does not carry it.
             "remote_control" => assert_eq!(outcome, "unavailable", "{stdout}"),
             // Without a recorded attempt there is no username to read an email from.
@@ -279,6 +281,71 @@ async fn explain_names_the_rule_and_ruleset_of_a_rules_engine_block() {
         (asked.event_id.as_str(), asked.ruleset_id.as_deref()),
         (fresh.event_id.as_str(), Some("rs_team")),
         "explain asks for the ruleset too"
+    );
+}
+
+/// A refusal by a linked identity and a velocity count, explained from the snapshot under the
+/// policy that made it: the identity that matched and the count are in the rules' inputs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_shows_the_identity_that_matched_and_the_velocity_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path(), "identity.db");
+    let policy_file = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy_file,
+        "[policy]\ndevice_identity = [\"visitor_id\", \"high_recall_id\"]\n\n\
+         [policy.velocity.ip]\nthreshold = 100\n",
+    )
+    .unwrap();
+    let policy = signup_guard::policy::load_file(&policy_file).unwrap();
+    let app = common::spawn_app_with(common::Options {
+        database_url: Some(url.clone()),
+        policy,
+        ..common::Options::default()
+    })
+    .await;
+    let browser = |visitor: &str| IdentifyRequest {
+        visitor_id: Some(visitor.into()),
+        high_recall_id: Some("OneLaptop".into()),
+        ..IdentifyRequest::default()
+    };
+    let first = app.identify_with(browser("ChromeVisitor"));
+    assert_eq!(app.signup(&first.request_id).await.0, 200);
+    let second = app.identify_with(browser("FirefoxVisitor"));
+    let (status, body) = app.signup(&second.request_id).await;
+    assert_eq!(
+        (status, body["identity"].as_str()),
+        (429, Some("high_recall_id"))
+    );
+    drop(app);
+
+    let env = [("DATABASE_URL", url.as_str())];
+    let config = policy_file.to_str().unwrap();
+    let args = ["explain", second.request_id.as_str(), "--config", config];
+    let output = run_async(dir.path(), &args, &env).await;
+    assert!(output.status.success(), "{output:?}");
+    let stdout = text(&output.stdout);
+    let row = |rule: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{rule} ")))
+            .unwrap_or_else(|| panic!("no {rule} row: {stdout}"))
+            .to_owned()
+    };
+    let device = row("accounts_per_device");
+    assert!(device.contains("fired"), "{device}");
+    assert!(
+        device.contains("high_recall_id OneLaptop (1); matched by high_recall_id"),
+        "{device}"
+    );
+    let ip = row("velocity.ip");
+    assert!(
+        ip.contains("passed") && ip.contains("2 attempt(s) from 127.0.0.1"),
+        "{ip}"
+    );
+    assert!(
+        stdout.contains("verdict  block (first reason device_limit"),
+        "{stdout}"
     );
 }
 

@@ -773,6 +773,146 @@ pub async fn signup(
     }
 }
 
+/// [`signup`], from a client behind one trusted proxy that says it is `forwarded_for`.
+pub async fn signup_from(
+    http: &reqwest::Client,
+    address: &str,
+    request_id: &str,
+    username: &str,
+    forwarded_for: &str,
+) -> Answer {
+    let body =
+        json!({ "requestId": request_id, "username": username, "password": STRONG_PASSWORD });
+    let sent = http
+        .post(format!("{address}/api/create-account"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&body)
+        .send()
+        .await;
+    match sent {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let body = response.json().await.unwrap_or(Value::Null);
+            Answer {
+                status: Some(status),
+                body,
+                retry_after,
+            }
+        }
+        Err(_) => Answer {
+            status: None,
+            body: Value::Null,
+            retry_after: None,
+        },
+    }
+}
+
+/// The velocity rules by their key in `[policy.velocity]`.
+pub const VELOCITY_RULES: [&str; 5] = ["ip", "subnet", "visitor", "email_domain", "asn"];
+
+/// A policy with one velocity rule on at `threshold` (an hour's window, block), behind one
+/// trusted proxy (so a test chooses each signup's client IP), and a device limit high enough
+/// that it never decides.
+pub fn velocity_policy(rule: &str, threshold: u32) -> Policy {
+    let mut policy = Policy {
+        trusted_proxy_hops: 1,
+        accounts_per_device: 1000,
+        ..Policy::default()
+    };
+    let on = signup_guard::policy::VelocityRule {
+        threshold,
+        ..Default::default()
+    };
+    let v = &mut policy.velocity;
+    match rule {
+        "ip" => v.ip = on,
+        "subnet" => v.subnet = on,
+        "visitor" => v.visitor = on,
+        "email_domain" => v.email_domain = on,
+        "asn" => v.asn = on,
+        other => panic!("no velocity rule {other}"),
+    }
+    policy
+}
+
+/// `count` signups at once, spread over `addresses` in turn, that share only what `rule`
+/// counts: one client IP, one /24 (different addresses), one visitor id, one email domain (the
+/// one [`username`] gives), or one ASN. Everything else differs, so nothing but the rule can
+/// refuse them.
+pub async fn velocity_burst(
+    simulator: &Simulator,
+    addresses: &[String],
+    rule: &str,
+    count: usize,
+) -> Vec<Answer> {
+    let http = reqwest::Client::new();
+    let signups = (0..count).map(|i| {
+        let event = simulator.identify(IdentifyRequest {
+            persona: Persona::NewDevice,
+            visitor_id: (rule == "visitor").then(|| "VelocityBurstVisitor".to_owned()),
+            asn: Some(if rule == "asn" {
+                "64500".into()
+            } else {
+                format!("{}", 65_000 + i)
+            }),
+            ..IdentifyRequest::default()
+        });
+        let forwarded_for = match rule {
+            "ip" => "203.0.113.7".to_owned(),
+            "subnet" => format!("203.0.113.{}", i + 1),
+            _ => format!("10.{}.{}.1", i / 200, i % 200),
+        };
+        let username = match rule {
+            "email_domain" => username(),
+            _ => format!(
+                "burst-{}-{i}@{}.example.org",
+                std::process::id(),
+                unique_label()
+            ),
+        };
+        let (http, address) = (http.clone(), addresses[i % addresses.len()].clone());
+        async move {
+            signup_from(
+                &http,
+                &address,
+                &event.request_id,
+                &username,
+                &forwarded_for,
+            )
+            .await
+        }
+    });
+    futures_util::future::join_all(signups).await
+}
+
+/// A label no other call of this process gets, for domains that must differ.
+fn unique_label() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    format!("d{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Asserts that exactly `through` signups were created and every other one was refused 429
+/// with `code`.
+pub fn assert_exactly_through(answers: &[Answer], through: usize, code: &str) {
+    let created = answers.iter().filter(|a| a.status == Some(200)).count();
+    let refused = answers
+        .iter()
+        .filter(|a| a.status == Some(429) && a.code() == code)
+        .count();
+    let seen: Vec<(Option<u16>, &str)> = answers.iter().map(|a| (a.status, a.code())).collect();
+    assert_eq!(
+        (created, refused),
+        (through, answers.len() - through),
+        "{code}: {seen:?}"
+    );
+}
+
 /// Polls `/health` until it answers `want`, failing the test after `within`.
 pub async fn wait_for_health(http: &reqwest::Client, address: &str, want: u16, within: Duration) {
     let deadline = Instant::now() + within;

@@ -92,6 +92,12 @@ pub struct IdentifyRequest {
     pub age_seconds: Option<u64>,
     /// The `linkedId` the page would have attached.
     pub linked_id: Option<String>,
+    /// The high-recall visitor id (`supplementary_id_high_recall`): give the same one to
+    /// identifications with different visitor ids to play one device seen in several browsers.
+    /// None by default.
+    pub high_recall_id: Option<String>,
+    /// The autonomous system the IP belongs to (`ip_info`), such as `"7922"`. None by default.
+    pub asn: Option<String>,
     /// Smart Signals to raise on top of the persona's own (ignored for a partial
     /// identification, which carries none).
     pub signals: Vec<ExtraSignal>,
@@ -263,6 +269,8 @@ impl Simulator {
                 url: req.url.unwrap_or_else(|| DEFAULT_URL.to_owned()),
                 ip: req.ip.unwrap_or_else(|| DEFAULT_IP.to_owned()),
                 linked_id: req.linked_id,
+                high_recall_id: req.high_recall_id,
+                asn: req.asn,
                 extras: req.signals,
                 rule_action: req.rule_action.or(req.persona.rule_action()),
                 first_seen_ms,

@@ -63,6 +63,10 @@ fn v4_get_event_200() {
     assert_eq!(event.linked_id.as_deref(), Some("somelinkedId"));
     assert_eq!(event.ip.as_deref(), Some("61.127.217.15"));
     assert_eq!(
+        event.ip_info.as_ref().and_then(|i| i.asn.as_deref()),
+        Some("7922")
+    );
+    assert_eq!(
         event.url.as_deref(),
         Some("https://www.example.com/login?hope{this{works[!")
     );
@@ -120,6 +124,11 @@ fn v4_get_event_200() {
     assert_eq!(
         event.high_recall_visitor_id.as_deref(),
         Some("0jnGMkPYXX37DqVa4ZIO3f_hr")
+    );
+    // The IPv4 address's network is the one named; the IPv6 one's (6805) is not read then.
+    assert_eq!(
+        event.ip_info.as_ref().and_then(|i| i.asn.as_deref()),
+        Some("7922")
     );
     assert_eq!(
         event.incremental_identification_status,

@@ -411,6 +411,59 @@ fn age_url_and_ip_are_reported_as_given() {
     assert_eq!(ident["ip"], "203.0.113.9");
 }
 
+/// One device in two browsers: two visitor ids, one high-recall id; and the network's ASN,
+/// filed under the address's family. Both generations carry them, and both parse back.
+#[test]
+fn high_recall_id_and_asn_are_reported_as_given() {
+    let sim = Simulator::new(SimulatorConfig::default());
+    let asked = |visitor: &str, ip: &str| IdentifyRequest {
+        visitor_id: Some(visitor.into()),
+        high_recall_id: Some("SameDeviceHighRecall".into()),
+        ip: Some(ip.into()),
+        asn: Some("64500".into()),
+        ..Default::default()
+    };
+    let chrome = sim.identify(asked("ChromeVisitor", "203.0.113.9"));
+    let firefox = sim.identify(asked("FirefoxVisitor", "2001:db8::9"));
+    for (identified, family) in [(&chrome, "v4"), (&firefox, "v6")] {
+        let v4 = sim.event_v4_json(&identified.event_id).unwrap();
+        assert_eq!(v4["ip_info"][family]["asn"], "64500", "{v4}");
+        let v3 = sim.event_v3_json(&identified.event_id).unwrap();
+        assert_eq!(
+            v3["products"]["ipInfo"]["data"][family]["asn"]["asn"],
+            "64500"
+        );
+        for event in [
+            Event::from_v4_json(v4.to_string().as_bytes()).unwrap(),
+            Event::from_v3_json(v3.to_string().as_bytes()).unwrap(),
+        ] {
+            assert_eq!(
+                event.visitor_id.as_deref(),
+                Some(identified.visitor_id.as_str())
+            );
+            assert_eq!(
+                event.high_recall_visitor_id.as_deref(),
+                Some("SameDeviceHighRecall")
+            );
+            assert_eq!(event.ip_info.and_then(|i| i.asn).as_deref(), Some("64500"));
+        }
+    }
+    let plain = sim.identify(IdentifyRequest::default());
+    let plain = Event::from_v4_json(
+        sim.event_v4_json(&plain.event_id)
+            .unwrap()
+            .to_string()
+            .as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(plain.high_recall_visitor_id, None);
+    assert_eq!(
+        plain.ip_info.and_then(|i| i.asn).as_deref(),
+        Some("64496"),
+        "without an ASN asked for, the simulator's home ISP"
+    );
+}
+
 #[test]
 fn persona_names_round_trip() {
     for persona in Persona::ALL {

@@ -237,7 +237,11 @@ fn docs_and_example_name_every_key_rule_and_code() {
     let example = std::fs::read_to_string(example_path()).unwrap();
     let policy = serde_json::to_value(Policy::default()).unwrap();
     let rules = serde_json::to_value(Rules::default()).unwrap();
-    let keys = policy.as_object().unwrap().keys().filter(|k| *k != "rules");
+    let keys = policy
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|k| *k != "rules" && *k != "velocity");
     for key in keys {
         assert!(
             docs.contains(&format!("`{key}`")),
@@ -255,6 +259,26 @@ fn docs_and_example_name_every_key_rule_and_code() {
             example.contains(&format!("\n{key} = ")),
             "example lacks {key}"
         );
+    }
+    let velocity = serde_json::to_value(VelocityRules::default()).unwrap();
+    for (rule, keys) in velocity.as_object().unwrap() {
+        let quoted = format!("`velocity.{rule}`");
+        assert!(docs.contains(&quoted), "docs/policy.md lacks {quoted}");
+        let table = format!("\n[policy.velocity.{rule}]\n");
+        let at = example
+            .find(&table)
+            .unwrap_or_else(|| panic!("example lacks {table}"));
+        let body = example[at + table.len()..].split("\n[").next().unwrap();
+        for key in keys.as_object().unwrap().keys() {
+            assert!(
+                body.contains(&format!("{key} = ")),
+                "example lacks velocity.{rule}.{key}"
+            );
+            assert!(
+                docs.contains(&format!("`{key}`")),
+                "docs/policy.md lacks {key}"
+            );
+        }
     }
     let d = run(&Policy::default(), &clean_event(), &ctx());
     for c in &d.checks {

@@ -8,6 +8,7 @@ mod decision;
 mod identity;
 mod order;
 mod signals;
+mod velocity;
 
 use fingerprint::event::{
     IpBlocklist, IpInfo, Proxy, RuleAction, RuleActionType, Tampering, Velocity, VelocityIntervals,
@@ -15,7 +16,7 @@ use fingerprint::event::{
 };
 use fingerprint::{BotResult, Event, IdentificationStatus};
 
-use super::{evaluate, Action, Check, Context, Decision, Outcome, Policy, Rules};
+use super::{evaluate, Action, Check, Context, Decision, Outcome, Policy, Rules, VelocityRules};
 
 pub(super) const NOW: i64 = 1_700_000_000_000;
 

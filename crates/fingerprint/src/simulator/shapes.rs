@@ -166,6 +166,18 @@ pub(crate) fn v4(event: &IssuedEvent, ruleset_id: Option<&str>) -> Value {
     if let Some(linked_id) = &event.linked_id {
         fields.insert("linked_id".into(), json!(linked_id));
     }
+    if let Some(high_recall_id) = &event.high_recall_id {
+        fields.insert(
+            "supplementary_id_high_recall".into(),
+            json!({
+                "visitor_id": high_recall_id,
+                "visitor_found": event.visitor_found,
+                "confidence": { "score": s.confidence, "version": "1.1" },
+                "first_seen_at": event.first_seen_ms,
+                "last_seen_at": event.last_seen_ms
+            }),
+        );
+    }
     if event.persona.has_smart_signals() {
         v4_smart_signals(fields, &s, event);
     }
@@ -289,7 +301,7 @@ fn v4_smart_signals(fields: &mut Map<String, Value>, s: &Signals, event: &Issued
         ip_family(&event.ip).into(),
         json!({
             "address": event.ip,
-            "asn": net.asn,
+            "asn": event.asn.as_deref().unwrap_or(net.asn),
             "asn_name": net.name,
             "asn_network": ip_network(&event.ip),
             "asn_type": net.kind,
@@ -357,6 +369,13 @@ pub(crate) fn v3(event: &IssuedEvent) -> Value {
     });
     if let Some(linked_id) = &event.linked_id {
         identification["linkedId"] = json!(linked_id);
+    }
+    if let Some(high_recall_id) = &event.high_recall_id {
+        identification["supplementaryIds"] = json!({ "highRecall": {
+            "visitorId": high_recall_id,
+            "visitorFound": event.visitor_found,
+            "confidence": { "score": s.confidence }
+        } });
     }
     let mut products = Map::new();
     products.insert("identification".into(), json!({ "data": identification }));
@@ -479,7 +498,7 @@ fn v3_smart_signals(
         json!({
             "address": event.ip,
             "asn": {
-                "asn": net.asn,
+                "asn": event.asn.as_deref().unwrap_or(net.asn),
                 "name": net.name,
                 "network": ip_network(&event.ip),
                 "type": net.kind
