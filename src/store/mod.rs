@@ -7,6 +7,7 @@
 mod accounts;
 mod attempts;
 mod audit;
+mod console;
 mod deliveries;
 mod error;
 mod label_reports;
@@ -18,6 +19,7 @@ mod webhooks;
 pub use accounts::{AccountRow, DeviceQuota, NewAccount};
 pub use attempts::{AttemptFilter, AttemptRow, Endpoint, NewAttempt};
 pub use audit::AuditLog;
+pub use console::{ConsoleSession, IpNeighbour, LabelRecord, VerdictCount, CONSOLE_SESSION_MS};
 pub use deliveries::{Delivery, DeliveryStatus};
 pub use error::StoreError;
 pub use label_reports::LabelReport;
