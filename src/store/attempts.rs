@@ -200,17 +200,26 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<AttemptRow>, StoreError> {
         // Only the conditions given are written, so each filter can use its index (a
-        // `$n = '' OR column = $n` form would hide the column from the planner). Values are
-        // always bound, never spliced.
-        let mut conditions = vec!["id < $1".to_owned(), "created_at >= $2".to_owned()];
-        let mut texts: Vec<String> = Vec::new();
-        let mut add = |sql: &str, value: String| {
-            texts.push(value);
-            conditions.push(sql.replace('?', &format!("${}", texts.len() + 3)));
+        // `$n = '' OR column = $n` form would hide the column from the planner, and a
+        // `created_at >= 0` tempts SQLite onto the time index and a sort of the whole table).
+        // Values are always bound, never spliced.
+        enum Value {
+            Int(i64),
+            Text(String),
+        }
+        let mut conditions = Vec::new();
+        let mut values = Vec::new();
+        let mut add = |sql: &str, value: Value| {
+            values.push(value);
+            conditions.push(sql.replace('?', &format!("${}", values.len())));
         };
-        // Codes are lower-case: a filter in any case means the same code on both backends
-        // (SQLite's LIKE ignores ASCII case, PostgreSQL's does not).
-        let code = filter.code.clone().unwrap_or_default().to_lowercase();
+        add("id < ?", Value::Int(filter.before.unwrap_or(i64::MAX)));
+        if let Some(since) = filter.since_ms {
+            add("created_at >= ?", Value::Int(since));
+        }
+        if let Some(until) = filter.until_ms {
+            add("created_at < ?", Value::Int(until));
+        }
         for (column, value) in [
             ("verdict", &filter.verdict),
             ("visitor_id", &filter.visitor_id),
@@ -219,31 +228,31 @@ impl Store {
             ("event_id", &filter.event_id),
         ] {
             if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
-                add(&format!("{column} = ?"), value.to_owned());
+                add(&format!("{column} = ?"), Value::Text(value.to_owned()));
             }
         }
+        // Codes are lower-case: a filter in any case means the same code on both backends
+        // (SQLite's LIKE ignores ASCII case, PostgreSQL's does not).
+        let code = filter.code.clone().unwrap_or_default().to_lowercase();
         if !code.is_empty() {
-            add("(code = ?", code.clone());
-            add(
-                "codes LIKE ? ESCAPE '\\')",
-                format!("%\"{}\"%", escape_like(&code)),
-            );
+            add("(code = ?", Value::Text(code.clone()));
+            let pattern = format!("%\"{}\"%", escape_like(&code));
+            add("codes LIKE ? ESCAPE '\\')", Value::Text(pattern));
             let like = conditions.pop().unwrap_or_default();
             let eq = conditions.pop().unwrap_or_default();
             conditions.push(format!("{eq} OR {like}"));
         }
         let sql = format!(
-            "SELECT {COLUMNS} FROM attempts WHERE {} AND created_at < $3 \
-             ORDER BY id DESC LIMIT ${}",
+            "SELECT {COLUMNS} FROM attempts WHERE {} ORDER BY id DESC LIMIT ${}",
             conditions.join(" AND "),
-            texts.len() + 4
+            values.len() + 1
         );
-        let mut query = sqlx::query(&sql)
-            .bind(filter.before.unwrap_or(i64::MAX))
-            .bind(filter.since_ms.unwrap_or(0))
-            .bind(filter.until_ms.unwrap_or(i64::MAX));
-        for text in &texts {
-            query = query.bind(text);
+        let mut query = sqlx::query(&sql);
+        for value in values {
+            query = match value {
+                Value::Int(n) => query.bind(n),
+                Value::Text(text) => query.bind(text),
+            };
         }
         let rows = query.bind(limit).fetch_all(&self.pool).await?;
         rows.iter().map(attempt_row).collect()
