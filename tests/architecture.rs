@@ -157,7 +157,13 @@ fn the_circle_finder_sees_a_circle() {
 fn every_route_is_added_with_its_openapi_entry() {
     let mut offenders = Vec::new();
     let mut added = 0;
+    let console = src("http").join("console");
     for file in sources(&src("http")) {
+        // The console's pages are HTML for people, not API: they are deliberately left out of
+        // the OpenAPI document (which schemathesis fuzzes) and merged after it is split.
+        if file.starts_with(&console) {
+            continue;
+        }
         let text = std::fs::read_to_string(&file).expect("a readable source file");
         for (n, line) in text.lines().enumerate() {
             let code = line.split("//").next().unwrap_or_default();

@@ -1,6 +1,6 @@
 //! What each subcommand does.
 
-mod backtest;
+pub mod backtest;
 mod explain;
 mod lists;
 

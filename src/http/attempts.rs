@@ -163,6 +163,7 @@ pub async fn list(
         since_ms,
         before: page.before,
         visitor_id: query.visitor_id.filter(|v| !v.is_empty()),
+        ..AttemptFilter::default()
     };
     let rows = state.store.list_attempts(&filter, page.limit).await?;
     let next_before = page.next_before(rows.last().map(|r| r.id), rows.len());
@@ -176,7 +177,7 @@ pub async fn list(
 /// Every code an attempt can be recorded with: the outcomes of a created account or decision,
 /// every rule's code, and every error's. A filter on anything else is a typo (or another
 /// case) that would silently match nothing.
-fn known_codes() -> Vec<&'static str> {
+pub(super) fn known_codes() -> Vec<&'static str> {
     let mut codes = vec!["created", "review", "allow"];
     codes.extend(crate::policy::codes());
     codes.extend(ApiError::every_kind().iter().map(ApiError::code));

@@ -64,7 +64,7 @@ async fn drop_unsafe_request_id(mut req: Request) -> Request {
 /// A request past its time limit is answered 503, and its work is dropped: an open database
 /// transaction rolls back, so nothing half-written remains (the routes under this layer write
 /// at most one statement, or a webhook row whose retry is deduplicated).
-async fn deadline(limit: Duration, req: Request, next: Next) -> Response {
+pub(super) async fn deadline(limit: Duration, req: Request, next: Next) -> Response {
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(response) => response,
         Err(_) => {

@@ -36,12 +36,12 @@ pub struct ListsQuery {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NewEntryBody {
-    kind: String,
-    value: String,
-    action: String,
-    reason: String,
+    pub(super) kind: String,
+    pub(super) value: String,
+    pub(super) action: String,
+    pub(super) reason: String,
     /// RFC 3339, or a duration from now such as `30d`; omitted, the entry never expires.
-    expires_at: Option<String>,
+    pub(super) expires_at: Option<String>,
 }
 
 /// `?reason=` on DELETE: why it was removed.
@@ -168,31 +168,7 @@ pub async fn add(
     body: Result<Json<NewEntryBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<EntryView>)> {
     let Json(body) = body.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
-    let now = now_ms();
-    let expires_at = match body.expires_at.as_deref() {
-        None => None,
-        Some(text) => Some(crate::time::parse_expiry(text, now).ok_or_else(|| {
-            ApiError::InvalidRequest(
-                "expiresAt must be an RFC 3339 time such as 2027-01-31T00:00:00Z, or a duration such as 30d"
-                    .into(),
-            )
-        })?),
-    };
-    let entry = EntryRequest {
-        kind: body.kind,
-        value: body.value,
-        action: body.action,
-        reason: body.reason,
-        expires_at,
-    }
-    .check(now)
-    .map_err(ApiError::InvalidRequest)?;
-    let added = state.store.add_list_entry(&entry, &analyst.0, now).await?;
-    tracing::info!(analyst = %analyst.0, entry = added.id, kind = %added.kind, action = %added.action, "list entry added");
-    // This instance sees it at once; the others within the refresh period.
-    if let Err(error) = state.signups.lists.reload(&state.store).await {
-        tracing::warn!(%error, "cannot reload the lists after a change");
-    }
+    let added = add_entry(&state, &analyst, body).await?;
     Ok((StatusCode::CREATED, Json(EntryView::from(added))))
 }
 
@@ -222,9 +198,53 @@ pub async fn remove(
 ) -> Result<StatusCode> {
     let id = path_id(id)?;
     let Query(query) = query.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
-    plain_text("reason", query.reason.as_deref())?;
-    let reason = query
-        .reason
+    remove_entry(&state, &analyst, id, query.reason.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Adds an entry and reloads this instance's lists: the API's and the console's one way.
+pub(super) async fn add_entry(
+    state: &AppState,
+    analyst: &Analyst,
+    body: NewEntryBody,
+) -> Result<ListEntry> {
+    let now = now_ms();
+    let expires_at = match body.expires_at.as_deref() {
+        None => None,
+        Some(text) => Some(crate::time::parse_expiry(text, now).ok_or_else(|| {
+            ApiError::InvalidRequest(
+                "expiresAt must be an RFC 3339 time such as 2027-01-31T00:00:00Z, or a duration such as 30d"
+                    .into(),
+            )
+        })?),
+    };
+    let entry = EntryRequest {
+        kind: body.kind,
+        value: body.value,
+        action: body.action,
+        reason: body.reason,
+        expires_at,
+    }
+    .check(now)
+    .map_err(ApiError::InvalidRequest)?;
+    let added = state.store.add_list_entry(&entry, &analyst.0, now).await?;
+    tracing::info!(analyst = %analyst.0, entry = added.id, kind = %added.kind, action = %added.action, "list entry added");
+    // This instance sees it at once; the others within the refresh period.
+    if let Err(error) = state.signups.lists.reload(&state.store).await {
+        tracing::warn!(%error, "cannot reload the lists after a change");
+    }
+    Ok(added)
+}
+
+/// Removes an entry (a reason is required) and reloads this instance's lists.
+pub(super) async fn remove_entry(
+    state: &AppState,
+    analyst: &Analyst,
+    id: i64,
+    reason: Option<&str>,
+) -> Result<()> {
+    plain_text("reason", reason)?;
+    let reason = reason
         .map(|r| r.trim().to_owned())
         .filter(|r| !r.is_empty())
         .ok_or_else(|| ApiError::InvalidRequest("reason is required: ?reason=...".into()))?;
@@ -238,5 +258,5 @@ pub async fn remove(
             tracing::warn!(%error, "cannot reload the lists after a change");
         }
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }

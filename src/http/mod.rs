@@ -14,6 +14,7 @@ mod actions;
 mod admin;
 mod attempts;
 mod bearer;
+mod console;
 mod decisions;
 mod deliveries;
 mod demo;
@@ -85,7 +86,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(signup::routes())
         .merge(decisions::decide_routes(state.clone()))
         .split_for_parts();
+    // The console's pages are for people, not API: merged after the split, they stay out of
+    // the OpenAPI document (schemathesis fuzzes every route it lists).
     let app = app
+        .merge(console::routes(&state))
         .layer(Extension(openapi::Document::new(&document)))
         .fallback(|| async { ApiError::NotFound })
         // Set last: it applies to the routes present when it is called.

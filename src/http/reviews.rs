@@ -143,7 +143,7 @@ impl From<Resolved> for ResolvedView {
     }
 }
 
-fn reason(text: &str) -> Result<String> {
+pub(super) fn reason(text: &str) -> Result<String> {
     let text = text.trim();
     if text.is_empty() || text.chars().count() > MAX_REASON_CHARS {
         return Err(ApiError::InvalidRequest(format!(
@@ -185,13 +185,7 @@ pub async fn approve(
 ) -> Result<Json<ResolvedView>> {
     let id = path_id(id)?;
     let Json(body) = body.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
-    let why = reason(&body.reason)?;
-    let resolved = state
-        .store
-        .approve(id, &analyst.0, &why, now_ms())
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    tracing::info!(analyst = %analyst.0, account = id, "account approved");
+    let resolved = approve_account(&state, &analyst, id, &body.reason).await?;
     Ok(Json(resolved.into()))
 }
 
@@ -223,42 +217,7 @@ pub async fn ban(
 ) -> Result<Json<ResolvedView>> {
     let id = path_id(id)?;
     let Json(body) = body.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
-    let why = reason(&body.reason)?;
-    let now = now_ms();
-    let block = if body.denylist_device {
-        let account = state.store.account(id).await?.ok_or(ApiError::NotFound)?;
-        Some(
-            EntryRequest {
-                kind: ListKind::VisitorId.as_str().into(),
-                value: account.visitor_id,
-                action: "block".into(),
-                reason: why.clone(),
-                expires_at: None,
-            }
-            .check(now)
-            .map_err(ApiError::InvalidRequest)?,
-        )
-    } else {
-        None
-    };
-    let resolved = state
-        .store
-        .ban(
-            id,
-            &analyst.0,
-            &why,
-            block.as_ref(),
-            state.report_labels,
-            now,
-        )
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    tracing::info!(analyst = %analyst.0, account = id, denylisted = body.denylist_device, "account banned");
-    if resolved.list_entry_id.is_some() {
-        if let Err(error) = state.signups.lists.reload(&state.store).await {
-            tracing::warn!(%error, "cannot reload the lists after a change");
-        }
-    }
+    let resolved = ban_account(&state, &analyst, id, &body.reason, body.denylist_device).await?;
     Ok(Json(resolved.into()))
 }
 
@@ -289,9 +248,87 @@ pub async fn label(
 ) -> Result<StatusCode> {
     let id = path_id(id)?;
     let Json(body) = body.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
-    let label = Label::parse(body.label.trim())
+    label_attempt(&state, &analyst, id, &body.label, &body.reason).await?;
+    Ok(StatusCode::CREATED)
+}
+
+/// Approves a held account: the one way the API and the console do it, so both write the same
+/// label and action record.
+pub(super) async fn approve_account(
+    state: &AppState,
+    analyst: &Analyst,
+    id: i64,
+    reason_text: &str,
+) -> Result<Resolved> {
+    let why = reason(reason_text)?;
+    let resolved = state
+        .store
+        .approve(id, &analyst.0, &why, now_ms())
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    tracing::info!(analyst = %analyst.0, account = id, "account approved");
+    Ok(resolved)
+}
+
+/// Bans an account, with a block entry for its device when asked (the API's and the
+/// console's one way).
+pub(super) async fn ban_account(
+    state: &AppState,
+    analyst: &Analyst,
+    id: i64,
+    reason_text: &str,
+    denylist_device: bool,
+) -> Result<Resolved> {
+    let why = reason(reason_text)?;
+    let now = now_ms();
+    let block = if denylist_device {
+        let account = state.store.account(id).await?.ok_or(ApiError::NotFound)?;
+        Some(
+            EntryRequest {
+                kind: ListKind::VisitorId.as_str().into(),
+                value: account.visitor_id,
+                action: "block".into(),
+                reason: why.clone(),
+                expires_at: None,
+            }
+            .check(now)
+            .map_err(ApiError::InvalidRequest)?,
+        )
+    } else {
+        None
+    };
+    let resolved = state
+        .store
+        .ban(
+            id,
+            &analyst.0,
+            &why,
+            block.as_ref(),
+            state.report_labels,
+            now,
+        )
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    tracing::info!(analyst = %analyst.0, account = id, denylisted = denylist_device, "account banned");
+    if resolved.list_entry_id.is_some() {
+        if let Err(error) = state.signups.lists.reload(&state.store).await {
+            tracing::warn!(%error, "cannot reload the lists after a change");
+        }
+    }
+    Ok(resolved)
+}
+
+/// Labels an attempt fraud or legit (the API's and the console's one way).
+pub(super) async fn label_attempt(
+    state: &AppState,
+    analyst: &Analyst,
+    id: i64,
+    label_text: &str,
+    reason_text: &str,
+) -> Result<()> {
+    let label = Label::parse(label_text.trim())
         .ok_or_else(|| ApiError::InvalidRequest("label must be fraud or legit".into()))?;
-    let why = reason(&body.reason)?;
+    let why = reason(reason_text)?;
     if !state
         .store
         .label_attempt(id, label, &why, &analyst.0, state.report_labels, now_ms())
@@ -299,5 +336,5 @@ pub async fn label(
     {
         return Err(ApiError::NotFound);
     }
-    Ok(StatusCode::CREATED)
+    Ok(())
 }

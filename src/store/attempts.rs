@@ -111,6 +111,14 @@ pub struct AttemptFilter {
     pub before: Option<i64>,
     /// Only attempts from this device.
     pub visitor_id: Option<String>,
+    /// Only attempts from this client IP.
+    pub ip: Option<String>,
+    /// Only attempts with this username, as typed.
+    pub username: Option<String>,
+    /// Only attempts that named this event.
+    pub event_id: Option<String>,
+    /// Only attempts before this time.
+    pub until_ms: Option<i64>,
 }
 
 pub(super) const COLUMNS: &str =
@@ -191,27 +199,62 @@ impl Store {
         filter: &AttemptFilter,
         limit: i64,
     ) -> Result<Vec<AttemptRow>, StoreError> {
-        // Empty strings stand for "any": typed NULL parameters differ between the two backends.
-        let sql = format!(
-            "SELECT {COLUMNS} FROM attempts \
-             WHERE id < $1 AND created_at >= $2 AND ($3 = '' OR verdict = $3) \
-               AND ($4 = '' OR code = $4 OR codes LIKE $5 ESCAPE '\\') \
-               AND ($6 = '' OR visitor_id = $6) \
-             ORDER BY id DESC LIMIT $7"
-        );
+        // Only the conditions given are written, so each filter can use its index (a
+        // `$n = '' OR column = $n` form would hide the column from the planner, and a
+        // `created_at >= 0` tempts SQLite onto the time index and a sort of the whole table).
+        // Values are always bound, never spliced.
+        enum Value {
+            Int(i64),
+            Text(String),
+        }
+        let mut conditions = Vec::new();
+        let mut values = Vec::new();
+        let mut add = |sql: &str, value: Value| {
+            values.push(value);
+            conditions.push(sql.replace('?', &format!("${}", values.len())));
+        };
+        add("id < ?", Value::Int(filter.before.unwrap_or(i64::MAX)));
+        if let Some(since) = filter.since_ms {
+            add("created_at >= ?", Value::Int(since));
+        }
+        if let Some(until) = filter.until_ms {
+            add("created_at < ?", Value::Int(until));
+        }
+        for (column, value) in [
+            ("verdict", &filter.verdict),
+            ("visitor_id", &filter.visitor_id),
+            ("ip", &filter.ip),
+            ("username", &filter.username),
+            ("event_id", &filter.event_id),
+        ] {
+            if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+                add(&format!("{column} = ?"), Value::Text(value.to_owned()));
+            }
+        }
         // Codes are lower-case: a filter in any case means the same code on both backends
         // (SQLite's LIKE ignores ASCII case, PostgreSQL's does not).
         let code = filter.code.clone().unwrap_or_default().to_lowercase();
-        let rows = sqlx::query(&sql)
-            .bind(filter.before.unwrap_or(i64::MAX))
-            .bind(filter.since_ms.unwrap_or(0))
-            .bind(filter.verdict.clone().unwrap_or_default())
-            .bind(&code)
-            .bind(format!("%\"{}\"%", escape_like(&code)))
-            .bind(filter.visitor_id.clone().unwrap_or_default())
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
+        if !code.is_empty() {
+            add("(code = ?", Value::Text(code.clone()));
+            let pattern = format!("%\"{}\"%", escape_like(&code));
+            add("codes LIKE ? ESCAPE '\\')", Value::Text(pattern));
+            let like = conditions.pop().unwrap_or_default();
+            let eq = conditions.pop().unwrap_or_default();
+            conditions.push(format!("{eq} OR {like}"));
+        }
+        let sql = format!(
+            "SELECT {COLUMNS} FROM attempts WHERE {} ORDER BY id DESC LIMIT ${}",
+            conditions.join(" AND "),
+            values.len() + 1
+        );
+        let mut query = sqlx::query(&sql);
+        for value in values {
+            query = match value {
+                Value::Int(n) => query.bind(n),
+                Value::Text(text) => query.bind(text),
+            };
+        }
+        let rows = query.bind(limit).fetch_all(&self.pool).await?;
         rows.iter().map(attempt_row).collect()
     }
 

@@ -192,7 +192,7 @@ impl Store {
     }
 }
 
-async fn lists_changed(tx: &mut Transaction<'static, Any>) -> Result<(), StoreError> {
+pub(super) async fn lists_changed(tx: &mut Transaction<'static, Any>) -> Result<(), StoreError> {
     sqlx::query("UPDATE list_version SET version = version + 1 WHERE id = 1")
         .execute(&mut **tx)
         .await?;

@@ -7,6 +7,7 @@
 mod accounts;
 mod attempts;
 mod audit;
+mod console;
 mod deliveries;
 mod error;
 mod label_reports;
@@ -19,6 +20,7 @@ mod webhooks;
 pub use accounts::{AccountCounts, AccountRow, AccountScope, DeviceQuota, NewAccount, Written};
 pub use attempts::{AttemptFilter, AttemptRow, Endpoint, NewAttempt};
 pub use audit::AuditLog;
+pub use console::{ConsoleSession, IpNeighbour, LabelRecord, VerdictCount, CONSOLE_SESSION_MS};
 pub use deliveries::{Delivery, DeliveryStatus};
 pub use error::StoreError;
 pub use label_reports::LabelReport;
