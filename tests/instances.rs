@@ -90,6 +90,40 @@ async fn one_device_gets_exactly_one_account_across_two_instances() {
     assert_no_half_written_rows(&db.raw().await).await;
 }
 
+/// A used requestId is refused on every instance. The instance that created the account
+/// refuses a replay without calling Fingerprint; another one learns it from the database after
+/// one call, and then refuses without one too. (SQLite: two instances on one file.)
+#[tokio::test]
+async fn a_used_request_id_costs_each_other_instance_at_most_one_api_call() {
+    let db = TestDb::sqlite();
+    let fingerprint = Fingerprint::start().await;
+    let [first, second] = two_instances(&db, &fingerprint, Policy::default()).await;
+    let http = reqwest::Client::new();
+    let event = fingerprint.new_device();
+    let fetches = || {
+        fingerprint
+            .simulator
+            .event_fetches()
+            .iter()
+            .filter(|f| f.event_id == event.event_id)
+            .count()
+    };
+    let answer = signup(&http, &first.address, &event.request_id, &username()).await;
+    assert_eq!(answer.status, Some(200));
+    assert_eq!(fetches(), 1);
+    let mut expected = vec![(&first, 1), (&second, 2), (&second, 2), (&first, 2)];
+    for (at, (instance, calls)) in expected.drain(..).enumerate() {
+        let answer = signup(&http, &instance.address, &event.request_id, &username()).await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (Some(409), "request_id_used"),
+            "replay {at}"
+        );
+        assert_eq!(fetches(), calls, "API calls after replay {at}");
+    }
+    assert_eq!(first.state.store.count_accounts().await.unwrap(), 1);
+}
+
 /// Each velocity rule in turn, on two instances of one database: 20 signups at once, sharing
 /// only what the rule counts, against a threshold of 5. The rules count different things, so
 /// they share the database without counting each other's signups.

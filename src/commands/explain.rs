@@ -130,7 +130,7 @@ async fn now_context(
     };
     let scope = crate::signup::account_scope(policy, &event, None, now);
     let source = match store {
-        Ok(store) => match store.account_counts(&scope, None).await {
+        Ok(store) => match store.account_counts(&scope, None, None).await {
             Ok(counts) => {
                 crate::signup::apply_account_counts(&mut context, &scope, &counts);
                 "no recorded attempt: evaluated as of now, without the caller's IP or origin".to_owned()

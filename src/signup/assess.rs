@@ -23,8 +23,9 @@ pub(super) struct Assessment {
 }
 
 impl Signups {
-    /// Verifies the event and judges it, filling in the record as it learns. A used requestId
-    /// is refused before it costs a Fingerprint API call.
+    /// Verifies the event and judges it, filling in the record as it learns. A requestId this
+    /// instance knows was used is refused before it costs a Fingerprint API call; any other used
+    /// one by the first query after the call.
     pub(super) async fn assess(
         &self,
         client_ip: Option<IpAddr>,
@@ -38,11 +39,15 @@ impl Signups {
         if origin.is_some_and(|o| o.len() > MAX_ORIGIN_BYTES) {
             return Err(Refusal::Invalid("the Origin header is too long".into()));
         }
-        if let EventRef::Id(id) = &event {
-            if self.store.event_used(id).await? {
-                return Err(Refusal::RequestIdUsed);
+        // Only ids this instance knows were used are refused before the call; the others are
+        // asked about with the counts below, after it (see `used_events`).
+        let asked_id = match &event {
+            EventRef::Id(id) if self.used_events.contains(id) => {
+                return Err(Refusal::RequestIdUsed)
             }
-        }
+            EventRef::Id(id) => Some(id.clone()),
+            EventRef::Sealed(_) => None,
+        };
 
         let event = match event {
             EventRef::Id(id) => {
@@ -75,10 +80,20 @@ impl Signups {
         // One query for every account count, beside one statement for the attempt counters
         // when a rule counts attempts: this runs for every refused bot too.
         let (accounts, velocity) = tokio::try_join!(
-            self.store
-                .account_counts(&scope, email.as_deref().map(|e| (e, username_key.as_str())),),
+            self.store.account_counts(
+                &scope,
+                email.as_deref().map(|e| (e, username_key.as_str())),
+                asked_id.as_deref(),
+            ),
             counts::count_attempt(&self.store, &self.policy, client_ip, &event, now),
         )?;
+        if accounts.event_used {
+            self.used_events.insert(&event.event_id);
+            if let Some(asked) = &asked_id {
+                self.used_events.insert(asked);
+            }
+            return Err(Refusal::RequestIdUsed);
+        }
         let lists = {
             let mut ips: Vec<IpAddr> = client_ip.into_iter().collect();
             ips.extend(event.ip.as_deref().and_then(|ip| ip.parse::<IpAddr>().ok()));

@@ -323,6 +323,7 @@ impl Signups {
         match written {
             Written::Created(account_id) => {
                 self.delivery_committed(record);
+                self.used_events.insert(&account.event_id);
                 Ok(Some(account_id))
             }
             Written::Refused(Refusal::Policy(refusal)) => {

@@ -183,6 +183,7 @@ impl Signups {
         match written {
             Written::Created(account_id) => {
                 self.delivery_committed(record);
+                self.used_events.insert(&account.event_id);
                 Ok(Created {
                     account_id,
                     visitor_id: account.visitor_id,

@@ -11,6 +11,7 @@ mod flow;
 mod in_flight;
 mod refusal;
 pub mod request;
+mod used_events;
 
 pub use counts::{account_scope, apply_account_counts};
 pub use decision::{is_decision_id, Decided, DecisionFields, DecisionRequest};
@@ -54,6 +55,8 @@ pub struct Signups {
     pub lists: Lists,
     /// Signups per minute per device, when configured.
     pub per_visitor_limit: Option<Limit>,
+    /// Event ids known to have created an account, refused without an API call.
+    pub used_events: used_events::UsedEvents,
 }
 
 /// What the signup knows about the caller, from the connection rather than the body.
@@ -101,6 +104,7 @@ impl Signups {
             announcer: None,
             lists: Lists::default(),
             per_visitor_limit: None,
+            used_events: used_events::UsedEvents::default(),
         }
     }
 

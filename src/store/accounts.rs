@@ -130,6 +130,8 @@ pub struct AccountCounts {
     pub asn: Option<i64>,
     /// Accounts with the signup's email address under another username (early count only).
     pub email: i64,
+    /// Whether the event id asked about already created an account (early count only).
+    pub event_used: bool,
 }
 
 /// Whether an account write created the account, or the judge refused it.
@@ -153,6 +155,7 @@ enum Param<'a> {
 fn counts_query<'a>(
     scope: &'a AccountScope,
     email: Option<(&'a str, &'a str)>,
+    event_id: Option<&'a str>,
 ) -> Option<(String, Vec<Param<'a>>)> {
     let mut parts: Vec<String> = Vec::new();
     let mut params: Vec<Param<'a>> = Vec::new();
@@ -202,6 +205,12 @@ fn counts_query<'a>(
             ));
         }
     }
+    if let Some(event_id) = event_id {
+        let e = param(Param::Text(event_id), &mut params);
+        parts.push(format!(
+            "(SELECT COUNT(*) FROM accounts WHERE event_id = {e}) AS used"
+        ));
+    }
     (!parts.is_empty()).then(|| (format!("SELECT {}", parts.join(", ")), params))
 }
 
@@ -219,11 +228,12 @@ async fn count<'e, E>(
     executor: E,
     scope: &AccountScope,
     email: Option<(&str, &str)>,
+    event_id: Option<&str>,
 ) -> Result<AccountCounts, StoreError>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let Some((sql, params)) = counts_query(scope, email) else {
+    let Some((sql, params)) = counts_query(scope, email, event_id) else {
         return Ok(AccountCounts::default());
     };
     let mut query = sqlx::query(&sql);
@@ -253,6 +263,9 @@ where
     }
     if scope.asn.is_some() {
         counts.asn = Some(row.try_get("asn")?);
+    }
+    if event_id.is_some() {
+        counts.event_used = row.try_get::<i64, _>("used")? > 0;
     }
     Ok(counts)
 }
@@ -321,7 +334,7 @@ impl Store {
                 query.execute(&mut *tx).await?;
             }
         }
-        let counts = count(&mut *tx, scope, None).await?;
+        let counts = count(&mut *tx, scope, None, None).await?;
         let review = match judge(&counts, attempt) {
             Ok(review) => review,
             Err(refusal) => return Ok(Written::Refused(refusal)),
@@ -377,14 +390,16 @@ impl Store {
     /// The counts the policy judges, in one query: the scope's (the device's accounts, by each
     /// identity, and those at its email domain and ASN) and, given the signup's email address
     /// and username key, the accounts with that address under another username (the same
-    /// username is `username_taken`, answered after the policy). Runs for every refused bot
-    /// too, so nothing the policy does not count is asked.
+    /// username is `username_taken`, answered after the policy), and whether `event_id`
+    /// already created an account. Runs for every refused bot too, so nothing the policy does
+    /// not count is asked.
     pub async fn account_counts(
         &self,
         scope: &AccountScope,
         email: Option<(&str, &str)>,
+        event_id: Option<&str>,
     ) -> Result<AccountCounts, StoreError> {
-        count(&self.pool, scope, email).await
+        count(&self.pool, scope, email, event_id).await
     }
 
     /// Whether a username (by its key or its skeleton) or an event id is already taken, checked
@@ -423,15 +438,6 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() > 0)
-    }
-
-    /// Whether this event id already created an account.
-    pub async fn event_used(&self, event_id: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM accounts WHERE event_id = $1")
-            .bind(event_id)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(row.try_get::<i64, _>("n")? > 0)
     }
 
     /// Accounts, newest first, `limit` at a time; pass the last id seen as `before` for the next
