@@ -367,3 +367,30 @@ async fn the_console_works_in_chromium() {
         "the browser test failed:\n{stdout}\n{stderr}"
     );
 }
+
+/// Taking an analyst's token out of `ADMIN_TOKENS` ends the console sessions it opened, once
+/// the instances run with the new setting: the session row alone does not let them back in.
+#[tokio::test]
+async fn a_session_ends_when_its_analyst_s_token_is_revoked() {
+    let db = common::TestDb::sqlite();
+    let app = spawn_app_with(app_options(Some(db.url.clone()))).await;
+    let (cookie, _) = sign_in(&app, ALICE_TOKEN).await;
+    assert_eq!(page(&app, "/console/attempts", &cookie).await.0, 200);
+    drop(app);
+
+    let restarted = spawn_app_with(app_options(Some(db.url.clone()))).await;
+    assert_eq!(
+        page(&restarted, "/console/attempts", &cookie).await.0,
+        200,
+        "a restart alone keeps the session"
+    );
+    drop(restarted);
+    let revoked = spawn_app_with(Options {
+        named_admin_tokens: vec![("bob".into(), "bob-token-for-console-tests-1".into())],
+        database_url: Some(db.url.clone()),
+        ..Options::default()
+    })
+    .await;
+    let (status, _) = page(&revoked, "/console/attempts", &cookie).await;
+    assert_eq!(status, 303, "alice's session is gone with her token");
+}

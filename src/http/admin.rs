@@ -41,6 +41,16 @@ impl AdminAuth {
         matches!(self, Self::Open)
     }
 
+    /// Whether `name` may still act: an analyst whose token was taken out of `ADMIN_TOKENS`
+    /// loses the console sessions it opened when the instances restart with the new setting.
+    pub(super) fn knows(&self, name: &str) -> bool {
+        match self {
+            Self::Tokens(tokens) => tokens.iter().any(|(n, _)| n == name),
+            Self::Open => name == "demo",
+            Self::Off => false,
+        }
+    }
+
     fn check(&self, headers: &HeaderMap) -> Result<Analyst, ApiError> {
         self.analyst_for(super::bearer::given(headers))
     }

@@ -64,12 +64,12 @@ impl FromRequestParts<Arc<AppState>> for Session {
             .await
             .map_err(|e| ConsoleError::from(e).into_response())?;
         match found {
-            Some(session) => Ok(Session {
+            Some(session) if state.admin.knows(&session.analyst) => Ok(Session {
                 analyst: Analyst(session.analyst),
                 csrf: session.csrf,
                 demo: state.admin.is_open(),
             }),
-            None => Err(SignIn.into_response()),
+            _ => Err(SignIn.into_response()),
         }
     }
 }
