@@ -37,7 +37,7 @@ pub fn stacked(counts: &[VerdictCount], buckets: i64, label: impl Fn(i64) -> Str
     let total: i64 = totals.iter().flatten().sum();
     html! {
         figure.chart {
-            svg viewBox={ "0 0 " (width) " " (height) } role="img" aria-label={ (total) " attempts; the tallest bar holds " (max) } preserveAspectRatio="none" {
+            svg viewBox={ "0 0 " (width) " " (height) } role="img" aria-label={ (total) " attempts; the tallest bar holds " (max) } {
                 line x1=(pad) y1=(height - pad) x2=(width) y2=(height - pad) stroke="#9ca3af" {}
                 text x="0" y="12" font-size="11" fill="#374151" { (max) }
                 text x="0" y=(height - pad) font-size="11" fill="#374151" { "0" }
