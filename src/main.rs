@@ -2,6 +2,13 @@ use signup_guard::cli::{Cli, Command};
 use signup_guard::{commands, telemetry};
 use std::process::ExitCode;
 
+// jemalloc, with its background thread purging freed pages: glibc's malloc kept what a flood
+// and the Argon2 blocks had used, so RSS never came down after load (idle 60 MiB on PostgreSQL
+// and 89 MiB on SQLite after bench/flood.sh; 40 and 67 with jemalloc, same run otherwise).
+#[cfg(unix)]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     // Only ./.env, and real environment variables win: dotenvy never overwrites a set variable.
     // A broken file stops startup rather than leaving the service on half its settings.
@@ -11,6 +18,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
         _ => {}
+    }
+    // Without its background thread jemalloc purges only when the process allocates, so an
+    // idle instance would keep its peak.
+    #[cfg(unix)]
+    if let Err(error) = tikv_jemalloc_ctl::background_thread::write(true) {
+        eprintln!("warning: jemalloc cannot purge in the background: {error}");
     }
     let command = Cli::parse_args().into_command();
     telemetry::init(command.log_format());
