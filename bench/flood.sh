@@ -6,6 +6,7 @@
 #   bash bench/flood.sh                            # about 2.5 minutes after the build
 #   DURATION=5 IDLE_SECONDS=3 bash bench/flood.sh  # a quick check
 #   SIGNUP_GUARD_BIN=/tmp/old-build bash bench/flood.sh  # the same run against another build
+#   SERVICE_ENV="DATABASE_MAX_CONNECTIONS=4" bash bench/flood.sh  # settings for every instance
 #
 # See bench/README.md for what each phase measures and how to read the table.
 set -euo pipefail
@@ -22,6 +23,7 @@ ARGON2_THREADS=${ARGON2_THREADS:-2}
 BACKENDS=${BACKENDS:-sqlite postgres}
 NGINX_WORKERS=${NGINX_WORKERS:-auto}
 PG_ADMIN_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+SERVICE_ENV=${SERVICE_ENV:-}        # extra NAME=value settings for the service, space-separated
 KEEP_WORK=${KEEP_WORK:-0}           # 1 keeps the logs and configs in the work directory
 SECRET=bench-flood-secret
 DEVICES=25                          # duplicate devices, each seeded with its account
@@ -271,7 +273,7 @@ start_service() { # name database-url -> appends to SERVICE_PIDS, sets SERVICE_P
   SERVICE_PORT=$(free_port)
   (cd "$WORK" && exec env -i PATH="$PATH" FINGERPRINT_API_KEY="$SECRET" \
     FINGERPRINT_API_URL="http://127.0.0.1:$STANDIN_PORT" DATABASE_URL="$2" HOST=127.0.0.1 \
-    PORT="$SERVICE_PORT" RUST_LOG=warn "$BIN" >"$WORK/$1.log" 2>&1) &
+    PORT="$SERVICE_PORT" RUST_LOG=warn $SERVICE_ENV "$BIN" >"$WORK/$1.log" 2>&1) &
   local pid=$!
   PIDS+=("$pid")
   SERVICE_PIDS+=("$pid")

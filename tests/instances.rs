@@ -97,7 +97,15 @@ async fn one_device_gets_exactly_one_account_across_two_instances() {
 async fn a_used_request_id_costs_each_other_instance_at_most_one_api_call() {
     let db = TestDb::sqlite();
     let fingerprint = Fingerprint::start().await;
-    let [first, second] = two_instances(&db, &fingerprint, Policy::default()).await;
+    // One after the other: SQLite has no migration lock for two starting at once.
+    let start = || {
+        Instance::start_with(
+            config(&db.url, &fingerprint, Policy::default()),
+            fingerprint.clone(),
+        )
+    };
+    let first = start().await;
+    let second = start().await;
     let http = reqwest::Client::new();
     let event = fingerprint.new_device();
     let fetches = || {
