@@ -86,7 +86,10 @@ async fn sessions_and_csrf(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(response.status(), 303);
-    assert_eq!(response.headers()[LOCATION], "/console/login");
+    assert_eq!(
+        response.headers()[LOCATION],
+        "/console/login?next=%2Fconsole%2Fattempts"
+    );
 
     // A wrong token is refused; a right one gives a strict, HttpOnly cookie for /console.
     let wrong = client()
@@ -393,4 +396,50 @@ async fn a_session_ends_when_its_analyst_s_token_is_revoked() {
     .await;
     let (status, _) = page(&revoked, "/console/attempts", &cookie).await;
     assert_eq!(status, 303, "alice's session is gone with her token");
+}
+
+/// A page asked for without a session comes back after signing in; anywhere else does not.
+#[tokio::test]
+async fn signing_in_returns_to_the_page_asked_for_and_never_off_the_console() {
+    let app = spawn_app_with(app_options(None)).await;
+    let response = client()
+        .get(format!("{}/console/attempts?verdict=block", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let login = response.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert_eq!(
+        login,
+        "/console/login?next=%2Fconsole%2Fattempts%3Fverdict%3Dblock"
+    );
+    let form = client()
+        .get(format!("{}{login}", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        form.contains(r#"name="next" value="/console/attempts?verdict=block""#),
+        "{form}"
+    );
+    for (next, goes) in [
+        (
+            "/console/attempts?verdict=block",
+            "/console/attempts?verdict=block",
+        ),
+        ("https://evil.example/", "/console"),
+        ("//evil.example/console", "/console"),
+    ] {
+        let response = client()
+            .post(format!("{}/console/login", app.address))
+            .form(&[("token", ALICE_TOKEN), ("next", next)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303, "{next}");
+        assert_eq!(response.headers()[LOCATION], goes, "{next}");
+    }
 }

@@ -32,7 +32,7 @@ const step = (name) => console.log(`- ${name}`);
 
 step("a page without a session sends you to sign in; a wrong token is refused");
 await page.goto(base + "/console/attempts");
-assert.match(page.url(), /\/console\/login$/);
+assert.match(page.url(), /\/console\/login\?next=%2Fconsole%2Fattempts$/);
 await page.fill("#token", "not-the-token-0000");
 await page.click("button[type=submit]");
 await page.getByRole("alert").filter({ hasText: "not one of the admin tokens" }).waitFor();
@@ -41,10 +41,10 @@ assert.equal(errors.length, 1);
 assert.match(errors[0], /401/);
 errors.length = 0;
 
-step("sign in");
+step("sign in, and land on the page asked for");
 await page.fill("#token", token);
 await page.click("button[type=submit]");
-await page.waitForURL(base + "/console");
+await page.waitForURL(base + "/console/attempts");
 await page.getByText("Signed in as").waitFor();
 assert.equal(await page.locator("header strong").innerText(), "alice");
 
@@ -184,7 +184,7 @@ step("sign out ends the session");
 await page.click("text=Sign out");
 await page.waitForURL(/\/console\/login/);
 await page.goto(base + "/console/lists");
-assert.match(page.url(), /\/console\/login$/);
+assert.match(page.url(), /\/console\/login\?next=%2Fconsole%2Flists$/);
 
 assert.deepEqual(errors, [], "no console errors");
 await browser.close();

@@ -39,13 +39,34 @@ pub struct Session {
     pub demo: bool,
 }
 
-/// Without a live session a page redirects to the sign-in form.
-pub struct SignIn;
+/// Without a live session a page redirects to the sign-in form, which sends the analyst back
+/// to the page asked for once signed in.
+pub struct SignIn(Option<String>);
 
 impl IntoResponse for SignIn {
     fn into_response(self) -> Response {
-        see_other("/console/login")
+        match self.0 {
+            Some(next) => see_other(&format!(
+                "/console/login?{}",
+                serde_urlencoded::to_string([("next", next)]).unwrap_or_default()
+            )),
+            None => see_other("/console/login"),
+        }
     }
+}
+
+/// Where to go after signing in: a console page of this host, never elsewhere (an open
+/// redirect would lend the sign-in page to phishing).
+fn next_page(next: Option<&str>) -> &str {
+    next.filter(|n| {
+        n.len() <= 2048
+            && (*n == "/console" || n.starts_with("/console/") || n.starts_with("/console?"))
+            && !n.contains("//")
+            && !n.contains('\\')
+            && !n.starts_with("/console/login")
+            && n.bytes().all(|b| b.is_ascii_graphic())
+    })
+    .unwrap_or("/console")
 }
 
 impl FromRequestParts<Arc<AppState>> for Session {
@@ -55,8 +76,12 @@ impl FromRequestParts<Arc<AppState>> for Session {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> std::result::Result<Self, Self::Rejection> {
+        // Forms post to where they came from; only a page is worth coming back to.
+        let back = (parts.method == axum::http::Method::GET)
+            .then(|| parts.uri.path_and_query().map(|p| p.as_str().to_owned()))
+            .flatten();
         let Some(token) = cookie(&parts.headers) else {
-            return Err(SignIn.into_response());
+            return Err(SignIn(back).into_response());
         };
         let found = state
             .store
@@ -69,7 +94,7 @@ impl FromRequestParts<Arc<AppState>> for Session {
                 csrf: session.csrf,
                 demo: state.admin.is_open(),
             }),
-            _ => Err(SignIn.into_response()),
+            _ => Err(SignIn(back).into_response()),
         }
     }
 }
@@ -171,15 +196,21 @@ fn set_cookie(headers: &HeaderMap, value: &str, max_age_s: i64) -> HeaderValue {
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// Creates a session and answers with its cookie, sending the analyst to the overview.
-async fn start(state: &AppState, headers: &HeaderMap, analyst: &Analyst) -> Result<Response> {
+/// Creates a session and answers with its cookie, sending the analyst to `next` (checked by
+/// [`next_page`]) or the overview.
+async fn start(
+    state: &AppState,
+    headers: &HeaderMap,
+    analyst: &Analyst,
+    next: Option<&str>,
+) -> Result<Response> {
     let token = random_hex();
     state
         .store
         .create_console_session(&session_id(&token), &analyst.0, &random_hex(), now_ms())
         .await?;
     tracing::info!(analyst = %analyst.0, "console sign-in");
-    let mut response = see_other("/console");
+    let mut response = see_other(next_page(next));
     response.headers_mut().insert(
         header::SET_COOKIE,
         set_cookie(headers, &token, CONSOLE_SESSION_MS / 1000),
@@ -187,18 +218,27 @@ async fn start(state: &AppState, headers: &HeaderMap, analyst: &Analyst) -> Resu
     Ok(response)
 }
 
+/// Where the sign-in form was sent from.
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+}
+
 /// `GET /console/login`: the sign-in form; in demo mode, a session as `demo` at once.
 pub async fn login_page(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<LoginQuery>,
 ) -> Result<Response> {
+    let next = query.next.as_deref();
     if state.admin.is_open() {
-        return start(&state, &headers, &Analyst("demo".into())).await;
+        return start(&state, &headers, &Analyst("demo".into()), next).await;
     }
-    Ok(login_form(None).into_response())
+    Ok(login_form(None, next).into_response())
 }
 
-fn login_form(error: Option<&str>) -> Page {
+fn login_form(error: Option<&str>, next: Option<&str>) -> Page {
+    let next = next_page(next);
     Page(layout::bare(
         "Sign in",
         html! {
@@ -211,6 +251,7 @@ fn login_form(error: Option<&str>) -> Page {
                 form method="post" action="/console/login" {
                     label for="token" { "Admin token" }
                     input #token type="password" name="token" required autocomplete="current-password" autofocus;
+                    input type="hidden" name="next" value=(next);
                     button type="submit" { "Sign in" }
                 }
             }
@@ -222,6 +263,7 @@ fn login_form(error: Option<&str>) -> Page {
 pub struct LoginForm {
     #[serde(default)]
     token: String,
+    next: Option<String>,
 }
 
 /// `POST /console/login`: a token that names an analyst starts a session.
@@ -234,11 +276,14 @@ pub async fn login(
         return Err(ConsoleError::Forbidden);
     }
     match state.admin.analyst_for(form.token.trim()) {
-        Ok(analyst) => start(&state, &headers, &analyst).await,
+        Ok(analyst) => start(&state, &headers, &analyst, form.next.as_deref()).await,
         Err(_) => {
             tracing::info!("console sign-in refused: unknown token");
-            let mut response =
-                login_form(Some("That token is not one of the admin tokens.")).into_response();
+            let mut response = login_form(
+                Some("That token is not one of the admin tokens."),
+                form.next.as_deref(),
+            )
+            .into_response();
             *response.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
             Ok(response)
         }
@@ -266,4 +311,32 @@ pub async fn logout(
         .headers_mut()
         .insert(header::SET_COOKIE, set_cookie(&headers, "", 0));
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_page;
+
+    #[test]
+    fn only_console_pages_are_gone_back_to() {
+        for (given, goes) in [
+            (None, "/console"),
+            (
+                Some("/console/attempts?verdict=block"),
+                "/console/attempts?verdict=block",
+            ),
+            (Some("/console"), "/console"),
+            (Some("/console?range=week"), "/console?range=week"),
+            (Some("https://evil.example/console"), "/console"),
+            (Some("//evil.example/console"), "/console"),
+            (Some("/console//evil.example"), "/console"),
+            (Some("/console/\\evil"), "/console"),
+            (Some("/consoleevil"), "/console"),
+            (Some("/console/login?next=/console"), "/console"),
+            (Some("/console/a b"), "/console"),
+            (Some("/api/accounts"), "/console"),
+        ] {
+            assert_eq!(next_page(given), goes, "{given:?}");
+        }
+    }
 }
