@@ -743,34 +743,7 @@ pub async fn signup(
     request_id: &str,
     username: &str,
 ) -> Answer {
-    let body =
-        json!({ "requestId": request_id, "username": username, "password": STRONG_PASSWORD });
-    let sent = http
-        .post(format!("{address}/api/create-account"))
-        .json(&body)
-        .send()
-        .await;
-    match sent {
-        Ok(response) => {
-            let status = response.status().as_u16();
-            let retry_after = response
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            let body = response.json().await.unwrap_or(Value::Null);
-            Answer {
-                status: Some(status),
-                body,
-                retry_after,
-            }
-        }
-        Err(_) => Answer {
-            status: None,
-            body: Value::Null,
-            retry_after: None,
-        },
-    }
+    answer(signup_request(http, address, request_id, username)).await
 }
 
 /// [`signup`], from a client behind one trusted proxy that says it is `forwarded_for`.
@@ -781,34 +754,45 @@ pub async fn signup_from(
     username: &str,
     forwarded_for: &str,
 ) -> Answer {
+    answer(
+        signup_request(http, address, request_id, username)
+            .header("x-forwarded-for", forwarded_for),
+    )
+    .await
+}
+
+fn signup_request(
+    http: &reqwest::Client,
+    address: &str,
+    request_id: &str,
+    username: &str,
+) -> reqwest::RequestBuilder {
     let body =
         json!({ "requestId": request_id, "username": username, "password": STRONG_PASSWORD });
-    let sent = http
-        .post(format!("{address}/api/create-account"))
-        .header("x-forwarded-for", forwarded_for)
+    http.post(format!("{address}/api/create-account"))
         .json(&body)
-        .send()
-        .await;
-    match sent {
-        Ok(response) => {
-            let status = response.status().as_u16();
-            let retry_after = response
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            let body = response.json().await.unwrap_or(Value::Null);
-            Answer {
-                status: Some(status),
-                body,
-                retry_after,
-            }
-        }
-        Err(_) => Answer {
+}
+
+/// Sends a signup and reads its answer; a request that got no answer has no status.
+async fn answer(request: reqwest::RequestBuilder) -> Answer {
+    let Ok(response) = request.send().await else {
+        return Answer {
             status: None,
             body: Value::Null,
             retry_after: None,
-        },
+        };
+    };
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = response.json().await.unwrap_or(Value::Null);
+    Answer {
+        status: Some(status),
+        body,
+        retry_after,
     }
 }
 
