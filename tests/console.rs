@@ -443,3 +443,46 @@ async fn signing_in_returns_to_the_page_asked_for_and_never_off_the_console() {
         assert_eq!(response.headers()[LOCATION], goes, "{next}");
     }
 }
+
+/// Fraud labels waiting for Fingerprint are listed beside the webhook deliveries; with
+/// reporting off the page says how to switch it on.
+#[tokio::test]
+async fn the_deliveries_page_lists_fraud_labels_not_yet_reported() {
+    let off = spawn_app_with(app_options(None)).await;
+    let (cookie, _) = sign_in(&off, ALICE_TOKEN).await;
+    let (_, html) = page(&off, "/console/deliveries", &cookie).await;
+    assert!(html.contains("FINGERPRINT_REPORT_LABELS=true"), "{html}");
+
+    let app = spawn_app_with(Options {
+        report_labels: true,
+        ..app_options(None)
+    })
+    .await;
+    let bot = app.identify(Persona::BadBot);
+    assert_eq!(app.signup(&bot.request_id).await.0, 403);
+    // From now on Fingerprint refuses every report, so the label stays in the outbox.
+    app.simulator.set_fault(
+        Some(fingerprint::simulator::Fault::Status(503)),
+        Some(1_000),
+    );
+    let attempt = app.attempts().await[0].id;
+    let labelled = client()
+        .post(format!("{}/api/attempts/{attempt}/label", app.address))
+        .bearer_auth(ALICE_TOKEN)
+        .json(&serde_json::json!({"label": "fraud", "reason": "bot"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(labelled.status(), 201);
+    let (cookie, _) = sign_in(&app, ALICE_TOKEN).await;
+    let (status, html) = page(&app, "/console/deliveries", &cookie).await;
+    assert_eq!(status, 200);
+    let reports = html
+        .split_once("id=\"label-reports\"")
+        .map(|(_, rest)| rest)
+        .unwrap_or_default();
+    assert!(
+        reports.contains(&bot.event_id) && reports.contains("pending"),
+        "{reports}"
+    );
+}

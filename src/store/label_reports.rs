@@ -17,7 +17,55 @@ pub struct LabelReport {
     pub created_at: i64,
 }
 
+/// A report not yet accepted by Fingerprint, as the console lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsentLabelReport {
+    /// Its row id.
+    pub id: i64,
+    /// The event reported suspect.
+    pub event_id: String,
+    /// `pending` (being retried) or `failed` (given up).
+    pub status: String,
+    /// Sends so far.
+    pub tries: i64,
+    /// The next try, while pending.
+    pub next_at: i64,
+    /// What the last try met.
+    pub last_error: Option<String>,
+    /// When it was queued.
+    pub created_at: i64,
+}
+
 impl Store {
+    /// The newest `limit` reports still pending or given up: the outbox's backlog, which stays
+    /// short (read through the status index).
+    pub async fn unsent_label_reports(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<UnsentLabelReport>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, event_id, status, tries, next_at, last_error, created_at FROM label_reports \
+             WHERE status IN ('pending', 'failed') ORDER BY id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(UnsentLabelReport {
+                    id: row.try_get("id")?,
+                    event_id: row.try_get("event_id")?,
+                    status: row.try_get("status")?,
+                    tries: row.try_get("tries")?,
+                    next_at: row.try_get("next_at")?,
+                    last_error: row.try_get("last_error")?,
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
     /// Takes up to `limit` due reports for `lease_ms`.
     pub async fn claim_label_reports(
         &self,

@@ -23,7 +23,7 @@ pub use audit::AuditLog;
 pub use console::{ConsoleSession, IpNeighbour, LabelRecord, VerdictCount, CONSOLE_SESSION_MS};
 pub use deliveries::{Delivery, DeliveryStatus};
 pub use error::StoreError;
-pub use label_reports::LabelReport;
+pub use label_reports::{LabelReport, UnsentLabelReport};
 pub use lists::{AnalystAction, ListEntry};
 pub use reviews::{Label, Resolved, Review};
 pub use usernames::{KeptApart, Rekeyed};
