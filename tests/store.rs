@@ -30,6 +30,7 @@ common::both_backends!(
     a_batch_of_attempts_is_written_whole_or_not_at_all,
     the_audit_log_commits_every_concurrent_refusal_and_isolates_a_bad_row,
     a_code_filter_matches_whatever_its_case_on_both_backends,
+    the_overview_counts_verdicts_by_bucket_and_codes_in_one_pass,
 );
 
 const NO_LIMIT: DeviceQuota = DeviceQuota {
@@ -853,5 +854,54 @@ async fn a_code_filter_matches_whatever_its_case_on_both_backends(db: &TestDb) {
         store.list_attempts(&filter, 10).await.unwrap().len(),
         1,
         "the answered code too"
+    );
+}
+
+/// The console's overview: attempts by bucket and verdict, and each code's count, from one
+/// query; attempts before the window are not counted.
+async fn the_overview_counts_verdicts_by_bucket_and_codes_in_one_pass(db: &TestDb) {
+    let store = db.store().await;
+    let since = 1_000_000;
+    let at = |created_at: i64, verdict: &str, codes: &[&str]| NewAttempt {
+        verdict: verdict.into(),
+        code: codes.first().copied().unwrap_or("created").into(),
+        codes: codes.iter().map(|c| c.to_string()).collect(),
+        created_at,
+        ..NewAttempt::default()
+    };
+    let attempts = [
+        at(since - 1, "block", &["tor_detected"]),
+        at(since, "allow", &[]),
+        at(since + 5, "block", &["bot_detected", "suspect_score"]),
+        at(since + 9, "review", &["vpn_detected"]),
+        at(since + 10, "block", &["bot_detected"]),
+        at(since + 25, "block", &["bot_detected", "suspect_score"]),
+    ];
+    store
+        .insert_attempts(&attempts.iter().collect::<Vec<_>>())
+        .await
+        .unwrap();
+    let (verdicts, codes) = store.overview_counts(since, 10).await.unwrap();
+    let verdicts: Vec<(i64, &str, i64)> = verdicts
+        .iter()
+        .map(|v| (v.bucket, v.verdict.as_str(), v.count))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            (0, "allow", 1),
+            (0, "block", 1),
+            (0, "review", 1),
+            (1, "block", 1),
+            (2, "block", 1)
+        ]
+    );
+    assert_eq!(
+        codes,
+        [
+            ("bot_detected".to_owned(), 3),
+            ("suspect_score".to_owned(), 2),
+            ("vpn_detected".to_owned(), 1)
+        ]
     );
 }

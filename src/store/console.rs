@@ -154,52 +154,50 @@ impl Store {
             .collect()
     }
 
-    /// Attempts since `since_ms` counted by bucket of `bucket_ms` and verdict.
-    pub async fn verdict_counts(
+    /// Attempts since `since_ms`: counted by bucket of `bucket_ms` and verdict, and how often
+    /// each rule fired, most frequent first. One pass over the (created_at, verdict, codes)
+    /// index for both, grouped by distinct set of codes (few), so the JSON arrays are parsed
+    /// once per group, never row by row.
+    pub async fn overview_counts(
         &self,
         since_ms: i64,
         bucket_ms: i64,
-    ) -> Result<Vec<VerdictCount>, StoreError> {
+    ) -> Result<(Vec<VerdictCount>, Vec<(String, i64)>), StoreError> {
         let rows = sqlx::query(
-            "SELECT (created_at - $1) / $2 AS bucket, verdict, COUNT(*) AS n FROM attempts \
-             WHERE created_at >= $1 GROUP BY (created_at - $1) / $2, verdict",
+            "SELECT (created_at - $1) / $2 AS bucket, verdict, codes, COUNT(*) AS n FROM attempts \
+             WHERE created_at >= $1 GROUP BY (created_at - $1) / $2, verdict, codes",
         )
         .bind(since_ms)
         .bind(bucket_ms.max(1))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(VerdictCount {
-                    bucket: row.try_get("bucket")?,
-                    verdict: row.try_get("verdict")?,
-                    count: row.try_get("n")?,
-                })
-            })
-            .collect()
-    }
-
-    /// How often each rule fired since `since_ms`, most frequent first. Counted per distinct
-    /// set of codes in the database (few), then split here: the JSON arrays are never parsed
-    /// row by row.
-    pub async fn code_counts(&self, since_ms: i64) -> Result<Vec<(String, i64)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT codes, COUNT(*) AS n FROM attempts WHERE created_at >= $1 GROUP BY codes",
-        )
-        .bind(since_ms)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut counts = std::collections::BTreeMap::<String, i64>::new();
-        for row in rows {
-            let codes: String = row.try_get("codes")?;
+        let mut verdicts = std::collections::BTreeMap::<(i64, String), i64>::new();
+        let mut codes = std::collections::HashMap::<String, i64>::new();
+        let mut parsed = std::collections::HashMap::<String, Vec<String>>::new();
+        for row in &rows {
+            let bucket: i64 = row.try_get("bucket")?;
+            let verdict: String = row.try_get("verdict")?;
+            let set: String = row.try_get("codes")?;
             let n: i64 = row.try_get("n")?;
-            for code in serde_json::from_str::<Vec<String>>(&codes).unwrap_or_default() {
-                *counts.entry(code).or_default() += n;
+            *verdicts.entry((bucket, verdict)).or_default() += n;
+            let fired = parsed
+                .entry(set)
+                .or_insert_with_key(|set| serde_json::from_str(set).unwrap_or_default());
+            for code in fired.iter() {
+                *codes.entry(code.clone()).or_default() += n;
             }
         }
-        let mut counts: Vec<_> = counts.into_iter().collect();
-        counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        Ok(counts)
+        let verdicts = verdicts
+            .into_iter()
+            .map(|((bucket, verdict), count)| VerdictCount {
+                bucket,
+                verdict,
+                count,
+            })
+            .collect();
+        let mut codes: Vec<_> = codes.into_iter().collect();
+        codes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok((verdicts, codes))
     }
 
     /// The accounts created from one device, newest first.

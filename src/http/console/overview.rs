@@ -41,10 +41,13 @@ pub async fn page(
     // Buckets aligned to the bucket size, so a reload shows the same bars.
     let since = (now - window) / bucket * bucket + bucket;
     let buckets = (now - since) / bucket + 1;
-    let counts = state.store.verdict_counts(since, bucket).await?;
-    let codes = state.store.code_counts(since).await?;
-    let waiting = state.store.reviews(101, None).await?.len();
-    let pending = state.store.pending_deliveries().await?;
+    // Side by side, each on its own pool connection.
+    let ((counts, codes), waiting, pending) = tokio::try_join!(
+        state.store.overview_counts(since, bucket),
+        state.store.reviews(101, None),
+        state.store.pending_deliveries(),
+    )?;
+    let waiting = waiting.len();
     let by_verdict = |v: &str| -> i64 {
         counts
             .iter()
