@@ -96,6 +96,10 @@ const MAX_LOGGED_KEPT_APART: usize = 100;
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// One connection of its own for `/health`, opened on first use: a health check must not
+    /// queue behind a flood for the main pool's connections, or a load balancer would take a
+    /// busy instance for a dead one.
+    health: AnyPool,
     backend: Backend,
 }
 
@@ -121,6 +125,10 @@ impl Store {
         };
         let options = AnyConnectOptions::from_str(&url)
             .map_err(|e| StoreError::Config(format!("invalid DATABASE_URL: {e}")))?;
+        let health = AnyPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(settings.acquire_timeout)
+            .connect_lazy_with(options.clone());
         let pool = AnyPoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.acquire_timeout)
@@ -155,7 +163,11 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(StoreError::from)?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            health,
+            backend,
+        })
     }
 
     /// Connects, read-only, to a database that must already exist: for `explain` and
@@ -256,7 +268,7 @@ impl Store {
 
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").execute(&self.health).await?;
         Ok(())
     }
 
@@ -275,6 +287,7 @@ impl Store {
     /// Closes every connection, waiting for the ones in use.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.health.close().await;
     }
 }
 
