@@ -87,11 +87,8 @@ impl Signups {
             ),
             counts::count_attempt(&self.store, &self.policy, client_ip, &event, now),
         )?;
-        if accounts.event_used {
-            self.used_events.insert(&event.event_id);
-            if let Some(asked) = &asked_id {
-                self.used_events.insert(asked);
-            }
+        if let (true, Some(asked)) = (accounts.event_used, &asked_id) {
+            self.used_events.insert(asked);
             return Err(Refusal::RequestIdUsed);
         }
         let lists = {
