@@ -905,3 +905,45 @@ async fn the_overview_counts_verdicts_by_bucket_and_codes_in_one_pass(db: &TestD
         ]
     );
 }
+
+/// `/health`'s ping has a connection of its own: with the pool's only connection stuck behind
+/// another writer's lock, it still answers at once, where the shared pool would have made it
+/// wait out the acquire timeout and report the database unavailable.
+#[tokio::test]
+async fn the_health_ping_does_not_wait_for_a_busy_pool() {
+    let db = TestDb::sqlite();
+    db.store().await.close().await;
+    let store = Store::connect(
+        &db.url,
+        signup_guard::store::PoolSettings {
+            max_connections: 1,
+            acquire_timeout: std::time::Duration::from_millis(300),
+            statement_timeout: std::time::Duration::from_secs(3),
+        },
+    )
+    .await
+    .unwrap();
+    let raw = db.raw().await;
+    let mut holder = raw.acquire().await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let stuck = {
+        let store = store.clone();
+        tokio::spawn(async move { store.insert_attempts(&[&refusal("stuck")]).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    store
+        .ping()
+        .await
+        .expect("the ping answers beside the stuck write");
+    assert!(started.elapsed() < std::time::Duration::from_millis(300));
+    sqlx::query("ROLLBACK").execute(&mut *holder).await.unwrap();
+    drop(holder);
+    stuck
+        .await
+        .unwrap()
+        .expect("the write goes through once the lock is free");
+}
