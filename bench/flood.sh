@@ -7,6 +7,7 @@
 #   DURATION=5 IDLE_SECONDS=3 bash bench/flood.sh  # a quick check
 #   SIGNUP_GUARD_BIN=/tmp/old-build bash bench/flood.sh  # the same run against another build
 #   SERVICE_ENV="DATABASE_MAX_CONNECTIONS=4" bash bench/flood.sh  # settings for every instance
+#   PHASES=refusals BACKENDS=sqlite bash bench/flood.sh  # one phase, one backend
 #
 # See bench/README.md for what each phase measures and how to read the table.
 set -euo pipefail
@@ -21,6 +22,7 @@ FLOOD_CONNECTIONS=${FLOOD_CONNECTIONS:-$CONNECTIONS}  # wrk connections carrying
 HEALTH_RATE=${HEALTH_RATE:-50}      # /health requests/s per instance, in every phase
 ARGON2_THREADS=${ARGON2_THREADS:-2}
 BACKENDS=${BACKENDS:-sqlite postgres}
+PHASES=${PHASES:-refusals new flood idle}  # a subset runs only those (an A/B of one path)
 NGINX_WORKERS=${NGINX_WORKERS:-auto}
 PG_ADMIN_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 SERVICE_ENV=${SERVICE_ENV:-}        # extra NAME=value settings for the service, space-separated
@@ -30,6 +32,9 @@ DEVICES=25                          # duplicate devices, each seeded with its ac
 
 [[ $DURATION =~ ^[0-9]+$ && $DURATION -gt 0 ]] || { echo "DURATION is whole seconds" >&2; exit 2; }
 [[ $IDLE_SECONDS =~ ^[0-9]+$ && $IDLE_SECONDS -gt 0 ]] || { echo "IDLE_SECONDS is whole seconds, at least 1" >&2; exit 2; }
+for name in $PHASES; do
+  [[ $name =~ ^(refusals|new|flood|idle)$ ]] || { echo "unknown phase $name (refusals, new, flood, idle)" >&2; exit 2; }
+done
 
 log() { printf '== %s\n' "$*" >&2; }
 die() { printf 'bench/flood.sh: %s\n' "$*" >&2; exit 1; }
@@ -364,10 +369,13 @@ idle() { # backend ports
 
 run_backend() { # backend ports
   seed_and_check ${2//,/ }
-  phase "$1" refusals "$2"
-  phase "$1" new "$2"
-  phase "$1" flood "$2"
-  idle "$1" "$2"
+  local name
+  for name in $PHASES; do
+    case $name in
+      idle) idle "$1" "$2" ;;
+      *) phase "$1" "$name" "$2" ;;
+    esac
+  done
   stop_services
 }
 

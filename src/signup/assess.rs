@@ -6,7 +6,7 @@ use super::{counts, Refusal, Signups};
 use crate::events::EventError;
 use crate::lists::Facts;
 use crate::policy::{Action, Context, Decision, Snapshot};
-use crate::store::{AccountCounts, AccountScope, NewAttempt};
+use crate::store::{AccountCounts, AccountScope, CountQuestion, NewAttempt};
 use std::net::IpAddr;
 
 /// Origins are short; a longer one is not one, and would bloat the audit trail.
@@ -77,14 +77,14 @@ impl Signups {
             _ => String::new(),
         };
         let scope = counts::account_scope(&self.policy, &event, email.as_deref(), now);
-        // One query for every account count, beside one statement for the attempt counters
+        // One query for every account count (coalesced with other signups' into one statement), beside one statement for the attempt counters
         // when a rule counts attempts: this runs for every refused bot too.
         let (accounts, velocity) = tokio::try_join!(
-            self.store.account_counts(
-                &scope,
-                email.as_deref().map(|e| (e, username_key.as_str())),
-                asked_id.as_deref(),
-            ),
+            self.counts.count(CountQuestion {
+                scope: scope.clone(),
+                email: email.clone().map(|e| (e, username_key.clone())),
+                event_id: asked_id.clone(),
+            }),
             counts::count_attempt(&self.store, &self.policy, client_ip, &event, now),
         )?;
         if let (true, Some(asked)) = (accounts.event_used, &asked_id) {

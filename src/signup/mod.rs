@@ -25,7 +25,7 @@ use crate::metrics::Metrics;
 use crate::password::{Hasher, PasswordPolicy};
 use crate::policy::{self, Policy};
 use crate::rate_limit::Limit;
-use crate::store::{AuditLog, DeviceQuota, NewAccount, NewAttempt, Store};
+use crate::store::{AuditLog, CountReads, DeviceQuota, NewAccount, NewAttempt, Store};
 use std::net::IpAddr;
 
 /// Everything a signup needs, and nothing else.
@@ -35,6 +35,8 @@ pub struct Signups {
     pub store: Store,
     /// Refused attempts, written in group commits.
     pub audit: AuditLog,
+    /// The early account counts, asked in coalesced statements.
+    pub counts: CountReads,
     /// Where events come from.
     pub events: EventSource,
     /// The fraud policy.
@@ -80,7 +82,7 @@ pub struct Created {
 }
 
 impl Signups {
-    /// Builds the flow's dependencies, and starts the audit writer (and, when a velocity rule
+    /// Builds the flow's dependencies, and starts the audit writer and the count readers (and, when a velocity rule
     /// counts attempts, the task that deletes ended counters); the policy hash is computed here,
     /// once. Needs a Tokio runtime.
     pub fn new(
@@ -94,6 +96,7 @@ impl Signups {
         Self {
             policy_hash: policy.hash(),
             audit: AuditLog::start(store.clone()),
+            counts: CountReads::start(store.clone()),
             store,
             events,
             policy,

@@ -144,7 +144,8 @@ pub enum Written<R> {
 }
 
 /// A query parameter of a query built at run time.
-enum Param<'a> {
+#[derive(Clone, Copy)]
+pub(super) enum Param<'a> {
     Text(&'a str),
     Int(i64),
 }
@@ -153,65 +154,132 @@ enum Param<'a> {
 /// of `accounts` (visitor, high-recall and linked ids, email domain and ASN each with the
 /// creation time, and the email address); parts the scope does not name are left out.
 fn counts_query<'a>(
+    backend: Backend,
     scope: &'a AccountScope,
     email: Option<(&'a str, &'a str)>,
     event_id: Option<&'a str>,
 ) -> Option<(String, Vec<Param<'a>>)> {
     let mut parts: Vec<String> = Vec::new();
     let mut params: Vec<Param<'a>> = Vec::new();
+    count_parts(backend, scope, email, event_id, "", &mut parts, &mut params);
+    (!parts.is_empty()).then(|| (format!("SELECT {}", parts.join(", ")), params))
+}
+
+/// Appends the counts of one scope to a SELECT list, each column named with `prefix`, its
+/// parameters numbered after those already in `params`: one statement can count many scopes.
+/// Each placeholder is its own parameter, in order (see [`Backend::placeholder`]).
+pub(super) fn count_parts<'a>(
+    backend: Backend,
+    scope: &'a AccountScope,
+    email: Option<(&'a str, &'a str)>,
+    event_id: Option<&'a str>,
+    prefix: &str,
+    parts: &mut Vec<String>,
+    params: &mut Vec<Param<'a>>,
+) {
     let param = |p: Param<'a>, params: &mut Vec<Param<'a>>| {
         params.push(p);
-        format!("${}", params.len())
+        backend.placeholder(params.len())
     };
     if !scope.identities.is_empty() {
-        let since = param(Param::Int(scope.device_since_ms), &mut params);
-        let matches: Vec<String> = scope
-            .identities
-            .iter()
-            .map(|(identity, value)| {
-                let column = column(*identity);
-                format!("{column} = {}", param(Param::Text(value), &mut params))
-            })
-            .collect();
+        let since = Param::Int(scope.device_since_ms);
+        let matches = |params: &mut Vec<Param<'a>>, identities: &'a [(Identity, String)]| {
+            identities
+                .iter()
+                .map(|(identity, value)| {
+                    format!("{} = {}", column(*identity), param(Param::Text(value), params))
+                })
+                .collect::<Vec<String>>()
+                .join(" OR ")
+        };
+        let any = matches(params, &scope.identities);
+        let since_p = param(since, params);
         parts.push(format!(
-            "(SELECT COUNT(*) FROM accounts WHERE ({}) AND created_at >= {since}) AS device",
-            matches.join(" OR ")
+            "(SELECT COUNT(*) FROM accounts WHERE ({any}) AND created_at >= {since_p}) AS {prefix}device"
         ));
-        if matches.len() > 1 {
-            for (i, one) in matches.iter().enumerate() {
+        if scope.identities.len() > 1 {
+            for i in 0..scope.identities.len() {
+                let one = matches(params, &scope.identities[i..=i]);
+                let since_p = param(since, params);
                 parts.push(format!(
-                    "(SELECT COUNT(*) FROM accounts WHERE {one} AND created_at >= {since}) AS identity_{i}"
+                    "(SELECT COUNT(*) FROM accounts WHERE {one} AND created_at >= {since_p}) AS {prefix}identity_{i}"
                 ));
             }
         }
     }
     if let Some((email_key, username_key)) = email {
         let (e, u) = (
-            param(Param::Text(email_key), &mut params),
-            param(Param::Text(username_key), &mut params),
+            param(Param::Text(email_key), params),
+            param(Param::Text(username_key), params),
         );
         parts.push(format!(
-            "(SELECT COUNT(*) FROM accounts WHERE email_key = {e} AND username_key <> {u}) AS email"
+            "(SELECT COUNT(*) FROM accounts WHERE email_key = {e} AND username_key <> {u}) AS {prefix}email"
         ));
     }
     for (column, value) in [("email_domain", &scope.email_domain), ("asn", &scope.asn)] {
         if let Some((value, since)) = value {
             let (v, s) = (
-                param(Param::Text(value), &mut params),
-                param(Param::Int(*since), &mut params),
+                param(Param::Text(value), params),
+                param(Param::Int(*since), params),
             );
             parts.push(format!(
-                "(SELECT COUNT(*) FROM accounts WHERE {column} = {v} AND created_at >= {s}) AS {column}"
+                "(SELECT COUNT(*) FROM accounts WHERE {column} = {v} AND created_at >= {s}) AS {prefix}{column}"
             ));
         }
     }
     if let Some(event_id) = event_id {
-        let e = param(Param::Text(event_id), &mut params);
+        let e = param(Param::Text(event_id), params);
         parts.push(format!(
-            "(SELECT COUNT(*) FROM accounts WHERE event_id = {e}) AS used"
+            "(SELECT COUNT(*) FROM accounts WHERE event_id = {e}) AS {prefix}used"
         ));
     }
-    (!parts.is_empty()).then(|| (format!("SELECT {}", parts.join(", ")), params))
+}
+
+/// Reads back the counts [`count_parts`] asked for under `prefix`.
+pub(super) fn read_counts(
+    row: &sqlx::any::AnyRow,
+    prefix: &str,
+    scope: &AccountScope,
+    email: bool,
+    event_id: bool,
+) -> Result<AccountCounts, sqlx::Error> {
+    let get = |name: &str| row.try_get::<i64, _>(format!("{prefix}{name}").as_str());
+    let mut counts = AccountCounts::default();
+    if !scope.identities.is_empty() {
+        counts.device = get("device")?;
+        if scope.identities.len() > 1 {
+            for i in 0..scope.identities.len() {
+                counts.by_identity.push(get(&format!("identity_{i}"))?);
+            }
+        }
+    }
+    if email {
+        counts.email = get("email")?;
+    }
+    if scope.email_domain.is_some() {
+        counts.email_domain = Some(get("email_domain")?);
+    }
+    if scope.asn.is_some() {
+        counts.asn = Some(get("asn")?);
+    }
+    if event_id {
+        counts.event_used = get("used")? > 0;
+    }
+    Ok(counts)
+}
+
+/// Binds a built query's parameters in order.
+pub(super) fn bind_all<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    params: Vec<Param<'_>>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for p in params {
+        query = match p {
+            Param::Text(text) => query.bind(text.to_owned()),
+            Param::Int(n) => query.bind(n),
+        };
+    }
+    query
 }
 
 /// The column an identity is kept in; never text from outside.
@@ -225,6 +293,7 @@ fn column(identity: Identity) -> &'static str {
 
 /// Runs [`counts_query`] on the pool or in a transaction.
 async fn count<'e, E>(
+    backend: Backend,
     executor: E,
     scope: &AccountScope,
     email: Option<(&str, &str)>,
@@ -233,41 +302,13 @@ async fn count<'e, E>(
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let Some((sql, params)) = counts_query(scope, email, event_id) else {
+    let Some((sql, params)) = counts_query(backend, scope, email, event_id) else {
         return Ok(AccountCounts::default());
     };
-    let mut query = sqlx::query(&sql);
-    for p in params {
-        query = match p {
-            Param::Text(text) => query.bind(text.to_owned()),
-            Param::Int(n) => query.bind(n),
-        };
-    }
-    let row = query.fetch_one(executor).await?;
-    let mut counts = AccountCounts::default();
-    if !scope.identities.is_empty() {
-        counts.device = row.try_get("device")?;
-        if scope.identities.len() > 1 {
-            for i in 0..scope.identities.len() {
-                counts
-                    .by_identity
-                    .push(row.try_get(format!("identity_{i}").as_str())?);
-            }
-        }
-    }
-    if email.is_some() {
-        counts.email = row.try_get("email")?;
-    }
-    if scope.email_domain.is_some() {
-        counts.email_domain = Some(row.try_get("email_domain")?);
-    }
-    if scope.asn.is_some() {
-        counts.asn = Some(row.try_get("asn")?);
-    }
-    if event_id.is_some() {
-        counts.event_used = row.try_get::<i64, _>("used")? > 0;
-    }
-    Ok(counts)
+    let row = bind_all(sqlx::query(&sql), params)
+        .fetch_one(executor)
+        .await?;
+    Ok(read_counts(&row, "", scope, email.is_some(), event_id.is_some())?)
 }
 
 impl Store {
@@ -334,7 +375,7 @@ impl Store {
                 query.execute(&mut *tx).await?;
             }
         }
-        let counts = count(&mut *tx, scope, None, None).await?;
+        let counts = count(self.backend, &mut *tx, scope, None, None).await?;
         let review = match judge(&counts, attempt) {
             Ok(review) => review,
             Err(refusal) => return Ok(Written::Refused(refusal)),
@@ -399,7 +440,7 @@ impl Store {
         email: Option<(&str, &str)>,
         event_id: Option<&str>,
     ) -> Result<AccountCounts, StoreError> {
-        count(&self.pool, scope, email, event_id).await
+        count(self.backend, &self.pool, scope, email, event_id).await
     }
 
     /// Whether a username (by its key or its skeleton) or an event id is already taken, checked

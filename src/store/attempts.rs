@@ -141,7 +141,7 @@ impl Store {
             .map(|row| {
                 let first = row * ATTEMPT_FIELDS + 1;
                 let params: Vec<String> = (first..first + ATTEMPT_FIELDS)
-                    .map(|n| format!("${n}"))
+                    .map(|n| self.backend.placeholder(n))
                     .collect();
                 format!("({})", params.join(", "))
             })
@@ -152,7 +152,10 @@ impl Store {
                account_ref, delivery_id) VALUES {}",
             rows.join(", ")
         );
-        let mut query = sqlx::query(&sql);
+        // A batch's statement is not kept prepared: batches come in every size up to 256
+        // rows, and each connection would cache a large program per size (tens of MiB in all)
+        // for a parse that costs far less than the batch's commit.
+        let mut query = sqlx::query(&sql).persistent(attempts.len() == 1);
         for attempt in attempts {
             query = bind_attempt(query, attempt, None);
         }

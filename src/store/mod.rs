@@ -8,6 +8,7 @@ mod accounts;
 mod attempts;
 mod audit;
 mod console;
+mod count_reads;
 mod deliveries;
 mod error;
 mod label_reports;
@@ -20,6 +21,7 @@ mod webhooks;
 pub use accounts::{AccountCounts, AccountRow, AccountScope, DeviceQuota, NewAccount, Written};
 pub use attempts::{AttemptFilter, AttemptRow, Endpoint, NewAttempt};
 pub use audit::AuditLog;
+pub use count_reads::{CountQuestion, CountReads};
 pub use console::{ConsoleSession, IpNeighbour, LabelRecord, VerdictCount, CONSOLE_SESSION_MS};
 pub use deliveries::{Delivery, DeliveryStatus};
 pub use error::StoreError;
@@ -44,6 +46,17 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// The placeholder of the `n`th parameter (from 1) of a statement built at run time, whose
+    /// placeholders each appear once, in binding order. SQLite gets an anonymous `?`: it looks a
+    /// numbered one up by name in a list, so a statement of thousands (a batch of attempts)
+    /// would take quadratic time to prepare and again to bind.
+    pub(crate) fn placeholder(self, n: usize) -> String {
+        match self {
+            Backend::Sqlite => "?".to_owned(),
+            Backend::Postgres => format!("${n}"),
+        }
+    }
+
     /// Reads the backend from a URL's scheme.
     pub fn from_url(url: &str) -> Result<Self, StoreError> {
         if url.starts_with("sqlite:") {
