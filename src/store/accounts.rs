@@ -187,7 +187,11 @@ pub(super) fn count_parts<'a>(
             identities
                 .iter()
                 .map(|(identity, value)| {
-                    format!("{} = {}", column(*identity), param(Param::Text(value), params))
+                    format!(
+                        "{} = {}",
+                        column(*identity),
+                        param(Param::Text(value), params)
+                    )
                 })
                 .collect::<Vec<String>>()
                 .join(" OR ")
@@ -308,7 +312,13 @@ where
     let row = bind_all(sqlx::query(&sql), params)
         .fetch_one(executor)
         .await?;
-    Ok(read_counts(&row, "", scope, email.is_some(), event_id.is_some())?)
+    Ok(read_counts(
+        &row,
+        "",
+        scope,
+        email.is_some(),
+        event_id.is_some(),
+    )?)
 }
 
 impl Store {

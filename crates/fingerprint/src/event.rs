@@ -111,7 +111,34 @@ pub struct Event {
     pub rule_action: Option<RuleAction>,
     /// The JSON this event was parsed from, untouched.
     #[serde(skip)]
-    pub raw: serde_json::Value,
+    pub raw: RawJson,
+}
+
+/// The JSON document an event was parsed from, kept as text: most callers never read it, and
+/// holding the text costs one copy where holding the parsed tree cost most of the parse.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawJson(Option<std::sync::Arc<str>>);
+
+impl RawJson {
+    /// Keeps a document's bytes (JSON a parser accepted, so UTF-8).
+    pub fn from_bytes(bytes: &[u8]) -> RawJson {
+        RawJson(Some(String::from_utf8_lossy(bytes).into()))
+    }
+
+    /// Keeps an already-parsed document, written out again.
+    pub fn from_value(value: &serde_json::Value) -> RawJson {
+        RawJson(Some(value.to_string().into()))
+    }
+
+    /// The document's text; `null` for an event built rather than parsed.
+    pub fn as_str(&self) -> &str {
+        self.0.as_deref().unwrap_or("null")
+    }
+
+    /// The document, parsed.
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::from_str(self.as_str()).unwrap_or(serde_json::Value::Null)
+    }
 }
 
 /// Bot detection result. Unknown values are kept, never rejected.
@@ -316,7 +343,12 @@ pub enum ParseError {
 impl Event {
     /// Parses a Server API v4 `GET /v4/events/{event_id}` body.
     pub fn from_v4_json(bytes: &[u8]) -> Result<Event, ParseError> {
-        v4::parse(read(bytes)?)
+        let raw = RawJson::from_bytes(bytes);
+        match v4::read_fields(bytes) {
+            Some(fields) => v4::parse(fields, raw),
+            // Not an object of fields: the full parse gives the precise error.
+            None => v4::parse(read(bytes)?, raw),
+        }
     }
 
     /// Parses a Server API v3 `GET /events/{request_id}` body.
@@ -324,7 +356,12 @@ impl Event {
     /// A body in which every product failed names no event; that is a [`ParseError::Shape`]
     /// here; use [`Event::from_v3_json_with_request_id`] to keep such events.
     pub fn from_v3_json(bytes: &[u8]) -> Result<Event, ParseError> {
-        v3::parse(read(bytes)?, v3::Layout::Envelope, None)
+        v3::parse(
+            read(bytes)?,
+            RawJson::from_bytes(bytes),
+            v3::Layout::Envelope,
+            None,
+        )
     }
 
     /// Parses a Server API v3 `GET /events/{request_id}` body, using `request_id` as the event
@@ -335,28 +372,42 @@ impl Event {
         bytes: &[u8],
         request_id: &str,
     ) -> Result<Event, ParseError> {
-        v3::parse(read(bytes)?, v3::Layout::Envelope, Some(request_id))
+        let raw = RawJson::from_bytes(bytes);
+        v3::parse(read(bytes)?, raw, v3::Layout::Envelope, Some(request_id))
     }
 
     /// Parses a Server API v3 webhook body (flat camelCase, signals as `{"result": ...}`).
     pub fn from_v3_webhook_json(bytes: &[u8]) -> Result<Event, ParseError> {
-        v3::parse(read(bytes)?, v3::Layout::Webhook, None)
+        v3::parse(
+            read(bytes)?,
+            RawJson::from_bytes(bytes),
+            v3::Layout::Webhook,
+            None,
+        )
     }
 
     /// Parses either generation, telling them apart by shape: `products` means a v3 API body,
     /// a top-level `requestId` without `event_id` means a v3 webhook body, anything else is v4.
     pub fn from_json(bytes: &[u8]) -> Result<Event, ParseError> {
-        Self::from_value(read(bytes)?)
+        Self::from_value_and_raw(read(bytes)?, RawJson::from_bytes(bytes))
     }
 
     /// Like [`Event::from_json`], from an already-parsed value.
     pub fn from_value(value: serde_json::Value) -> Result<Event, ParseError> {
+        let raw = RawJson::from_value(&value);
+        Self::from_value_and_raw(value, raw)
+    }
+
+    pub(crate) fn from_value_and_raw(
+        value: serde_json::Value,
+        raw: RawJson,
+    ) -> Result<Event, ParseError> {
         if value.get("products").is_some() {
-            v3::parse(value, v3::Layout::Envelope, None)
+            v3::parse(value, raw, v3::Layout::Envelope, None)
         } else if value.get("requestId").is_some() && value.get("event_id").is_none() {
-            v3::parse(value, v3::Layout::Webhook, None)
+            v3::parse(value, raw, v3::Layout::Webhook, None)
         } else {
-            v4::parse(value)
+            v4::parse(value, raw)
         }
     }
 

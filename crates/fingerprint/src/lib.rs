@@ -26,5 +26,5 @@ pub use client::{
     RULESET_NOT_FOUND_CODE, UNEXPECTED_STATUS_CODE,
 };
 pub use error::FingerprintError;
-pub use event::{ApiVersion, BotResult, Event, IdentificationStatus};
+pub use event::{ApiVersion, BotResult, Event, IdentificationStatus, RawJson};
 pub use secret::SecretKey;

@@ -172,7 +172,8 @@ pub fn unseal(payload_base64: &str, keys: &[DecryptionKey]) -> Result<Event, Uns
     let plaintext = unseal_bytes(payload_base64, keys)?;
     let value: serde_json::Value =
         serde_json::from_slice(&plaintext).map_err(UnsealError::InvalidJson)?;
-    Event::from_value(value).map_err(UnsealError::Parse)
+    Event::from_value_and_raw(value, crate::RawJson::from_bytes(&plaintext))
+        .map_err(UnsealError::Parse)
 }
 
 /// Decrypts and inflates a sealed result, returning the plaintext JSON bytes unparsed.

@@ -13,6 +13,7 @@ use super::json::{
     at, bool_at, epoch_to_ms, f64_at, i64_at, str_at, strict_i64_at, strict_str_at, velocity,
     VelocitySpelling,
 };
+use super::RawJson;
 use super::{BotResult, Event, IpBlocklist, IpInfo, ParseError, Proxy, Tampering, Vpn, VpnMethods};
 use serde_json::Value;
 
@@ -78,6 +79,7 @@ impl<'a> Doc<'a> {
 /// event still exists even though no product echoes it back.
 pub(super) fn parse(
     value: Value,
+    raw: RawJson,
     layout: Layout,
     fallback_id: Option<&str>,
 ) -> Result<Event, ParseError> {
@@ -206,13 +208,10 @@ pub(super) fn parse(
         rare_device_percentile_bucket: rare_device.and_then(|p| str_at(p, &["percentileBucket"])),
         // The Rules Engine is a Server API v4 feature.
         rule_action: None,
-        raw: Value::Null,
+        raw: RawJson::default(),
     };
     super::limits::check(&event)?;
-    Ok(Event {
-        raw: value,
-        ..event
-    })
+    Ok(Event { raw, ..event })
 }
 
 /// The details of the event IP's family (see `ip_info.rs`), from v3's nested records.
@@ -254,6 +253,12 @@ fn vpn(doc: &Doc<'_>) -> Option<Vpn> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The full-document parse, as `Event::from_value` runs it.
+    fn parse(value: Value, layout: Layout, fallback_id: Option<&str>) -> Result<Event, ParseError> {
+        let raw = RawJson::from_value(&value);
+        super::parse(value, raw, layout, fallback_id)
+    }
     use serde_json::json;
 
     fn envelope(products: Value) -> Result<Event, ParseError> {

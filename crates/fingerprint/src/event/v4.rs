@@ -9,10 +9,12 @@ use super::json::{
     at, bool_at, epoch_to_ms, f64_at, i64_at, str_at, strict_i64_at, strict_str_at, velocity,
     VelocitySpelling,
 };
+use super::RawJson;
 use super::{
     BotResult, Event, IdentificationStatus, IpBlocklist, IpInfo, ParseError, Proxy, RuleAction,
     RuleActionType, Tampering, Vpn, VpnMethods,
 };
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 const VELOCITY: VelocitySpelling = VelocitySpelling {
@@ -29,7 +31,77 @@ const VELOCITY: VelocitySpelling = VelocitySpelling {
     intervals: ["5_minutes", "1_hour", "24_hours"],
 };
 
-pub(super) fn parse(value: Value) -> Result<Event, ParseError> {
+/// Every top-level field [`parse`] reads. The others (`raw_device_attributes`, `sdk`,
+/// `browser_details` and whatever Fingerprint adds) are skipped by [`read_fields`] without
+/// being built; a test checks both parses agree on every example event.
+const FIELDS: &[&str] = &[
+    "bot",
+    "bot_info",
+    "bot_type",
+    "cloned_app",
+    "datacenter_result",
+    "developer_tools",
+    "emulator",
+    "event_id",
+    "factory_reset_timestamp",
+    "frida",
+    "high_activity_device",
+    "identification",
+    "incognito",
+    "incremental_identification_status",
+    "ip_address",
+    "ip_blocklist",
+    "ip_info",
+    "jailbroken",
+    "linked_id",
+    "location_spoofing",
+    "mitm_attack",
+    "privacy_settings",
+    "proxy",
+    "proxy_confidence",
+    "proxy_details",
+    "proxy_ml_score",
+    "rare_device",
+    "rare_device_percentile_bucket",
+    "replayed",
+    "root_apps",
+    "rule_action",
+    "simulator",
+    "source",
+    "supplementary_id_high_recall",
+    "suspect_score",
+    "tampering",
+    "tampering_details",
+    "timestamp",
+    "url",
+    "user_agent",
+    "velocity",
+    "virtual_machine",
+    "vpn",
+    "vpn_confidence",
+    "vpn_methods",
+    "vpn_origin_country",
+    "vpn_origin_timezone",
+];
+
+/// The fields [`parse`] reads, as an object holding only those: the rest of the document is
+/// checked to be JSON but never built into values. `None` when the document is not a JSON
+/// object (the full parse then names the problem).
+pub(super) fn read_fields(bytes: &[u8]) -> Option<Value> {
+    if bytes.len() > super::MAX_EVENT_BYTES {
+        return None;
+    }
+    let all: std::collections::HashMap<String, &RawValue> = serde_json::from_slice(bytes).ok()?;
+    let mut fields = serde_json::Map::new();
+    for (name, raw) in all {
+        if FIELDS.contains(&name.as_str()) {
+            fields.insert(name, serde_json::from_str(raw.get()).ok()?);
+        }
+    }
+    Some(Value::Object(fields))
+}
+
+pub(super) fn parse(value: Value, raw: RawJson) -> Result<Event, ParseError> {
     if !value.is_object() {
         return Err(ParseError::Shape("a v4 event must be a JSON object"));
     }
@@ -94,13 +166,10 @@ pub(super) fn parse(value: Value) -> Result<Event, ParseError> {
         rare_device: bool_at(v, &["rare_device"]),
         rare_device_percentile_bucket: str_at(v, &["rare_device_percentile_bucket"]),
         rule_action: rule_action(v),
-        raw: Value::Null,
+        raw: RawJson::default(),
     };
     super::limits::check(&event)?;
-    Ok(Event {
-        raw: value,
-        ..event
-    })
+    Ok(Event { raw, ..event })
 }
 
 fn vpn(v: &Value) -> Option<Vpn> {
@@ -175,6 +244,12 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The full-document parse, as `Event::from_value` runs it.
+    fn parse(value: Value) -> Result<Event, ParseError> {
+        let raw = RawJson::from_value(&value);
+        super::parse(value, raw)
+    }
+
     #[test]
     fn reads_a_minimal_event() {
         let event = parse(json!({
@@ -202,7 +277,7 @@ mod tests {
         assert_eq!((events.m5, events.h1, events.h24), (Some(2), None, Some(9)));
         assert_eq!(velocity.ip_events, None);
         assert_eq!(event.vpn, None);
-        assert_eq!(event.raw["event_id"], "e1");
+        assert_eq!(event.raw.to_value()["event_id"], "e1");
     }
 
     #[test]
