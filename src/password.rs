@@ -4,8 +4,7 @@ use argon2::password_hash::{Output, ParamsString, PasswordHash, PasswordVerifier
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::RngCore;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
@@ -90,7 +89,7 @@ impl PasswordPolicy {
 #[derive(Clone)]
 pub struct Hasher {
     argon2: Argon2<'static>,
-    jobs: mpsc::Sender<HashJob>,
+    jobs: flume::Sender<HashJob>,
     threads: usize,
     /// Jobs sent and not yet finished: the queue depth `/metrics` shows.
     queued: Arc<AtomicUsize>,
@@ -121,8 +120,9 @@ impl Hasher {
         let params = Params::new(ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, 1, None)
             .expect("the OWASP parameters are valid Argon2 parameters");
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let (jobs, queue) = mpsc::channel::<HashJob>();
-        let queue = Arc::new(Mutex::new(queue));
+        // Every thread waits on the queue itself (a channel with many receivers), so each one
+        // idles out on its own and gives its memory back.
+        let (jobs, queue) = flume::unbounded::<HashJob>();
         let threads = concurrency.max(1);
         let queued = Arc::new(AtomicUsize::new(0));
         for n in 0..threads {
@@ -173,31 +173,22 @@ impl Hasher {
 /// A hashing thread idle this long gives its Argon2 memory back, so a service between bursts
 /// holds none of it; the next hash allocates it again (a few milliseconds).
 #[cfg(not(test))]
-const IDLE_RELEASE: Duration = Duration::from_secs(5);
+const IDLE_RELEASE: Duration = Duration::from_secs(2);
 #[cfg(test)]
 const IDLE_RELEASE: Duration = Duration::from_millis(50);
 
 /// One hashing thread: takes jobs until the hasher is dropped, allocating its Argon2 memory
 /// once for a burst of hashes and releasing it when idle.
-fn hash_jobs(
-    argon2: &Argon2<'static>,
-    queue: &Mutex<mpsc::Receiver<HashJob>>,
-    queued: &AtomicUsize,
-) {
+fn hash_jobs(argon2: &Argon2<'static>, queue: &flume::Receiver<HashJob>, queued: &AtomicUsize) {
     let mut memory: Vec<Block> = Vec::new();
     loop {
-        // The lock is held only to take a job, never while hashing.
-        let job = match queue.lock() {
-            Ok(queue) => queue.recv_timeout(IDLE_RELEASE),
-            Err(_) => return,
-        };
-        let HashJob { password, done } = match job {
+        let HashJob { password, done } = match queue.recv_timeout(IDLE_RELEASE) {
             Ok(job) => job,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
+            Err(flume::RecvTimeoutError::Timeout) => {
                 memory = Vec::new();
                 continue;
             }
-            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            Err(flume::RecvTimeoutError::Disconnected) => return,
         };
         // A caller that gave up (its deadline passed) no longer needs the hash.
         if done.is_closed() {
