@@ -5,9 +5,11 @@
 mod common;
 
 use common::{assert_no_half_written_rows, count, TestDb};
+use signup_guard::policy::Identity;
 use signup_guard::policy::{Context, Snapshot};
 use signup_guard::store::{
-    now_ms, AttemptFilter, DeviceQuota, NewAccount, NewAttempt, Store, StoreError,
+    now_ms, AccountCounts, AccountScope, AttemptFilter, CountQuestion, CountReads, DeviceQuota,
+    NewAccount, NewAttempt, Store, StoreError,
 };
 use signup_guard::username;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,6 +33,7 @@ common::both_backends!(
     the_audit_log_commits_every_concurrent_refusal_and_isolates_a_bad_row,
     a_code_filter_matches_whatever_its_case_on_both_backends,
     the_overview_counts_verdicts_by_bucket_and_codes_in_one_pass,
+    coalesced_counts_answer_every_question_as_if_asked_alone,
 );
 
 const NO_LIMIT: DeviceQuota = DeviceQuota {
@@ -946,4 +949,123 @@ async fn the_health_ping_does_not_wait_for_a_busy_pool() {
         .await
         .unwrap()
         .expect("the write goes through once the lock is free");
+}
+
+/// The coalesced reads put many signups' counts in one statement: each question must get its
+/// own answer, the one it gets asked alone, whatever the batch holds beside it.
+async fn coalesced_counts_answer_every_question_as_if_asked_alone(db: &TestDb) {
+    let store = db.store().await;
+    let now = now_ms();
+    let (a, b, c) = (unique("dev-a"), unique("dev-b"), unique("dev-c"));
+    let a_event = {
+        let first = account(&unique("a1"), &a, now);
+        store
+            .create_account(
+                &first,
+                NO_LIMIT,
+                &attempt_for(&first, "allow", "created", &[]),
+            )
+            .await
+            .unwrap();
+        first.event_id
+    };
+    create(&store, &unique("a2"), &a).await;
+    let b_account = NewAccount {
+        high_recall_id: Some("hr-b".into()),
+        linked_id: Some("linked-b".into()),
+        email_key: Some("bee@example.org".into()),
+        email_domain: Some("example.org".into()),
+        asn: Some("64512".into()),
+        ..account("bee", &b, now)
+    };
+    store
+        .create_account(
+            &b_account,
+            NO_LIMIT,
+            &attempt_for(&b_account, "allow", "created", &[]),
+        )
+        .await
+        .unwrap();
+
+    let questions = vec![
+        // Device A's two accounts, and an event id that created one of them.
+        CountQuestion {
+            scope: AccountScope::device(&a, 0),
+            email: None,
+            event_id: Some(a_event.clone()),
+        },
+        // A new browser (C) of device B, by high-recall and linked id.
+        CountQuestion {
+            scope: AccountScope {
+                identities: vec![
+                    (Identity::VisitorId, c.clone()),
+                    (Identity::HighRecallId, "hr-b".into()),
+                    (Identity::LinkedId, "linked-b".into()),
+                ],
+                device_since_ms: 0,
+                email_domain: Some(("example.org".into(), 0)),
+                asn: Some(("64512".into(), 0)),
+            },
+            email: Some(("bee@example.org".into(), "someone-else".into())),
+            event_id: Some(unique("event")),
+        },
+        // Nothing to count.
+        CountQuestion {
+            scope: AccountScope::default(),
+            email: None,
+            event_id: None,
+        },
+        // Device A again, counting only accounts from the future: none.
+        CountQuestion {
+            scope: AccountScope::device(&a, now + 60_000),
+            email: None,
+            event_id: None,
+        },
+    ];
+    let expected = [
+        AccountCounts {
+            device: 2,
+            event_used: true,
+            ..AccountCounts::default()
+        },
+        AccountCounts {
+            device: 1,
+            by_identity: vec![0, 1, 1],
+            email_domain: Some(1),
+            asn: Some(1),
+            email: 1,
+            event_used: false,
+        },
+        AccountCounts::default(),
+        AccountCounts::default(),
+    ];
+    for (question, expected) in questions.iter().zip(&expected) {
+        let alone = store
+            .account_counts(
+                &question.scope,
+                question
+                    .email
+                    .as_ref()
+                    .map(|(e, u)| (e.as_str(), u.as_str())),
+                question.event_id.as_deref(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(&alone, expected, "{question:?}");
+    }
+    let all: Vec<&CountQuestion> = questions.iter().collect();
+    assert_eq!(store.count_many(&all).await.unwrap(), expected.to_vec());
+
+    // Through the readers, 200 at once in every order: batches of every size, each answer its
+    // own question's.
+    let reads = CountReads::start(store.clone());
+    let asked = (0..200).map(|i| {
+        let reads = reads.clone();
+        let k = (i * 7) % questions.len();
+        let question = questions[k].clone();
+        async move { (k, reads.count(question).await.unwrap()) }
+    });
+    for (k, answer) in futures_util::future::join_all(asked).await {
+        assert_eq!(answer, expected[k], "question {k}");
+    }
 }
