@@ -987,7 +987,7 @@ async fn coalesced_counts_answer_every_question_as_if_asked_alone(db: &TestDb) {
         .await
         .unwrap();
 
-    let questions = vec![
+    let questions = [
         // Device A's two accounts, and an event id that created one of them.
         CountQuestion {
             scope: AccountScope::device(&a, 0),
