@@ -108,9 +108,13 @@ fn snapshot(account: &NewAccount) -> Snapshot {
 
 /// Creates an allowed account with no device limit.
 async fn create(store: &Store, username: &str, visitor_id: &str) -> i64 {
-    let new = account(username, visitor_id, now_ms());
+    insert(store, &account(username, visitor_id, now_ms())).await
+}
+
+/// Writes an allowed account with no device limit, and its attempt.
+async fn insert(store: &Store, new: &NewAccount) -> i64 {
     store
-        .create_account(&new, NO_LIMIT, &attempt_for(&new, "allow", "created", &[]))
+        .create_account(new, NO_LIMIT, &attempt_for(new, "allow", "created", &[]))
         .await
         .expect("the account is created")
 }
@@ -959,14 +963,7 @@ async fn coalesced_counts_answer_every_question_as_if_asked_alone(db: &TestDb) {
     let (a, b, c) = (unique("dev-a"), unique("dev-b"), unique("dev-c"));
     let a_event = {
         let first = account(&unique("a1"), &a, now);
-        store
-            .create_account(
-                &first,
-                NO_LIMIT,
-                &attempt_for(&first, "allow", "created", &[]),
-            )
-            .await
-            .unwrap();
+        insert(&store, &first).await;
         first.event_id
     };
     create(&store, &unique("a2"), &a).await;
@@ -978,14 +975,7 @@ async fn coalesced_counts_answer_every_question_as_if_asked_alone(db: &TestDb) {
         asn: Some("64512".into()),
         ..account("bee", &b, now)
     };
-    store
-        .create_account(
-            &b_account,
-            NO_LIMIT,
-            &attempt_for(&b_account, "allow", "created", &[]),
-        )
-        .await
-        .unwrap();
+    insert(&store, &b_account).await;
 
     let questions = [
         // Device A's two accounts, and an event id that created one of them.
