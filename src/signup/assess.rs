@@ -77,8 +77,9 @@ impl Signups {
             _ => String::new(),
         };
         let scope = counts::account_scope(&self.policy, &event, email.as_deref(), now);
-        // One query for every account count (coalesced with other signups' into one statement), beside one statement for the attempt counters
-        // when a rule counts attempts: this runs for every refused bot too.
+        // One query for every account count (asked in one statement with other signups'
+        // questions, see `CountReads`), beside one statement for the attempt counters when a
+        // rule counts attempts: this runs for every refused bot too.
         let (accounts, velocity) = tokio::try_join!(
             self.counts.count(CountQuestion {
                 scope: scope.clone(),

@@ -12,8 +12,8 @@ use super::{AccountCounts, AccountScope, Store, StoreError};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-/// The most questions one statement asks: up to 8 columns and 10 parameters each, well under
-/// SQLite's 2,000 result columns and both backends' parameter limits.
+/// The most questions one statement asks: up to 8 columns and 17 parameters each, well under
+/// SQLite's 2,000 result columns and both backends' parameter limits (32,766 and 65,535).
 const MAX_BATCH: usize = 64;
 /// Questions waiting for a reader; a caller past this waits for room.
 const QUEUE: usize = 4096;
