@@ -14,8 +14,9 @@ use super::{
     BotResult, Event, IdentificationStatus, IpBlocklist, IpInfo, ParseError, Proxy, RuleAction,
     RuleActionType, Tampering, Vpn, VpnMethods,
 };
-use serde_json::value::RawValue;
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+use std::fmt;
 
 const VELOCITY: VelocitySpelling = VelocitySpelling {
     counters: [
@@ -85,20 +86,93 @@ const FIELDS: &[&str] = &[
 ];
 
 /// The fields [`parse`] reads, as an object holding only those: the rest of the document is
-/// checked to be JSON but never built into values. `None` when the document is not a JSON
-/// object (the full parse then names the problem).
+/// parsed as strictly as by `serde_json::Value` (numbers in range, escapes valid) but never
+/// built. `None` when the document is not a JSON object or not JSON (the full parse then names
+/// the problem), so this accepts exactly the documents the full parse accepts.
 pub(super) fn read_fields(bytes: &[u8]) -> Option<Value> {
     if bytes.len() > super::MAX_EVENT_BYTES {
         return None;
     }
-    let all: std::collections::HashMap<String, &RawValue> = serde_json::from_slice(bytes).ok()?;
-    let mut fields = serde_json::Map::new();
-    for (name, raw) in all {
-        if FIELDS.contains(&name.as_str()) {
-            fields.insert(name, serde_json::from_str(raw.get()).ok()?);
+    serde_json::from_slice::<Fields>(bytes)
+        .ok()
+        .map(|fields| Value::Object(fields.0))
+}
+
+/// A top-level object, keeping the values of [`FIELDS`] only (the last of a repeated key, as
+/// `Value` does).
+struct Fields(serde_json::Map<String, Value>);
+
+impl<'de> Deserialize<'de> for Fields {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Object;
+        impl<'de> Visitor<'de> for Object {
+            type Value = Fields;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
+                let mut fields = serde_json::Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if FIELDS.contains(&key.as_str()) {
+                        fields.insert(key, map.next_value::<Value>()?);
+                    } else {
+                        map.next_value::<Checked>()?;
+                    }
+                }
+                Ok(Fields(fields))
+            }
         }
+        deserializer.deserialize_map(Object)
     }
-    Some(Value::Object(fields))
+}
+
+/// Any JSON value, read through the same paths as `Value` (so it fails where `Value` fails)
+/// and dropped as it is read.
+struct Checked;
+
+impl<'de> Deserialize<'de> for Checked {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(Checked)
+    }
+}
+
+impl<'de> Visitor<'de> for Checked {
+    type Value = Checked;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_unit<E>(self) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_none<E>(self) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Checked, D::Error> {
+        Checked::deserialize(deserializer)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+        while map.next_entry::<Checked, Checked>()?.is_some() {}
+        Ok(Checked)
+    }
 }
 
 pub(super) fn parse(value: Value, raw: RawJson) -> Result<Event, ParseError> {
@@ -248,6 +322,27 @@ mod tests {
     fn parse(value: Value) -> Result<Event, ParseError> {
         let raw = RawJson::from_value(&value);
         super::parse(value, raw)
+    }
+
+    #[test]
+    fn the_read_fields_parse_refuses_what_the_whole_document_parse_refuses() {
+        // Found by the event_v4 fuzz target: a number out of range, and a lone surrogate, in a
+        // field the parse does not read.
+        for doc in [
+            r#"{"event_id":"e1","identifictaoni":{"confidencE":{"score":-1e320}}}"#,
+            r#"{"event_id":"e1","unread":"\ud800"}"#,
+            r#"{"event_id":"e1","unread":[1,{"a":1e999}]}"#,
+        ] {
+            assert!(serde_json::from_str::<Value>(doc).is_err(), "{doc}");
+            assert!(read_fields(doc.as_bytes()).is_none(), "{doc}");
+            assert!(Event::from_v4_json(doc.as_bytes()).is_err(), "{doc}");
+        }
+        let fine = r#"{"event_id":"e1","unread":[1,{"a":"\u00e9"}],"bot":"bad","bot":"good"}"#;
+        assert_eq!(
+            read_fields(fine.as_bytes()),
+            Some(json!({"event_id": "e1", "bot": "good"})),
+            "only the fields read, the last of a repeated key"
+        );
     }
 
     #[test]
