@@ -37,6 +37,21 @@ impl Snapshot {
 mod tests {
     use super::*;
 
+    /// Found by the event_v4 fuzz target: with serde_json's best-effort float parse, `1e-034`
+    /// read as one ulp above 1e-34, and its stored form read back as 1e-34, so a replay judged
+    /// another number than the live decision did.
+    #[test]
+    fn a_number_of_the_event_reads_back_exactly_from_the_stored_snapshot() {
+        let body = br#"{"event_id":"e1","identification":{"confidence":{"score":1e-034}}}"#;
+        let snapshot = Snapshot {
+            event: Event::from_v4_json(body).unwrap(),
+            context: Context::default(),
+        };
+        let stored = Snapshot::from_json(&snapshot.to_json()).unwrap();
+        assert_eq!(stored.event.confidence, snapshot.event.confidence);
+        assert_eq!(stored.event.confidence, Some(1e-34));
+    }
+
     /// Rows recorded before the snapshot was typed were written as hand-built JSON of this
     /// shape; they must still read back, or backtests would silently skip them.
     #[test]
