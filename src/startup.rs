@@ -5,7 +5,7 @@ use crate::http::{self, AdminAuth, AppState};
 use crate::password::Hasher;
 use crate::settings::{Config, FingerprintSource};
 use crate::signup::Signups;
-use crate::store::Store;
+use crate::store::{DatabaseHealth, Store};
 use anyhow::Context as _;
 use fingerprint::sealed::DecryptionKey;
 use fingerprint::simulator::{Simulator, SimulatorConfig, SimulatorHandle};
@@ -78,6 +78,11 @@ impl Application {
         signups.per_visitor_limit = rate_limits.per_visitor.clone();
         let state = Arc::new(AppState {
             signups: Arc::new(signups),
+            database_health: DatabaseHealth::start(
+                store.clone(),
+                crate::store::health::PROBE_EVERY,
+                crate::store::health::FRESH_FOR,
+            ),
             store,
             admin: AdminAuth::new(config.admin_tokens.clone(), demo.is_some()),
             api_tokens: config.api_tokens.clone(),

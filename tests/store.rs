@@ -8,8 +8,8 @@ use common::{assert_no_half_written_rows, count, TestDb};
 use signup_guard::policy::Identity;
 use signup_guard::policy::{Context, Snapshot};
 use signup_guard::store::{
-    now_ms, AccountCounts, AccountScope, AttemptFilter, CountQuestion, CountReads, DeviceQuota,
-    NewAccount, NewAttempt, Store, StoreError,
+    now_ms, AccountCounts, AccountScope, AttemptFilter, CountQuestion, CountReads, DatabaseHealth,
+    DeviceQuota, NewAccount, NewAttempt, Store, StoreError,
 };
 use signup_guard::username;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,6 +34,7 @@ common::both_backends!(
     a_code_filter_matches_whatever_its_case_on_both_backends,
     the_overview_counts_verdicts_by_bucket_and_codes_in_one_pass,
     coalesced_counts_answer_every_question_as_if_asked_alone,
+    health_answers_from_the_probe_while_its_result_is_fresh,
 );
 
 const NO_LIMIT: DeviceQuota = DeviceQuota {
@@ -1057,5 +1058,48 @@ async fn coalesced_counts_answer_every_question_as_if_asked_alone(db: &TestDb) {
     });
     for (k, answer) in futures_util::future::join_all(asked).await {
         assert_eq!(answer, expected[k], "question {k}");
+    }
+}
+
+/// `/health` answers from the probe's latest result while it is fresh: the stores below are
+/// closed, so a round trip would fail, yet a fresh result still answers. A result older than its
+/// freshness is not trusted, and the probe on its own sees the database go.
+async fn health_answers_from_the_probe_while_its_result_is_fresh(db: &TestDb) {
+    use std::time::Duration;
+    let hour = Duration::from_secs(3600);
+
+    let store = db.store().await;
+    let fresh = DatabaseHealth::start(store.clone(), hour, hour);
+    fresh.check().await.expect("the database answers");
+    store.close().await;
+    assert!(
+        matches!(store.ping().await, Err(StoreError::Unavailable(_))),
+        "a round trip now fails"
+    );
+    fresh
+        .check()
+        .await
+        .expect("a fresh result answers without a round trip");
+
+    let store = db.store().await;
+    let stale = DatabaseHealth::start(store.clone(), hour, Duration::ZERO);
+    stale.check().await.expect("the database answers");
+    store.close().await;
+    assert!(
+        matches!(stale.check().await, Err(StoreError::Unavailable(_))),
+        "a stale result is not trusted"
+    );
+
+    let store = db.store().await;
+    let probed = DatabaseHealth::start(store.clone(), Duration::from_millis(20), hour);
+    probed.check().await.expect("the database answers");
+    store.close().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while probed.check().await.is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the probe did not see the database go"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }

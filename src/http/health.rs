@@ -46,7 +46,8 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
 /// Whether this instance can store signups
 ///
 /// Ok only when the database answers, so that a load balancer stops sending traffic to an
-/// instance that cannot store signups. With `RATE_LIMIT_URL`, it also says whether that Redis
+/// instance that cannot store signups. A probe asks it every 250 ms and this answers from the
+/// probe's latest result, so a busy database does not slow the check. With `RATE_LIMIT_URL`, it also says whether that Redis
 /// answers, without failing when it does not (see `RATE_LIMIT_FAILURE_MODE`).
 #[utoipa::path(
     get,
@@ -58,7 +59,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
     )
 )]
 async fn health(State(state): State<Arc<AppState>>) -> Result<Json<Health>> {
-    state.store.ping().await?;
+    state.database_health.check().await?;
     let rate_limit_store = state.rate_limits.store_status().await.map(|s| match s {
         StoreStatus::Ok => StoreHealth::Ok,
         StoreStatus::Unavailable => StoreHealth::Unavailable,

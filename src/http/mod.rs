@@ -50,6 +50,8 @@ pub struct AppState {
     pub signups: Arc<Signups>,
     /// The database, for the admin and health routes.
     pub store: Store,
+    /// The database's health as a probe last saw it, for `/health`.
+    pub database_health: crate::store::DatabaseHealth,
     /// Who may call the admin routes.
     pub admin: AdminAuth,
     /// Bearer tokens of the apps that may call the decision API; none turns it off.

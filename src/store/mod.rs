@@ -11,6 +11,7 @@ mod console;
 mod count_reads;
 mod deliveries;
 mod error;
+pub mod health;
 mod label_reports;
 mod lists;
 mod reviews;
@@ -25,6 +26,7 @@ pub use console::{ConsoleSession, IpNeighbour, LabelRecord, VerdictCount, CONSOL
 pub use count_reads::{CountQuestion, CountReads};
 pub use deliveries::{Delivery, DeliveryStatus};
 pub use error::StoreError;
+pub use health::DatabaseHealth;
 pub use label_reports::{LabelReport, UnsentLabelReport};
 pub use lists::{AnalystAction, ListEntry};
 pub use reviews::{Label, Resolved, Review};
@@ -109,7 +111,7 @@ const MAX_LOGGED_KEPT_APART: usize = 100;
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
-    /// One connection of its own for `/health`, opened on first use: a health check must not
+    /// One connection of its own for the health probe, opened on first use: it must not
     /// queue behind a flood for the main pool's connections, or a load balancer would take a
     /// busy instance for a dead one.
     health: AnyPool,
