@@ -107,6 +107,10 @@ pub struct Migrated {
 /// Beyond this many, the log gives a count: `migrate` lists every one.
 const MAX_LOGGED_KEPT_APART: usize = 100;
 
+/// A pooled connection idle this long is pinged before it is lent out (one that was in use
+/// more recently passed the ping sqlx makes when a connection is given back).
+const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
+
 /// A connection pool to one database, shared by every request.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -147,6 +151,19 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.acquire_timeout)
+            // sqlx pings a connection on every checkout by default, on top of the ping it
+            // makes when the connection comes back: a PostgreSQL round trip (a thread hop on
+            // SQLite) per statement batch, most of them for a connection that was checked a
+            // moment before. Only a connection idle long enough to have been cut is pinged.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_IDLE_AFTER {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _| {
                 let timeout_ms = settings.statement_timeout.as_millis();
                 Box::pin(async move {
