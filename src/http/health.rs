@@ -47,8 +47,9 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
 ///
 /// Ok only when the database answers, so that a load balancer stops sending traffic to an
 /// instance that cannot store signups. A probe asks it every 250 ms and this answers from the
-/// probe's latest result, so a busy database does not slow the check. With `RATE_LIMIT_URL`, it also says whether that Redis
-/// answers, without failing when it does not (see `RATE_LIMIT_FAILURE_MODE`).
+/// probe's latest result, so a busy database does not slow the check. With `RATE_LIMIT_URL`,
+/// it also says whether that Redis answers, without failing when it does not (see
+/// `RATE_LIMIT_FAILURE_MODE`).
 #[utoipa::path(
     get,
     path = "/health",
