@@ -188,6 +188,38 @@ fn ip_details_rarity_and_rule_actions_are_bounded() {
     assert_eq!(refused_field(Event::from_v3_json(&v3)), "ip_info.asn_name");
 }
 
+/// The ASN keys the ASN velocity rule, so it is held to the identifier rule: a look-alike such
+/// as "ɼ22" (found by the event_v3 fuzz target) would count apart from the real one.
+#[test]
+fn an_asn_must_be_printable_ascii_in_both_generations() {
+    for asn in ["\u{27c}22", "79 22", "7922\n"] {
+        let v3 = serde_json::to_vec(&json!({"products": {
+            "identification": {"data": {"requestId": "r1", "ip": "61.127.217.15"}},
+            "ipInfo": {"data": {"v4": {"asn": {"asn": asn, "name": "COMCAST-7922"}}}},
+        }}))
+        .unwrap();
+        assert_eq!(
+            refused_field(Event::from_v3_json(&v3)),
+            "ip_info.asn",
+            "{asn:?}"
+        );
+        let v4 = serde_json::to_vec(&json!({
+            "event_id": "e1",
+            "ip_address": "61.127.217.15",
+            "ip_info": {"v4": {"asn": asn}},
+        }))
+        .unwrap();
+        assert_eq!(
+            refused_field(Event::from_v4_json(&v4)),
+            "ip_info.asn",
+            "{asn:?}"
+        );
+    }
+    let v4 = serde_json::to_vec(&json!({"event_id": "e1", "ip_info": {"v4": {"asn": "7922"}}}));
+    let event = Event::from_v4_json(&v4.unwrap()).unwrap();
+    assert_eq!(event.ip_info.unwrap().asn.as_deref(), Some("7922"));
+}
+
 #[test]
 fn a_v3_webhook_is_bounded_too() {
     let body = serde_json::to_vec(&json!({

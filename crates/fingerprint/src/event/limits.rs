@@ -141,11 +141,12 @@ pub(super) fn check(event: &Event) -> Result<(), ParseError> {
             MAX_SHORT_TEXT_LEN,
             Text,
         ),
+        // The ASN is a velocity key, compared and counted like an id: real ones are digits.
         (
             "ip_info.asn",
             ip_text(|i| i.asn.as_ref()),
             MAX_SHORT_TEXT_LEN,
-            Text,
+            Identifier,
         ),
         (
             "ip_info.asn_name",
