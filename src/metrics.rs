@@ -4,8 +4,8 @@
 //! process (tests, embedding) do not mix their counts.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use std::time::Duration;
 
@@ -24,6 +24,8 @@ pub struct Metrics {
     fingerprint_seconds: Histogram,
     decision_seconds: HistogramVec,
     hash_queue: IntGauge,
+    audit_commits: IntCounter,
+    audit_rows: IntCounter,
     pool: IntGaugeVec,
     webhook_backlog: IntGauge,
     rate_limit_errors: IntCounterVec,
@@ -34,6 +36,9 @@ pub struct Metrics {
 pub struct Gauges {
     /// Passwords waiting for a hashing thread, or being hashed.
     pub hash_queue: usize,
+    /// Group commits of refused attempts since the start, and the rows they held.
+    pub audit_commits: u64,
+    pub audit_rows: u64,
     /// Database connections lent out.
     pub pool_in_use: usize,
     /// Database connections open and idle.
@@ -91,6 +96,16 @@ impl Metrics {
             "Passwords waiting for a hashing thread or being hashed.",
         )
         .expect("valid metric");
+        let audit_commits = IntCounter::new(
+            "audit_commits_total",
+            "Group commits of refused attempts to the audit trail; rows over commits is the batch size.",
+        )
+        .expect("valid metric");
+        let audit_rows = IntCounter::new(
+            "audit_rows_total",
+            "Refused attempts written to the audit trail by group commit.",
+        )
+        .expect("valid metric");
         let pool = IntGaugeVec::new(
             Opts::new(
                 "db_pool_connections",
@@ -128,6 +143,8 @@ impl Metrics {
             Box::new(fingerprint_seconds.clone()),
             Box::new(decision_seconds.clone()),
             Box::new(hash_queue.clone()),
+            Box::new(audit_commits.clone()),
+            Box::new(audit_rows.clone()),
             Box::new(pool.clone()),
             Box::new(webhook_backlog.clone()),
             Box::new(rate_limit_errors.clone()),
@@ -144,6 +161,8 @@ impl Metrics {
             fingerprint_seconds,
             decision_seconds,
             hash_queue,
+            audit_commits,
+            audit_rows,
             pool,
             webhook_backlog,
             rate_limit_errors,
@@ -179,6 +198,13 @@ impl Metrics {
     pub fn render(&self, gauges: Gauges) -> String {
         let as_i64 = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
         self.hash_queue.set(as_i64(gauges.hash_queue));
+        // Counted by the writer; brought up to its reading (never down) at each scrape.
+        for (counter, now) in [
+            (&self.audit_commits, gauges.audit_commits),
+            (&self.audit_rows, gauges.audit_rows),
+        ] {
+            counter.inc_by(now.saturating_sub(counter.get()));
+        }
         self.pool
             .with_label_values(&["in_use"])
             .set(as_i64(gauges.pool_in_use));
@@ -208,6 +234,8 @@ mod tests {
         metrics.rate_limit_backend_error("visitor");
         let text = metrics.render(Gauges {
             hash_queue: 2,
+            audit_commits: 5,
+            audit_rows: 40,
             pool_in_use: 1,
             pool_idle: 4,
             webhook_backlog: Some(3),
@@ -225,5 +253,22 @@ mod tests {
         assert!(text.contains("signup_guard_webhook_outbox_backlog 3"));
         assert!(text.contains(r#"signup_guard_rate_limit_backend_errors_total{limit="visitor"} 1"#));
         assert!(text.contains("signup_guard_build_info{version="));
+        assert!(
+            text.contains("signup_guard_audit_commits_total 5"),
+            "{text}"
+        );
+        assert!(text.contains("signup_guard_audit_rows_total 40"));
+        // The writer's counts only grow; a later scrape shows the later reading.
+        let gauges = Gauges {
+            audit_commits: 7,
+            audit_rows: 41,
+            ..Gauges::default()
+        };
+        let text = metrics.render(gauges);
+        assert!(
+            text.contains("signup_guard_audit_commits_total 7"),
+            "{text}"
+        );
+        assert!(text.contains("signup_guard_audit_rows_total 41"));
     }
 }

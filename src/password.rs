@@ -145,6 +145,13 @@ impl Hasher {
         self.queued.load(Ordering::Relaxed)
     }
 
+    /// Whether any password is waiting for a hashing thread or being hashed, asked without
+    /// holding the hasher (which would keep its threads alive).
+    pub fn busy_probe(&self) -> impl Fn() -> bool + Send + Sync + 'static {
+        let queued = self.queued.clone();
+        move || queued.load(Ordering::Relaxed) > 0
+    }
+
     /// Hashes into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`).
     pub async fn hash(&self, password: String) -> anyhow::Result<String> {
         let (done, hashed) = oneshot::channel();

@@ -35,6 +35,7 @@ common::both_backends!(
     the_overview_counts_verdicts_by_bucket_and_codes_in_one_pass,
     coalesced_counts_answer_every_question_as_if_asked_alone,
     health_answers_from_the_probe_while_its_result_is_fresh,
+    the_audit_log_gathers_refusals_only_while_the_cpu_is_crowded,
 );
 
 const NO_LIMIT: DeviceQuota = DeviceQuota {
@@ -834,6 +835,57 @@ async fn the_audit_log_commits_every_concurrent_refusal_and_isolates_a_bad_row(d
         .iter()
         .filter(|n| *n != "poison")
         .all(|n| stored.contains(n)));
+}
+
+/// While other work crowds the CPU, a small batch waits for company (up to its linger, here
+/// far longer than the test needs) and the rows that come meanwhile share its commit; with
+/// nothing crowding, a lone refusal is committed at once. The linger is long so that neither
+/// half depends on how fast the machine is: the first refusal can only be answered early if
+/// the writer did not wait, and the others fill the batch to its size long before it ends.
+async fn the_audit_log_gathers_refusals_only_while_the_cpu_is_crowded(db: &TestDb) {
+    use signup_guard::store::{AuditLog, Linger};
+    use std::sync::Arc;
+    use std::time::Duration;
+    let store = db.store().await;
+    let linger = Duration::from_secs(30);
+    let spawn = |audit: &AuditLog, name: String| {
+        let (audit, attempt) = (audit.clone(), refusal(&name));
+        tokio::spawn(async move { audit.record(attempt).await })
+    };
+
+    let calm = AuditLog::start_lingering(
+        store.clone(),
+        Linger::while_crowded(Arc::new(|| false), linger),
+    );
+    tokio::time::timeout(Duration::from_secs(10), spawn(&calm, "calm".into()))
+        .await
+        .expect("a lone refusal is not held while nothing crowds the CPU")
+        .unwrap()
+        .unwrap();
+    assert_eq!((calm.commits(), calm.rows()), (1, 1));
+
+    let crowded = AuditLog::start_lingering(
+        store.clone(),
+        Linger::while_crowded(Arc::new(|| true), linger),
+    );
+    let first = spawn(&crowded, "first".into());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!first.is_finished(), "the first refusal waits for company");
+    assert_eq!(crowded.commits(), 0);
+    let rest: Vec<_> = (0..7)
+        .map(|n| spawn(&crowded, format!("next{n}")))
+        .collect();
+    let answered = tokio::time::timeout(Duration::from_secs(10), async {
+        first.await.unwrap().unwrap();
+        for write in rest {
+            write.await.unwrap().unwrap();
+        }
+    });
+    answered
+        .await
+        .expect("a full batch is committed without waiting out the linger");
+    assert_eq!((crowded.commits(), crowded.rows()), (1, 8), "one commit");
+    assert_eq!(all_attempts(&store).await.len(), 9);
 }
 
 /// SQLite's LIKE ignores ASCII case and PostgreSQL's does not: `VPN_DETECTED` matched on one

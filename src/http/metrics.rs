@@ -45,6 +45,8 @@ async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Resp
     let webhook_backlog = state.store.pending_deliveries().await.ok();
     let text = state.signups.metrics.render(Gauges {
         hash_queue: state.signups.hasher.queued(),
+        audit_commits: state.signups.audit.commits(),
+        audit_rows: state.signups.audit.rows(),
         pool_in_use,
         pool_idle,
         webhook_backlog,

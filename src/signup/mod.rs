@@ -25,8 +25,9 @@ use crate::metrics::Metrics;
 use crate::password::{Hasher, PasswordPolicy};
 use crate::policy::{self, Policy};
 use crate::rate_limit::Limit;
-use crate::store::{AuditLog, CountReads, DeviceQuota, NewAccount, NewAttempt, Store};
+use crate::store::{AuditLog, CountReads, DeviceQuota, Linger, NewAccount, NewAttempt, Store};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// Everything a signup needs, and nothing else.
 #[derive(Debug)]
@@ -93,10 +94,13 @@ impl Signups {
         password: PasswordPolicy,
     ) -> Self {
         counts::start_pruning(store.clone(), &policy);
+        // Bots' statements wait a moment to share a batch only while passwords are being
+        // hashed: then their CPU is taken from real users.
+        let linger = Linger::while_crowded(Arc::new(hasher.busy_probe()), Linger::WAIT);
         Self {
             policy_hash: policy.hash(),
-            audit: AuditLog::start(store.clone()),
-            counts: CountReads::start(store.clone()),
+            audit: AuditLog::start_lingering(store.clone(), linger.clone()),
+            counts: CountReads::start_lingering(store.clone(), linger),
             store,
             events,
             policy,

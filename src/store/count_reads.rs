@@ -4,11 +4,11 @@
 //! attempt, and on SQLite a hand-off to the connection's thread and back. Here the questions
 //! waiting at one moment go out as one statement (a SELECT list with a column per count,
 //! named per question), so a flood pays one round trip per batch. A lone question is asked at
-//! once. The counts are as exact as before: each is a read of committed rows, and the account
-//! write counts again under its locks.
+//! once, unless passwords are being hashed (see `Linger`). The counts are as exact as before:
+//! each is a read of committed rows, and the account write counts again under its locks.
 
 use super::accounts::{bind_all, count_parts, read_counts, Param};
-use super::{AccountCounts, AccountScope, Store, StoreError};
+use super::{AccountCounts, AccountScope, Linger, Store, StoreError};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
@@ -47,10 +47,19 @@ struct Job {
 impl CountReads {
     /// Starts the readers. They run until every handle is dropped.
     pub fn start(store: Store) -> CountReads {
+        Self::start_lingering(store, Linger::never())
+    }
+
+    /// Like [`CountReads::start`], but a small batch may wait for more (see [`Linger`]).
+    pub fn start_lingering(store: Store, linger: Linger) -> CountReads {
         let (jobs, queue) = mpsc::channel(QUEUE);
         let queue = Arc::new(Mutex::new(queue));
         for _ in 0..READERS {
-            tokio::spawn(read_batches(store.clone(), Arc::clone(&queue)));
+            tokio::spawn(read_batches(
+                store.clone(),
+                Arc::clone(&queue),
+                linger.clone(),
+            ));
         }
         CountReads { jobs }
     }
@@ -67,12 +76,18 @@ impl CountReads {
     }
 }
 
-async fn read_batches(store: Store, queue: Arc<Mutex<mpsc::Receiver<Job>>>) {
+async fn read_batches(store: Store, queue: Arc<Mutex<mpsc::Receiver<Job>>>, linger: Linger) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     loop {
-        // One reader waits on the queue at a time; it lets go as soon as it holds a batch, so
-        // the other gathers the next while this one's statement runs.
-        let taken = queue.lock().await.recv_many(&mut batch, MAX_BATCH).await;
+        // One reader waits on the queue at a time; it lets go as soon as it holds a batch (or,
+        // while the CPU is crowded, once the batch has waited its moment), so the other
+        // gathers the next while this one's statement runs.
+        let taken = {
+            let mut queue = queue.lock().await;
+            let taken = queue.recv_many(&mut batch, MAX_BATCH).await;
+            linger.gather(&mut queue, &mut batch, MAX_BATCH).await;
+            taken
+        };
         if taken == 0 {
             return;
         }

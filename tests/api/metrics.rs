@@ -100,6 +100,11 @@ async fn counters_move_with_signups_decisions_and_fetches() {
         4.0,
         "{after}"
     );
+    // The three refusals and the decision (which reserved nothing) went through the group
+    // commit; the account was written with its own transaction.
+    assert_eq!(moved("signup_guard_audit_rows_total"), 4.0, "{after}");
+    let commits = moved("signup_guard_audit_commits_total");
+    assert!((1.0..=4.0).contains(&commits), "{commits} commits: {after}");
 }
 
 #[tokio::test]
