@@ -747,6 +747,36 @@ async fn postgres_migrations_wait_past_the_statement_timeout() {
         .expect("the migration completes once the lock is free");
 }
 
+/// The pool checks a connection before lending it only when it has sat idle a second or more
+/// (one in use more recently passed the check sqlx makes when it was given back). So a
+/// connection the server cut while it sat idle (a restart, a failover, an idle timeout) is
+/// found and replaced, never handed to a request to fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_idle_connections_the_server_cut_are_replaced_before_use() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let store = db.store().await;
+    // Concurrent reads, so the pool holds several connections, all idle once they finish.
+    let reads = futures_util::future::join_all((0..4).map(|_| store.count_accounts())).await;
+    assert!(reads.iter().all(Result::is_ok), "{reads:?}");
+    let admin = db.admin().await;
+    let cut: Vec<sqlx::any::AnyRow> = sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(db.pg_name())
+    .fetch_all(&admin)
+    .await
+    .unwrap();
+    assert!(!cut.is_empty(), "the store's connections were cut");
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    for _ in 0..8 {
+        let accounts = store.count_accounts().await;
+        assert_eq!(accounts.ok(), Some(0), "a cut connection was lent out");
+    }
+}
+
 /// Makes the database refuse any attempt row whose username is `poison`, as a row it cannot
 /// store (a constraint, a bad byte) would be refused.
 async fn poison_attempts(db: &TestDb) {
