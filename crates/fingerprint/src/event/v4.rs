@@ -14,7 +14,7 @@ use super::{
     BotResult, Event, IdentificationStatus, IpBlocklist, IpInfo, ParseError, Proxy, RuleAction,
     RuleActionType, Tampering, Vpn, VpnMethods,
 };
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use std::fmt;
 
@@ -32,97 +32,219 @@ const VELOCITY: VelocitySpelling = VelocitySpelling {
     intervals: ["5_minutes", "1_hour", "24_hours"],
 };
 
-/// Every top-level field [`parse`] reads. The others (`raw_device_attributes`, `sdk`,
-/// `browser_details` and whatever Fingerprint adds) are skipped by [`read_fields`] without
-/// being built; a test checks both parses agree on every example event.
-const FIELDS: &[&str] = &[
-    "bot",
-    "bot_info",
-    "bot_type",
-    "cloned_app",
-    "datacenter_result",
-    "developer_tools",
-    "emulator",
-    "event_id",
-    "factory_reset_timestamp",
-    "frida",
-    "high_activity_device",
-    "identification",
-    "incognito",
-    "incremental_identification_status",
-    "ip_address",
-    "ip_blocklist",
-    "ip_info",
-    "jailbroken",
-    "linked_id",
-    "location_spoofing",
-    "mitm_attack",
-    "privacy_settings",
-    "proxy",
-    "proxy_confidence",
-    "proxy_details",
-    "proxy_ml_score",
-    "rare_device",
-    "rare_device_percentile_bucket",
-    "replayed",
-    "root_apps",
-    "rule_action",
-    "simulator",
-    "source",
-    "supplementary_id_high_recall",
-    "suspect_score",
-    "tampering",
-    "tampering_details",
-    "timestamp",
-    "url",
-    "user_agent",
-    "velocity",
-    "virtual_machine",
-    "vpn",
-    "vpn_confidence",
-    "vpn_methods",
-    "vpn_origin_country",
-    "vpn_origin_timezone",
-];
+/// What [`parse`] reads of a value: all of it, or some keys of an object.
+#[derive(Debug, Clone, Copy)]
+enum Read {
+    /// The whole value, built as a `serde_json::Value`.
+    Whole,
+    /// Only these keys of an object, in byte order, each read as given. The parse only looks
+    /// keys up in such
+    /// a value, so one of another shape (a string where an object was documented) stands in as
+    /// `null`: a lookup in either finds nothing.
+    Keys(&'static [(&'static str, Read)]),
+}
 
-/// The fields [`parse`] reads, as an object holding only those: the rest of the document is
+use Read::{Keys, Whole};
+
+/// The keys read of one address family's `ip_info` (see `ip_info`).
+const IP_FAMILY: Read = Keys(&[
+    ("asn", Whole),
+    ("asn_name", Whole),
+    ("asn_network", Whole),
+    ("asn_type", Whole),
+    ("datacenter_name", Whole),
+    ("datacenter_result", Whole),
+]);
+
+/// Everything [`parse`] reads, down to the keys of nested objects. The rest of the document
+/// (`raw_device_attributes`, `sdk`, `browser_details`, `ip_info`'s geolocation and whatever
+/// Fingerprint adds) is checked by [`read_fields`] without being built; tests and the
+/// `event_v4` fuzz target check that this parse and the whole-document one agree.
+const FIELDS: Read = Keys(&[
+    ("bot", Whole),
+    ("bot_info", Keys(&[("name", Whole)])),
+    ("bot_type", Whole),
+    ("cloned_app", Whole),
+    ("developer_tools", Whole),
+    ("emulator", Whole),
+    ("event_id", Whole),
+    ("factory_reset_timestamp", Whole),
+    ("frida", Whole),
+    ("high_activity_device", Whole),
+    (
+        "identification",
+        Keys(&[
+            ("confidence", Keys(&[("score", Whole)])),
+            ("visitor_found", Whole),
+            ("visitor_id", Whole),
+        ]),
+    ),
+    ("incognito", Whole),
+    ("incremental_identification_status", Whole),
+    ("ip_address", Whole),
+    (
+        "ip_blocklist",
+        Keys(&[
+            ("attack_source", Whole),
+            ("email_spam", Whole),
+            ("tor_node", Whole),
+        ]),
+    ),
+    ("ip_info", Keys(&[("v4", IP_FAMILY), ("v6", IP_FAMILY)])),
+    ("jailbroken", Whole),
+    ("linked_id", Whole),
+    ("location_spoofing", Whole),
+    ("mitm_attack", Whole),
+    ("privacy_settings", Whole),
+    ("proxy", Whole),
+    ("proxy_confidence", Whole),
+    ("proxy_details", Keys(&[("proxy_type", Whole)])),
+    ("proxy_ml_score", Whole),
+    ("rare_device", Whole),
+    ("rare_device_percentile_bucket", Whole),
+    ("replayed", Whole),
+    ("root_apps", Whole),
+    (
+        "rule_action",
+        Keys(&[
+            ("rule_expression", Whole),
+            ("rule_id", Whole),
+            ("ruleset_id", Whole),
+            ("status_code", Whole),
+            ("type", Whole),
+        ]),
+    ),
+    ("simulator", Whole),
+    ("source", Whole),
+    (
+        "supplementary_id_high_recall",
+        Keys(&[("visitor_id", Whole)]),
+    ),
+    ("suspect_score", Whole),
+    ("tampering", Whole),
+    (
+        "tampering_details",
+        Keys(&[("anomaly_score", Whole), ("anti_detect_browser", Whole)]),
+    ),
+    ("timestamp", Whole),
+    ("url", Whole),
+    ("user_agent", Whole),
+    ("velocity", Whole),
+    ("virtual_machine", Whole),
+    ("vpn", Whole),
+    ("vpn_confidence", Whole),
+    (
+        "vpn_methods",
+        Keys(&[
+            ("auxiliary_mobile", Whole),
+            ("ml_prediction", Whole),
+            ("os_mismatch", Whole),
+            ("public_vpn", Whole),
+            ("relay", Whole),
+            ("timezone_mismatch", Whole),
+        ]),
+    ),
+    ("vpn_origin_country", Whole),
+    ("vpn_origin_timezone", Whole),
+]);
+
+/// The document as an object holding only what [`parse`] reads ([`FIELDS`]): the rest is
 /// parsed as strictly as by `serde_json::Value` (numbers in range, escapes valid) but never
 /// built. `None` when the document is not a JSON object or not JSON (the full parse then names
 /// the problem), so this accepts exactly the documents the full parse accepts.
-pub(super) fn read_fields(bytes: &[u8]) -> Option<Value> {
-    if bytes.len() > super::MAX_EVENT_BYTES {
+pub(super) fn read_fields(text: &str) -> Option<Value> {
+    if text.len() > super::MAX_EVENT_BYTES {
         return None;
     }
-    serde_json::from_slice::<Fields>(bytes)
-        .ok()
-        .map(|fields| Value::Object(fields.0))
+    let mut reader = serde_json::Deserializer::from_str(text);
+    let fields = FIELDS.deserialize(&mut reader).ok()?;
+    reader.end().ok()?;
+    fields.is_object().then_some(fields)
 }
 
-/// A top-level object, keeping the values of [`FIELDS`] only (the last of a repeated key, as
-/// `Value` does).
-struct Fields(serde_json::Map<String, Value>);
+impl<'de> DeserializeSeed<'de> for Read {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        match self {
+            Whole => Value::deserialize(deserializer),
+            Keys(keys) => deserializer.deserialize_any(Only(keys)),
+        }
+    }
+}
 
-impl<'de> Deserialize<'de> for Fields {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Object;
-        impl<'de> Visitor<'de> for Object {
-            type Value = Fields;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
-                let mut fields = serde_json::Map::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    if FIELDS.contains(&key.as_str()) {
-                        fields.insert(key, map.next_value::<Value>()?);
-                    } else {
-                        map.next_value::<Checked>()?;
-                    }
+/// Reads an object keeping the given keys (the last of a repeated one, as `Value` does); any
+/// other shape is checked and read as `null`.
+struct Only(&'static [(&'static str, Read)]);
+
+impl<'de> Visitor<'de> for Only {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut kept = serde_json::Map::new();
+        while let Some(wanted) = map.next_key_seed(KeyOf(self.0))? {
+            match wanted {
+                Some((name, read)) => {
+                    kept.insert(name.to_owned(), map.next_value_seed(read)?);
                 }
-                Ok(Fields(fields))
+                None => {
+                    map.next_value::<Checked>()?;
+                }
             }
         }
-        deserializer.deserialize_map(Object)
+        Ok(Value::Object(kept))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Value, A::Error> {
+        Checked.visit_seq(seq).map(|_| Value::Null)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        Keys(self.0).deserialize(deserializer)
+    }
+}
+
+/// An object key, looked up among the wanted ones without being copied.
+struct KeyOf(&'static [(&'static str, Read)]);
+
+impl<'de> DeserializeSeed<'de> for KeyOf {
+    type Value = Option<(&'static str, Read)>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyOf {
+    type Value = Option<(&'static str, Read)>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_str<E>(self, key: &str) -> Result<Self::Value, E> {
+        // A binary search: a linear one compared most of the 45 top-level names with each key.
+        let found = self
+            .0
+            .binary_search_by(|(name, _)| name.as_bytes().cmp(key.as_bytes()));
+        Ok(found.ok().map(|at| self.0[at]))
     }
 }
 
@@ -334,15 +456,93 @@ mod tests {
             r#"{"event_id":"e1","unread":[1,{"a":1e999}]}"#,
         ] {
             assert!(serde_json::from_str::<Value>(doc).is_err(), "{doc}");
-            assert!(read_fields(doc.as_bytes()).is_none(), "{doc}");
+            assert!(read_fields(doc).is_none(), "{doc}");
             assert!(Event::from_v4_json(doc.as_bytes()).is_err(), "{doc}");
+        }
+        for bytes in [
+            &b"{\"event_id\":\"e1\",\"unread\":\"\xff\"}"[..],
+            &b"{\"event_id\":\"e1\",\"ip_info\":{\"v4\":{\"geo\":\"\xc3\"}}}"[..],
+        ] {
+            assert!(
+                Event::from_v4_json(bytes).is_err(),
+                "invalid UTF-8 in an unread field"
+            );
         }
         let fine = r#"{"event_id":"e1","unread":[1,{"a":"\u00e9"}],"bot":"bad","bot":"good"}"#;
         assert_eq!(
-            read_fields(fine.as_bytes()),
+            read_fields(fine),
             Some(json!({"event_id": "e1", "bot": "good"})),
             "only the fields read, the last of a repeated key"
         );
+    }
+
+    #[test]
+    fn every_table_of_keys_is_in_byte_order_for_the_binary_search() {
+        fn check(read: Read, path: &str) {
+            if let Keys(keys) = read {
+                for pair in keys.windows(2) {
+                    assert!(
+                        pair[0].0 < pair[1].0,
+                        "{path}: {} before {}",
+                        pair[0].0,
+                        pair[1].0
+                    );
+                }
+                for (name, nested) in keys {
+                    check(*nested, &format!("{path}.{name}"));
+                }
+            }
+        }
+        check(FIELDS, "event");
+    }
+
+    #[test]
+    fn the_nested_read_agrees_with_the_whole_document_parse_on_odd_shapes() {
+        // Each nested object the sparse read filters, given another shape, a repeated key, an
+        // escaped key or a key it does not read: both parses must give the same event.
+        let docs = [
+            json!({"event_id": "e1", "identification": "v1", "ip_info": [1, 2], "rule_action": 7}),
+            json!({"event_id": "e1", "identification": {"visitor_id": null, "confidence": []}}),
+            json!({"event_id": "e1", "identification": {"confidence": {"score": 0.5, "x": 1}}}),
+            json!({"event_id": "e1", "ip_address": "2001:db8::1",
+                   "ip_info": {"v4": {"asn": "1"}, "v6": "none"}}),
+            json!({"event_id": "e1", "ip_info": {"v4": {"geolocation": {"city": "x"}}}}),
+            json!({"event_id": "e1", "ip_info": {"v6": {"datacenter_result": true, "asn": 9}}}),
+            json!({"event_id": "e1", "vpn": true, "vpn_methods": {"relay": true, "other": {}}}),
+            json!({"event_id": "e1", "rule_action": {"type": "block", "status_code": 403,
+                   "body": "x"}}),
+            json!({"event_id": "e1", "bot_info": {"name": "Selenium", "category": "x"},
+                   "supplementary_id_high_recall": {"visitor_id": "h1", "confidence": {}}}),
+        ];
+        for doc in docs {
+            let text = doc.to_string();
+            let sparse = Event::from_v4_json(text.as_bytes()).unwrap();
+            let whole = parse(doc.clone()).unwrap();
+            assert_eq!(
+                Event {
+                    raw: RawJson::default(),
+                    ..sparse
+                },
+                Event {
+                    raw: RawJson::default(),
+                    ..whole
+                },
+                "{text}"
+            );
+        }
+        // Written by hand: a repeated nested key (the last wins) and an escaped key.
+        let text = r#"{"event_id":"e1","identification":{"visitor_id":"a","visitor_id":"b"},
+            "tampering":true,"tampering_details":{"anomaly\u005fscore":0.9}}"#;
+        let sparse = Event::from_v4_json(text.as_bytes()).unwrap();
+        assert_eq!(sparse.visitor_id.as_deref(), Some("b"));
+        assert_eq!(sparse.tampering.unwrap().anomaly_score, Some(0.9));
+        assert_eq!(
+            read_fields(r#"{"ip_info":{"v4":{"asn":"1","geolocation":{"city":"x"}}}}"#),
+            Some(json!({"ip_info": {"v4": {"asn": "1"}}})),
+            "only the keys read are built"
+        );
+        assert_eq!(read_fields("[1]"), None, "not an object");
+        assert_eq!(read_fields(r#"{"event_id":"e1"} x"#), None, "trailing text");
     }
 
     #[test]
