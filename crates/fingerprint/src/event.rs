@@ -361,6 +361,18 @@ impl Event {
         }
     }
 
+    /// Reads a document of unknown generation sparsely, as [`Event::from_v4_json`] does, when
+    /// it is a v4 event; `None` when it is a v3 one or not a JSON object, for the whole-document
+    /// parse of [`Event::from_json`] to read.
+    pub(crate) fn from_v4_document(bytes: &[u8]) -> Option<Result<Event, ParseError>> {
+        let text = std::str::from_utf8(bytes).ok()?;
+        let fields = v4::read_fields(text)?;
+        // The tests of `from_value_and_raw`, on the two keys the sparse read keeps for them.
+        let v3 = fields.get("products").is_some()
+            || (fields.get("requestId").is_some() && fields.get("event_id").is_none());
+        (!v3).then(|| v4::parse(fields, RawJson(Some(text.into()))))
+    }
+
     /// Parses a Server API v3 `GET /events/{request_id}` body.
     ///
     /// A body in which every product failed names no event; that is a [`ParseError::Shape`]

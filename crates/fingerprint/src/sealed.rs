@@ -170,6 +170,9 @@ impl Eq for DecryptionKey {}
 /// (`event_id`), told apart by [`Event::from_value`].
 pub fn unseal(payload_base64: &str, keys: &[DecryptionKey]) -> Result<Event, UnsealError> {
     let plaintext = unseal_bytes(payload_base64, keys)?;
+    if let Some(v4) = Event::from_v4_document(&plaintext) {
+        return v4.map_err(UnsealError::Parse);
+    }
     let value: serde_json::Value =
         serde_json::from_slice(&plaintext).map_err(UnsealError::InvalidJson)?;
     Event::from_value_and_raw(value, crate::RawJson::from_bytes(&plaintext))
@@ -455,6 +458,21 @@ mod tests {
         zlib.extend_from_slice(&compressed);
         let err = unseal_bytes(&seal_raw(&zlib, &key), &[key]).unwrap_err();
         assert!(matches!(err, UnsealError::Decompression), "{err:?}");
+    }
+
+    #[test]
+    fn a_sealed_event_reads_as_the_whole_document_parse_reads_it_in_either_generation() {
+        let key = DecryptionKey::generate();
+        let documents: [&[u8]; 4] = [
+            EVENT,
+            br#"{"event_id":"e1","identification":{"visitor_id":"v1"},"ip_info":{"v4":{"asn":"7"}}}"#,
+            br#"{"requestId":"r1","visitorId":"v1","bot":{"result":"bad"}}"#,
+            br#"{"products":{"identification":{"data":{"requestId":"r1","visitorId":"v1"}}}}"#,
+        ];
+        for document in documents {
+            let unsealed = unseal(&seal(document, &key), std::slice::from_ref(&key)).unwrap();
+            assert_eq!(unsealed, Event::from_json(document).unwrap());
+        }
     }
 
     #[test]

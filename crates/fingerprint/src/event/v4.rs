@@ -96,6 +96,9 @@ const FIELDS: Read = Keys(&[
     ("location_spoofing", Whole),
     ("mitm_attack", Whole),
     ("privacy_settings", Whole),
+    // Not read by `parse`: kept, empty, so that a document of unknown generation can be told
+    // to be v3 (see `Event::from_v4_document`).
+    ("products", Keys(&[])),
     ("proxy", Whole),
     ("proxy_confidence", Whole),
     ("proxy_details", Keys(&[("proxy_type", Whole)])),
@@ -103,6 +106,7 @@ const FIELDS: Read = Keys(&[
     ("rare_device", Whole),
     ("rare_device_percentile_bucket", Whole),
     ("replayed", Whole),
+    ("requestId", Keys(&[])),
     ("root_apps", Whole),
     (
         "rule_action",
