@@ -131,6 +131,11 @@ impl RawJson {
         RawJson(Some(text))
     }
 
+    /// Keeps a document's text.
+    fn from_text(text: &str) -> RawJson {
+        RawJson(Some(text.into()))
+    }
+
     /// Keeps an already-parsed document, written out again.
     pub fn from_value(value: &serde_json::Value) -> RawJson {
         RawJson(Some(value.to_string().into()))
@@ -351,7 +356,7 @@ impl Event {
     pub fn from_v4_json(bytes: &[u8]) -> Result<Event, ParseError> {
         // Checked as UTF-8 once here, the text's strings are not checked again one by one.
         let (fields, raw) = match std::str::from_utf8(bytes) {
-            Ok(text) => (v4::read_fields(text), RawJson(Some(text.into()))),
+            Ok(text) => (v4::read_fields(text), RawJson::from_text(text)),
             Err(_) => (None, RawJson::from_bytes(bytes)),
         };
         match fields {
@@ -367,10 +372,10 @@ impl Event {
     pub(crate) fn from_v4_document(bytes: &[u8]) -> Option<Result<Event, ParseError>> {
         let text = std::str::from_utf8(bytes).ok()?;
         let fields = v4::read_fields(text)?;
-        // The tests of `from_value_and_raw`, on the two keys the sparse read keeps for them.
-        let v3 = fields.get("products").is_some()
-            || (fields.get("requestId").is_some() && fields.get("event_id").is_none());
-        (!v3).then(|| v4::parse(fields, RawJson(Some(text.into()))))
+        // The sparse read keeps the two keys the test looks at.
+        v3_layout(&fields)
+            .is_none()
+            .then(|| v4::parse(fields, RawJson::from_text(text)))
     }
 
     /// Parses a Server API v3 `GET /events/{request_id}` body.
@@ -424,12 +429,9 @@ impl Event {
         value: serde_json::Value,
         raw: RawJson,
     ) -> Result<Event, ParseError> {
-        if value.get("products").is_some() {
-            v3::parse(value, raw, v3::Layout::Envelope, None)
-        } else if value.get("requestId").is_some() && value.get("event_id").is_none() {
-            v3::parse(value, raw, v3::Layout::Webhook, None)
-        } else {
-            v4::parse(value, raw)
+        match v3_layout(&value) {
+            Some(layout) => v3::parse(value, raw, layout, None),
+            None => v4::parse(value, raw),
         }
     }
 
@@ -443,6 +445,18 @@ impl Event {
 }
 
 /// Reads an event document, refusing one past [`MAX_EVENT_BYTES`] before parsing it.
+/// The v3 layout a document of unknown generation has, told by shape: `products` means a v3
+/// API body, a top-level `requestId` without `event_id` a v3 webhook body; `None` is v4.
+fn v3_layout(value: &serde_json::Value) -> Option<v3::Layout> {
+    if value.get("products").is_some() {
+        Some(v3::Layout::Envelope)
+    } else if value.get("requestId").is_some() && value.get("event_id").is_none() {
+        Some(v3::Layout::Webhook)
+    } else {
+        None
+    }
+}
+
 fn read(bytes: &[u8]) -> Result<serde_json::Value, ParseError> {
     if bytes.len() > MAX_EVENT_BYTES {
         return Err(ParseError::Limit {

@@ -167,7 +167,8 @@ impl Eq for DecryptionKey {}
 /// Decrypts a sealed result with the first key that authenticates it, and parses the event.
 ///
 /// Both generations are accepted: a v3 body (`products` envelope) or a v4 event
-/// (`event_id`), told apart by [`Event::from_value`].
+/// (`event_id`), told apart as by [`Event::from_json`]; a v4 event is read as sparsely as by
+/// [`Event::from_v4_json`].
 pub fn unseal(payload_base64: &str, keys: &[DecryptionKey]) -> Result<Event, UnsealError> {
     let plaintext = unseal_bytes(payload_base64, keys)?;
     if let Some(v4) = Event::from_v4_document(&plaintext) {

@@ -38,9 +38,8 @@ enum Read {
     /// The whole value, built as a `serde_json::Value`.
     Whole,
     /// Only these keys of an object, in byte order, each read as given. The parse only looks
-    /// keys up in such
-    /// a value, so one of another shape (a string where an object was documented) stands in as
-    /// `null`: a lookup in either finds nothing.
+    /// keys up in such a value, so one of another shape (a string where an object was
+    /// documented) stands in as `null`: a lookup in either finds nothing.
     Keys(&'static [(&'static str, Read)]),
 }
 
