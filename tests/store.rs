@@ -1185,3 +1185,41 @@ async fn health_answers_from_the_probe_while_its_result_is_fresh(db: &TestDb) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// A snapshot is over PostgreSQL's 2 KiB compression threshold, and pglz was a fifth of the
+/// server's CPU in a refusal flood: migration 0011 compresses it with lz4, and it reads back
+/// whole. (The machine's PostgreSQL is Debian's, built with lz4.)
+#[tokio::test]
+async fn postgres_compresses_attempt_snapshots_with_lz4_and_reads_them_back() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let store = db.store().await;
+    let new = account(&unique("lz4"), &unique("device"), now_ms());
+    let mut signals = snapshot(&new);
+    signals.event.user_agent = Some("Mozilla/5.0 (X11; Linux x86_64) ".repeat(200));
+    let attempt = NewAttempt {
+        signals: Some(signals.clone()),
+        ..attempt_for(&new, "block", "bot_detected", &["bot_detected"])
+    };
+    store.record_attempt(&attempt).await.unwrap();
+
+    let raw = db.raw().await;
+    let (method, stored): (Option<String>, i32) = sqlx::query_as(
+        "SELECT pg_column_compression(signals) AS method, \
+                pg_column_size(signals) AS stored FROM attempts WHERE event_id = $1",
+    )
+    .bind(&new.event_id)
+    .fetch_one(&raw)
+    .await
+    .unwrap();
+    assert_eq!(method.as_deref(), Some("lz4"));
+    let written = signals.to_json().len();
+    assert!(
+        (stored as usize) < written / 4,
+        "{stored} bytes stored for {written} of JSON"
+    );
+    let read = all_attempts(&store).await;
+    assert_eq!(read.len(), 1);
+    assert_eq!(read[0].signals.as_ref(), Some(&signals));
+}
