@@ -444,7 +444,6 @@ impl Event {
     }
 }
 
-/// Reads an event document, refusing one past [`MAX_EVENT_BYTES`] before parsing it.
 /// The v3 layout a document of unknown generation has, told by shape: `products` means a v3
 /// API body, a top-level `requestId` without `event_id` a v3 webhook body; `None` is v4.
 fn v3_layout(value: &serde_json::Value) -> Option<v3::Layout> {
@@ -457,6 +456,7 @@ fn v3_layout(value: &serde_json::Value) -> Option<v3::Layout> {
     }
 }
 
+/// Reads an event document, refusing one past [`MAX_EVENT_BYTES`] before parsing it.
 fn read(bytes: &[u8]) -> Result<serde_json::Value, ParseError> {
     if bytes.len() > MAX_EVENT_BYTES {
         return Err(ParseError::Limit {
