@@ -152,12 +152,12 @@ def table(path):
         unloaded = None
         for r in find(backend=b, phase="new", role="main"):
             unloaded = r
-            versus = "%.0f %% of Argon2id" % (100 * num(r, "rps") / argon_rate) if argon_rate else "-"
+            versus = "%.1f %% of Argon2id" % (100 * num(r, "rps") / argon_rate) if argon_rate else "-"
             line(r, "new devices", versus, health.get("new"), "peak " + mib(r, "hwm_kib"))
         for r in find(backend=b, phase="flood", role="users"):
             versus = "-"
             if unloaded and valid(unloaded) and num(unloaded, "rps") > 0:
-                versus = "%.0f %% of unloaded, p99 x%.2f" % (
+                versus = "%.1f %% of unloaded, p99 x%.2f" % (
                     100 * num(r, "rps") / num(unloaded, "rps"),
                     num(r, "p99_ms") / max(num(unloaded, "p99_ms"), 0.001))
             line(r, "flood: real users", versus, health.get("flood"), "peak " + mib(r, "hwm_kib"))
