@@ -97,6 +97,21 @@ cpu_ticks() {
   done
   echo "$total"
 }
+# CPU ticks of the given processes' password-hashing threads (named argon2-N by the service):
+# beside the service's total it shows how much of the machine real users' hashes got.
+hash_ticks() {
+  local total=0 pid task stat
+  for pid in "$@"; do
+    for task in /proc/"$pid"/task/*/stat; do
+      stat=$(cat "$task" 2>/dev/null) || continue
+      [[ $stat == *" (argon2-"* ]] || continue
+      stat=${stat##*) }
+      read -r -a f <<<"$stat"
+      total=$((total + f[11] + f[12]))
+    done
+  done
+  echo "$total"
+}
 CLK_TCK=$(getconf CLK_TCK)
 cpu_percent() { # ticks before, ticks after, seconds
   python3 -c 'import sys; b, a, s, hz = map(float, sys.argv[1:]); print("%.0f" % (100 * (a - b) / hz / s))' \
@@ -327,10 +342,11 @@ seed_and_check() { # ports...
 
 phase() { # backend phase ports
   local backend=$1 name=$2 ports=$3 url="http://127.0.0.1:${3%%,*}"
-  local svc_before standin_before svc_cpu standin_cpu hwm
+  local svc_before standin_before hash_before svc_cpu standin_cpu hash_cpu hwm
   log "$backend: $name"
   health_load "$ports" "$DURATION"
   svc_before=$(cpu_ticks "${SERVICE_PIDS[@]}"); standin_before=$(cpu_ticks $STANDIN_PROCS)
+  hash_before=$(hash_ticks "${SERVICE_PIDS[@]}")
   case $name in
     refusals)
       run_wrk "$WORK/main.out" refuse "$ports" "$THREADS" "$CONNECTIONS" 0 "$url" ;;
@@ -345,11 +361,12 @@ phase() { # backend phase ports
   wait "$HEALTH_PID"
   svc_cpu=$(cpu_percent "$svc_before" "$(cpu_ticks "${SERVICE_PIDS[@]}")" "$DURATION")
   standin_cpu=$(cpu_percent "$standin_before" "$(cpu_ticks $STANDIN_PROCS)" "$DURATION")
+  hash_cpu=$(cpu_percent "$hash_before" "$(hash_ticks "${SERVICE_PIDS[@]}")" "$DURATION")
   hwm=$(status_kib VmHWM "${SERVICE_PIDS[@]}")
   local role=main
   [[ $name == flood ]] && role=users
   echo "backend=$backend phase=$name role=$role $(result_of "$WORK/main.out") hwm_kib=$hwm" \
-    "cpu_svc=$svc_cpu cpu_standin=$standin_cpu" >>"$RESULTS"
+    "cpu_svc=$svc_cpu cpu_hash=$hash_cpu cpu_standin=$standin_cpu" >>"$RESULTS"
   [[ $name == flood ]] &&
     echo "backend=$backend phase=flood role=bots rate=$FLOOD_RATE conns=$FLOOD_CONNECTIONS $(result_of "$WORK/bots.out")" >>"$RESULTS"
   echo "backend=$backend phase=$name role=health $(result_of "$WORK/health.out")" >>"$RESULTS"

@@ -116,6 +116,12 @@ def table(path):
     def cpu(r, key):
         return "%s%%" % r[key] if key in r else "-"
 
+    def service_cpu(r):
+        # The hashing threads' share, where there were hashes to make: what real users got.
+        if r.get("cpu_hash", "0") == "0":
+            return cpu(r, "cpu_svc")
+        return "%s (hashing %s%%)" % (cpu(r, "cpu_svc"), r["cpu_hash"])
+
     def line(r, phase, versus, health=None, rss="-"):
         ok = valid(r)
         if not ok:
@@ -128,7 +134,7 @@ def table(path):
         out.append([r["backend"], phase, "%.0f" % num(r, "rps"), "%.1f" % num(r, "p50_ms"),
                     "%.1f" % num(r, "p99_ms"),
                     "%d/%d%s" % (num(r, "expected"), num(r, "answered"), "" if ok else " !"),
-                    codes(r), versus, h, rss, cpu(r, "cpu_svc"), cpu(r, "cpu_standin")])
+                    codes(r), versus, h, rss, service_cpu(r), cpu(r, "cpu_standin")])
 
     if relay:
         line(relay, "relay (nginx, 1 GET)", "reference")
