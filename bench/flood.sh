@@ -86,31 +86,34 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# CPU ticks (user + system, all threads) of the given processes.
-cpu_ticks() {
-  local total=0 pid stat
-  for pid in "$@"; do
-    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+# CPU ticks (user + system) summed over the given /proc stat files.
+stat_ticks() {
+  local total=0 file stat
+  for file in "$@"; do
+    stat=$(cat "$file" 2>/dev/null) || continue
     stat=${stat##*) }   # fields after the command name
     read -r -a f <<<"$stat"
     total=$((total + f[11] + f[12]))   # utime and stime: fields 14 and 15 of the full line
   done
   echo "$total"
 }
+# CPU ticks (all threads) of the given processes.
+cpu_ticks() {
+  local pid files=()
+  for pid in "$@"; do files+=("/proc/$pid/stat"); done
+  stat_ticks "${files[@]}"
+}
 # CPU ticks of the given processes' password-hashing threads (named argon2-N by the service):
 # beside the service's total it shows how much of the machine real users' hashes got.
 hash_ticks() {
-  local total=0 pid task stat
+  local pid task comm files=()
   for pid in "$@"; do
-    for task in /proc/"$pid"/task/*/stat; do
-      stat=$(cat "$task" 2>/dev/null) || continue
-      [[ $stat == *" (argon2-"* ]] || continue
-      stat=${stat##*) }
-      read -r -a f <<<"$stat"
-      total=$((total + f[11] + f[12]))
+    for task in /proc/"$pid"/task/*; do
+      read -r comm 2>/dev/null <"$task/comm" || continue
+      [[ $comm == argon2-* ]] && files+=("$task/stat")
     done
   done
-  echo "$total"
+  stat_ticks "${files[@]}"
 }
 CLK_TCK=$(getconf CLK_TCK)
 cpu_percent() { # ticks before, ticks after, seconds
