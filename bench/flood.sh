@@ -3,7 +3,7 @@
 # nginx relay reference, signup-guard on SQLite and two instances on PostgreSQL, runs the
 # phases, and prints one table. Loopback only; every run is bounded in time.
 #
-#   bash bench/flood.sh                            # about 2.5 minutes after the build
+#   bash bench/flood.sh                            # about 4 minutes after the build
 #   DURATION=5 IDLE_SECONDS=3 bash bench/flood.sh  # a quick check
 #   SIGNUP_GUARD_BIN=/tmp/old-build bash bench/flood.sh  # the same run against another build
 #   SERVICE_ENV="DATABASE_MAX_CONNECTIONS=4" bash bench/flood.sh  # settings for every instance
@@ -278,17 +278,32 @@ health_load() { # ports seconds -> starts a paced /health wrk in the background 
   HEALTH_PID=$!
 }
 
-# --- raw Argon2id and the relay reference ----------------------------------------------------
-log "raw Argon2id on $ARGON2_THREADS threads, ${DURATION}s"
-timeout $((DURATION + 60)) "$ARGON2" "$ARGON2_THREADS" "$DURATION" >"$WORK/argon2.out"
-echo "backend=reference phase=argon2 $(cut -d' ' -f2- "$WORK/argon2.out")" >>"$RESULTS"
+# --- the references ---------------------------------------------------------------------------
+# Each is measured just before and just after the phase it is the yardstick for, and the phase
+# is compared with their mean: these machines' speed drifts by 10 to 20 % within minutes, so a
+# reference read once at the start measured another machine than the phases run minutes later.
+argon2_reference() { # backend before|after
+  log "$1: raw Argon2id on $ARGON2_THREADS threads, ${DURATION}s ($2 new devices)"
+  timeout $((DURATION + 60)) "$ARGON2" "$ARGON2_THREADS" "$DURATION" >"$WORK/argon2.out"
+  echo "backend=$1 phase=argon2 role=$2 $(cut -d' ' -f2- "$WORK/argon2.out")" >>"$RESULTS"
+}
 
-log "relay reference: nginx, one upstream GET per request, $CONNECTIONS connections, ${DURATION}s"
-before_standin=$(cpu_ticks $STANDIN_PROCS); before_relay=$(cpu_ticks $RELAY_PROCS)
-run_wrk "$WORK/relay.out" relay "$RELAY_PORT" "$THREADS" "$CONNECTIONS" 0 "http://127.0.0.1:$RELAY_PORT"
-echo "backend=reference phase=relay role=main $(result_of "$WORK/relay.out")" \
-  "cpu_standin=$(cpu_percent "$before_standin" "$(cpu_ticks $STANDIN_PROCS)" "$DURATION")" \
-  "cpu_svc=$(cpu_percent "$before_relay" "$(cpu_ticks $RELAY_PROCS)" "$DURATION")" >>"$RESULTS"
+relay_reference() { # backend before|after
+  log "$1: relay, one upstream GET per request, $CONNECTIONS connections, ${DURATION}s ($2 refusals)"
+  local standin_before relay_before
+  standin_before=$(cpu_ticks $STANDIN_PROCS); relay_before=$(cpu_ticks $RELAY_PROCS)
+  run_wrk "$WORK/relay.out" relay "$RELAY_PORT" "$THREADS" "$CONNECTIONS" 0 "http://127.0.0.1:$RELAY_PORT"
+  echo "backend=$1 phase=relay role=$2 $(result_of "$WORK/relay.out")" \
+    "cpu_standin=$(cpu_percent "$standin_before" "$(cpu_ticks $STANDIN_PROCS)" "$DURATION")" \
+    "cpu_svc=$(cpu_percent "$relay_before" "$(cpu_ticks $RELAY_PROCS)" "$DURATION")" >>"$RESULTS"
+}
+
+reference() { # backend phase before|after
+  case $2 in
+    refusals) relay_reference "$1" "$3" ;;
+    new) argon2_reference "$1" "$3" ;;
+  esac
+}
 
 # --- the service ----------------------------------------------------------------------------
 SERVICE_PIDS=()
@@ -346,6 +361,7 @@ seed_and_check() { # ports...
 phase() { # backend phase ports
   local backend=$1 name=$2 ports=$3 url="http://127.0.0.1:${3%%,*}"
   local svc_before standin_before hash_before svc_cpu standin_cpu hash_cpu hwm
+  reference "$backend" "$name" before
   log "$backend: $name"
   health_load "$ports" "$DURATION"
   svc_before=$(cpu_ticks "${SERVICE_PIDS[@]}"); standin_before=$(cpu_ticks $STANDIN_PROCS)
@@ -373,6 +389,7 @@ phase() { # backend phase ports
   [[ $name == flood ]] &&
     echo "backend=$backend phase=flood role=bots rate=$FLOOD_RATE conns=$FLOOD_CONNECTIONS $(result_of "$WORK/bots.out")" >>"$RESULTS"
   echo "backend=$backend phase=$name role=health $(result_of "$WORK/health.out")" >>"$RESULTS"
+  reference "$backend" "$name" after
 }
 
 idle() { # backend ports

@@ -97,8 +97,6 @@ def valid(row):
 def table(path):
     rows = read_results(path)
     find = lambda **kw: [r for r in rows if all(r.get(k) == v for k, v in kw.items())]
-    relay = (find(backend="reference", phase="relay") or [None])[0]
-    argon = (find(backend="reference", phase="argon2") or [None])[0]
     invalid = []
     warnings = []
 
@@ -136,30 +134,50 @@ def table(path):
                     "%d/%d%s" % (num(r, "expected"), num(r, "answered"), "" if ok else " !"),
                     codes(r), versus, h, rss, service_cpu(r), cpu(r, "cpu_standin")])
 
-    if relay:
-        line(relay, "relay (nginx, 1 GET)", "reference")
-    if argon:
-        out.append(["reference", "raw Argon2id, %s threads" % argon.get("threads", "?"),
-                    "%.1f" % num(argon, "hashes_per_s"), "-", "-", "-", "-", "reference", "-",
-                    "-", "-", "-"])
-    relay_rps = num(relay, "rps") if relay and valid(relay) else 0
-    argon_rate = num(argon, "hashes_per_s") if argon else 0
+    def relays(b):
+        """The relay runs around a backend's refusals, and their mean rate (0 if one failed)."""
+        runs = [(when, r) for when in ("before", "after")
+                for r in find(backend=b, phase="relay", role=when)]
+        ok = runs and all(valid(r) for _, r in runs)
+        return runs, (sum(num(r, "rps") for _, r in runs) / len(runs) if ok else 0)
+
+    def argons(b):
+        """The raw Argon2id runs around a backend's new devices, and their mean rate."""
+        runs = [(when, r) for when in ("before", "after")
+                for r in find(backend=b, phase="argon2", role=when)]
+        return runs, (sum(num(r, "hashes_per_s") for _, r in runs) / len(runs) if runs else 0)
+
+    def argon_line(b, when, r):
+        out.append([b, "raw Argon2id, %s threads, %s" % (r.get("threads", "?"), when),
+                    "%.1f" % num(r, "hashes_per_s"), "-", "-", "-", "-", "reference", "-", "-",
+                    "-", "-"])
+
     backends = []
     for r in rows:
-        if r["backend"] != "reference" and r["backend"] not in backends:
+        if r["backend"] not in backends:
             backends.append(r["backend"])
     for b in backends:
         health = {r["phase"]: r for r in find(backend=b, role="health")}
         mib = lambda r, key: "%.0f" % (num(r, key) / 1024) if key in r else "-"
+        relay_runs, relay_rps = relays(b)
+        for when, r in relay_runs[:1]:
+            line(r, "relay (nginx, 1 GET), %s" % when, "reference")
         for r in find(backend=b, phase="refusals", role="main"):
             versus = "%.1f %% of relay" % (100 * num(r, "rps") / relay_rps) if relay_rps else "-"
             line(r, "refusals (bot + dup)", versus, health.get("refusals"),
                  "peak " + mib(r, "hwm_kib"))
+        for when, r in relay_runs[1:]:
+            line(r, "relay (nginx, 1 GET), %s" % when, "reference")
+        argon_runs, argon_rate = argons(b)
+        for when, r in argon_runs[:1]:
+            argon_line(b, when, r)
         unloaded = None
         for r in find(backend=b, phase="new", role="main"):
             unloaded = r
             versus = "%.1f %% of Argon2id" % (100 * num(r, "rps") / argon_rate) if argon_rate else "-"
             line(r, "new devices", versus, health.get("new"), "peak " + mib(r, "hwm_kib"))
+        for when, r in argon_runs[1:]:
+            argon_line(b, when, r)
         for r in find(backend=b, phase="flood", role="users"):
             versus = "-"
             if unloaded and valid(unloaded) and num(unloaded, "rps") > 0:
@@ -192,7 +210,8 @@ def table(path):
     for row in out[1:]:
         print(fmt(row))
     print()
-    print("req/s, p50, p99: wrk over the run. expected/answered: answers with the phase's expected "
+    print("Each ratio is to the mean of its reference measured just before and just after the "
+          "phase. req/s, p50, p99: wrk over the run. expected/answered: answers with the phase's expected "
           "status (refusals 403/429, new devices and users 200, bots 403, relay 200). RSS: VmHWM "
           "(peak since start) after each phase, VmRSS after idling; the larger of two instances "
           "on PostgreSQL. CPU: % of one core over the run, of the "
