@@ -3,7 +3,7 @@
 # nginx relay reference, signup-guard on SQLite and two instances on PostgreSQL, runs the
 # phases, and prints one table. Loopback only; every run is bounded in time.
 #
-#   bash bench/flood.sh                            # about 4 minutes after the build
+#   bash bench/flood.sh                            # about 3 minutes after the build
 #   DURATION=5 IDLE_SECONDS=3 bash bench/flood.sh  # a quick check
 #   SIGNUP_GUARD_BIN=/tmp/old-build bash bench/flood.sh  # the same run against another build
 #   SERVICE_ENV="DATABASE_MAX_CONNECTIONS=4" bash bench/flood.sh  # settings for every instance
@@ -280,7 +280,7 @@ health_load() { # ports seconds -> starts a paced /health wrk in the background 
 
 # --- the references ---------------------------------------------------------------------------
 # Each is measured just before and just after the phase it is the yardstick for, and the phase
-# is compared with their mean: these machines' speed drifts by 10 to 20 % within minutes, so a
+# is compared with their mean: these machines' speed drifts by 10 to 25 % within minutes, so a
 # reference read once at the start measured another machine than the phases run minutes later.
 argon2_reference() { # backend before|after
   log "$1: raw Argon2id on $ARGON2_THREADS threads, ${DURATION}s ($2 new devices)"
