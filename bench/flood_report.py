@@ -134,23 +134,21 @@ def table(path):
                     "%d/%d%s" % (num(r, "expected"), num(r, "answered"), "" if ok else " !"),
                     codes(r), versus, h, rss, service_cpu(r), cpu(r, "cpu_standin")])
 
-    def relays(b):
-        """The relay runs around a backend's refusals, and their mean rate (0 if one failed)."""
-        runs = [(when, r) for when in ("before", "after")
-                for r in find(backend=b, phase="relay", role=when)]
-        ok = runs and all(valid(r) for _, r in runs)
-        return runs, (sum(num(r, "rps") for _, r in runs) / len(runs) if ok else 0)
+    def around(b, phase, rate_key, checked):
+        """A backend's reference runs around one of its phases, by when they ran, and their
+        mean rate: 0 where there is none, or where `checked` and one of them failed."""
+        runs = {when: find(backend=b, phase=phase, role=when) for when in ("before", "after")}
+        both = runs["before"] + runs["after"]
+        ok = both and not (checked and not all(valid(r) for r in both))
+        return runs, (sum(num(r, rate_key) for r in both) / len(both) if ok else 0)
 
-    def argons(b):
-        """The raw Argon2id runs around a backend's new devices, and their mean rate."""
-        runs = [(when, r) for when in ("before", "after")
-                for r in find(backend=b, phase="argon2", role=when)]
-        return runs, (sum(num(r, "hashes_per_s") for _, r in runs) / len(runs) if runs else 0)
+    def relay_line(r):
+        line(r, "relay (nginx, 1 GET), %s" % r["role"], "reference")
 
-    def argon_line(b, when, r):
-        out.append([b, "raw Argon2id, %s threads, %s" % (r.get("threads", "?"), when),
-                    "%.1f" % num(r, "hashes_per_s"), "-", "-", "-", "-", "reference", "-", "-",
-                    "-", "-"])
+    def argon_line(r):
+        phase = "raw Argon2id, %s threads, %s" % (r.get("threads", "?"), r["role"])
+        out.append([r["backend"], phase, "%.1f" % num(r, "hashes_per_s"), "-", "-", "-", "-",
+                    "reference", "-", "-", "-", "-"])
 
     backends = []
     for r in rows:
@@ -159,25 +157,25 @@ def table(path):
     for b in backends:
         health = {r["phase"]: r for r in find(backend=b, role="health")}
         mib = lambda r, key: "%.0f" % (num(r, key) / 1024) if key in r else "-"
-        relay_runs, relay_rps = relays(b)
-        for when, r in relay_runs[:1]:
-            line(r, "relay (nginx, 1 GET), %s" % when, "reference")
+        relays, relay_rps = around(b, "relay", "rps", checked=True)
+        for r in relays["before"]:
+            relay_line(r)
         for r in find(backend=b, phase="refusals", role="main"):
             versus = "%.1f %% of relay" % (100 * num(r, "rps") / relay_rps) if relay_rps else "-"
             line(r, "refusals (bot + dup)", versus, health.get("refusals"),
                  "peak " + mib(r, "hwm_kib"))
-        for when, r in relay_runs[1:]:
-            line(r, "relay (nginx, 1 GET), %s" % when, "reference")
-        argon_runs, argon_rate = argons(b)
-        for when, r in argon_runs[:1]:
-            argon_line(b, when, r)
+        for r in relays["after"]:
+            relay_line(r)
+        argons, argon_rate = around(b, "argon2", "hashes_per_s", checked=False)
+        for r in argons["before"]:
+            argon_line(r)
         unloaded = None
         for r in find(backend=b, phase="new", role="main"):
             unloaded = r
             versus = "%.1f %% of Argon2id" % (100 * num(r, "rps") / argon_rate) if argon_rate else "-"
             line(r, "new devices", versus, health.get("new"), "peak " + mib(r, "hwm_kib"))
-        for when, r in argon_runs[1:]:
-            argon_line(b, when, r)
+        for r in argons["after"]:
+            argon_line(r)
         for r in find(backend=b, phase="flood", role="users"):
             versus = "-"
             if unloaded and valid(unloaded) and num(unloaded, "rps") > 0:
@@ -211,8 +209,8 @@ def table(path):
         print(fmt(row))
     print()
     print("Each ratio is to the mean of its reference measured just before and just after the "
-          "phase. req/s, p50, p99: wrk over the run. expected/answered: answers with the phase's expected "
-          "status (refusals 403/429, new devices and users 200, bots 403, relay 200). RSS: VmHWM "
+          "phase. req/s, p50, p99: wrk over the run. expected/answered: answers with the phase's "
+          "expected status (refusals 403/429, new devices and users 200, bots 403, relay 200). RSS: VmHWM "
           "(peak since start) after each phase, VmRSS after idling; the larger of two instances "
           "on PostgreSQL. CPU: % of one core over the run, of the "
           "service (every instance together; the relay's nginx on the relay row) and of the "
