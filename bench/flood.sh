@@ -8,6 +8,7 @@
 #   SIGNUP_GUARD_BIN=/tmp/old-build bash bench/flood.sh  # the same run against another build
 #   SERVICE_ENV="DATABASE_MAX_CONNECTIONS=4" bash bench/flood.sh  # settings for every instance
 #   PHASES=refusals BACKENDS=sqlite bash bench/flood.sh  # one phase, one backend
+#   PROFILE=dev DURATION=3 bash bench/flood.sh     # CI's smoke: the test build, no figures
 #
 # See bench/README.md for what each phase measures and how to read the table.
 set -euo pipefail
@@ -27,9 +28,11 @@ NGINX_WORKERS=${NGINX_WORKERS:-auto}
 PG_ADMIN_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 SERVICE_ENV=${SERVICE_ENV:-}        # extra NAME=value settings for the service, space-separated
 KEEP_WORK=${KEEP_WORK:-0}           # 1 keeps the logs and configs in the work directory
+PROFILE=${PROFILE:-release}         # cargo's build profile; only release gives figures to read
 SECRET=bench-flood-secret
 DEVICES=25                          # duplicate devices, each seeded with its account
 
+[[ $PROFILE =~ ^[a-z][a-z0-9_-]*$ ]] || { echo "PROFILE is a cargo profile name: release, dev" >&2; exit 2; }
 [[ $DURATION =~ ^[0-9]+$ && $DURATION -gt 0 ]] || { echo "DURATION is whole seconds" >&2; exit 2; }
 [[ $IDLE_SECONDS =~ ^[0-9]+$ && $IDLE_SECONDS -gt 0 ]] || { echo "IDLE_SECONDS is whole seconds, at least 1" >&2; exit 2; }
 for name in $PHASES; do
@@ -133,11 +136,15 @@ status_kib() {
 }
 
 # --- build ----------------------------------------------------------------------------------
-log "building (cargo build --release)"
-cargo build --release --quiet --bins --example argon2_rate
+log "building (cargo build --profile $PROFILE)"
+cargo build --profile "$PROFILE" --quiet --bins --example argon2_rate
+# cargo puts the dev profile's output in target/debug, every other profile's under its name.
+OUT=$PWD/target/$([[ $PROFILE == dev ]] && echo debug || echo "$PROFILE")
 # SIGNUP_GUARD_BIN runs another build of the service (an A/B of two commits) in the same setup.
-BIN=${SIGNUP_GUARD_BIN:-$PWD/target/release/signup-guard}
-ARGON2=$PWD/target/release/examples/argon2_rate
+BIN=${SIGNUP_GUARD_BIN:-$OUT/signup-guard}
+ARGON2=$OUT/examples/argon2_rate
+[[ $PROFILE == release ]] ||
+  log "PROFILE=$PROFILE: the service is not optimized, so the figures below are not the benchmark's"
 
 # --- the stand-in Fingerprint API -----------------------------------------------------------
 # nginx serves a template per persona; sub_filter writes in the event id, a visitor id and the
