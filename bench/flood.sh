@@ -287,7 +287,7 @@ health_load() { # ports seconds -> starts a paced /health wrk in the background 
 
 # --- the references ---------------------------------------------------------------------------
 # Each is measured just before and just after the phase it is the yardstick for, and the phase
-# is compared with their mean: these machines' speed drifts by 10 to 25 % within minutes, so a
+# is compared with their mean: these machines' speed drifts by 10 to 27 % within minutes, so a
 # reference read once at the start measured another machine than the phases run minutes later.
 argon2_reference() { # backend before|after
   log "$1: raw Argon2id on $ARGON2_THREADS threads, ${DURATION}s ($2 new devices)"
