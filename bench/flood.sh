@@ -138,13 +138,18 @@ status_kib() {
 # --- build ----------------------------------------------------------------------------------
 log "building (cargo build --profile $PROFILE)"
 cargo build --profile "$PROFILE" --quiet --bins --example argon2_rate
-# cargo puts the dev profile's output in target/debug, every other profile's under its name.
-OUT=$PWD/target/$([[ $PROFILE == dev ]] && echo debug || echo "$PROFILE")
+# cargo puts the dev and test profiles' output in target/debug, bench's in target/release,
+# every other profile's under its own name.
+case $PROFILE in
+  dev | test) OUT=$PWD/target/debug ;;
+  bench) OUT=$PWD/target/release ;;
+  *) OUT=$PWD/target/$PROFILE ;;
+esac
 # SIGNUP_GUARD_BIN runs another build of the service (an A/B of two commits) in the same setup.
 BIN=${SIGNUP_GUARD_BIN:-$OUT/signup-guard}
 ARGON2=$OUT/examples/argon2_rate
 [[ $PROFILE == release ]] ||
-  log "PROFILE=$PROFILE: the service is not optimized, so the figures below are not the benchmark's"
+  log "PROFILE=$PROFILE: not the release build, so the figures below are not the benchmark's"
 
 # --- the stand-in Fingerprint API -----------------------------------------------------------
 # nginx serves a template per persona; sub_filter writes in the event id, a visitor id and the
@@ -287,7 +292,7 @@ health_load() { # ports seconds -> starts a paced /health wrk in the background 
 
 # --- the references ---------------------------------------------------------------------------
 # Each is measured just before and just after the phase it is the yardstick for, and the phase
-# is compared with their mean: these machines' speed drifts by 10 to 27 % within minutes, so a
+# is compared with their mean: these machines' speed drifts by 10 to 35 % within minutes, so a
 # reference read once at the start measured another machine than the phases run minutes later.
 argon2_reference() { # backend before|after
   log "$1: raw Argon2id on $ARGON2_THREADS threads, ${DURATION}s ($2 new devices)"
