@@ -139,7 +139,7 @@ def table(path):
         mean rate: 0 where there is none, or where `checked` and one of them failed."""
         runs = {when: find(backend=b, phase=phase, role=when) for when in ("before", "after")}
         both = runs["before"] + runs["after"]
-        ok = both and not (checked and not all(valid(r) for r in both))
+        ok = both and (not checked or all(valid(r) for r in both))
         return runs, (sum(num(r, rate_key) for r in both) / len(both) if ok else 0)
 
     def relay_line(r):
