@@ -94,6 +94,20 @@ def valid(row):
         and num(row, "socket_errors") <= 0.01 * answered
 
 
+def bot_cost_us(bots, users, unloaded):
+    """The service's CPU per bot beside the real users, in µs: its CPU outside the hashing
+    threads over the flood, less what the users' own requests cost outside their hashes when
+    unloaded (the new-devices phase), over the bots' rate. None where a figure is missing."""
+    rows = (bots, users, unloaded)
+    if any(r is None or not valid(r) for r in rows) or \
+            any(k not in r for r in (users, unloaded) for k in ("cpu_svc", "cpu_hash")) or \
+            num(unloaded, "rps") <= 0 or num(bots, "rps") <= 0:
+        return None
+    own = (num(unloaded, "cpu_svc") - num(unloaded, "cpu_hash")) / num(unloaded, "rps")
+    outside = num(users, "cpu_svc") - num(users, "cpu_hash") - num(users, "rps") * own
+    return outside * 10000 / num(bots, "rps")  # 1 % of a core is 10,000 µs a second
+
+
 def table(path):
     rows = read_results(path)
     find = lambda **kw: [r for r in rows if all(r.get(k) == v for k, v in kw.items())]
@@ -176,7 +190,9 @@ def table(path):
             line(r, "new devices", versus, health.get("new"), "peak " + mib(r, "hwm_kib"))
         for r in argons["after"]:
             argon_line(r)
+        users = None
         for r in find(backend=b, phase="flood", role="users"):
+            users = r
             versus = "-"
             if unloaded and valid(unloaded) and num(unloaded, "rps") > 0:
                 versus = "%.1f %% of unloaded, p99 x%.2f" % (
@@ -187,6 +203,9 @@ def table(path):
             target = num(r, "rate")
             share = 100 * num(r, "rps") / target if target else 0
             line(r, "flood: bots (target %s/s)" % r.get("rate", "?"), "%.0f %% of target" % share)
+            cost = bot_cost_us(r, users, unloaded)
+            if cost is not None:
+                out[-1][10] = "%.0f µs a bot" % cost
             if share < 90:
                 warnings.append(
                     "%s: the bots reached only %.0f/s of %s/s: the service answered too slowly for "
@@ -214,7 +233,9 @@ def table(path):
           "(peak since start) after each phase, VmRSS after idling; the larger of two instances "
           "on PostgreSQL. CPU: % of one core over the run, of the "
           "service (every instance together; the relay's nginx on the relay row) and of the "
-          "nginx stand-in.")
+          "nginx stand-in. A bot's CPU: the service's outside its hashing threads beside the "
+          "flood, less the real users' own (as unloaded, in the new-devices phase), over the "
+          "bots' rate.")
     for warning in warnings:
         print()
         print("WARNING: " + warning)

@@ -97,5 +97,30 @@ class Ratios(unittest.TestCase):
         self.assertEqual(row(table, "refusals (bot + dup)")[VERSUS], "20.0 % of relay")
 
 
+CPU = 10  # the service's CPU column
+
+
+class BotCost(unittest.TestCase):
+    def flood(self, users_cpu="cpu_svc=170 cpu_hash=120"):
+        return run([
+            "backend=sqlite phase=new role=main cpu_svc=190 cpu_hash=170 " + wrk(50),
+            "backend=sqlite phase=flood role=users %s %s" % (users_cpu, wrk(25)),
+            "backend=sqlite phase=flood role=bots rate=1000 conns=50 " + wrk(1000, answered=10000),
+        ])
+
+    def test_a_bot_costs_the_cpu_outside_the_hashes_less_the_users_own(self):
+        table, code = self.flood()
+        self.assertEqual(code, 0)
+        # Unloaded, a user costs (190 - 170) / 50 = 0.4 % of a core outside its hash. Beside
+        # the flood the service had 170 - 120 = 50 % outside the hashes, 25 x 0.4 = 10 of it
+        # the users': 40 % of a core, 400,000 µs a second, over 1,000 bots.
+        self.assertEqual(row(table, "flood: bots (target 1000/s)")[CPU], "400 µs a bot")
+        self.assertEqual(row(table, "flood: real users")[CPU], "170% (hashing 120%)")
+
+    def test_without_the_threads_cpu_there_is_no_bot_cost(self):
+        table, _ = self.flood(users_cpu="cpu_svc=170")
+        self.assertEqual(row(table, "flood: bots (target 1000/s)")[CPU], "-")
+
+
 if __name__ == "__main__":
     unittest.main()
