@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::*;
-use crate::policy::{load_file, parse_str, ConfigError};
+use crate::policy::{load_file, parse_str, ConfigError, ConfigFile};
 
 fn example_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("signup-guard.example.toml")
@@ -338,4 +338,33 @@ fn the_demo_policy_is_the_defaults_but_for_allow_entries_lifting_the_device_limi
         Policy::default().hash(),
         "attempts say which ran"
     );
+}
+
+#[test]
+fn a_value_with_a_long_run_of_quotes_writes_back_as_itself() {
+    // The policy fuzzer found that an origin with 256 or more quotes in a row overflowed the
+    // TOML writer's quote counter (toml 0.8): the console, which shows the policy as TOML,
+    // would have panicked or written something else.
+    let origin = format!("https://a{}b{}c", "'".repeat(300), "\"".repeat(300));
+    let text = format!("[policy]\nallowed_origins = [{}]\n", toml_string(&origin));
+    let policy = parse_str(&text, Path::new("p.toml")).unwrap();
+    assert_eq!(policy.allowed_origins, vec![origin]);
+    for written in [
+        toml::to_string(&ConfigFile {
+            policy: policy.clone(),
+        })
+        .unwrap(),
+        toml::to_string_pretty(&ConfigFile {
+            policy: policy.clone(),
+        })
+        .unwrap(),
+    ] {
+        let again = parse_str(&written, Path::new("p.toml")).unwrap();
+        assert_eq!(again, policy, "{written}");
+    }
+}
+
+/// A TOML basic string holding `s`, every quote and backslash escaped.
+fn toml_string(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
