@@ -205,7 +205,7 @@ def table(path):
             line(r, "flood: bots (target %s/s)" % r.get("rate", "?"), "%.0f %% of target" % share)
             cost = bot_cost_us(r, users, unloaded)
             if cost is not None:
-                out[-1][10] = "%.0f µs a bot" % cost
+                out[-1][header.index("CPU")] = "%.0f µs a bot" % cost
             if share < 90:
                 warnings.append(
                     "%s: the bots reached only %.0f/s of %s/s: the service answered too slowly for "
