@@ -36,6 +36,7 @@ common::both_backends!(
     coalesced_counts_answer_every_question_as_if_asked_alone,
     health_answers_from_the_probe_while_its_result_is_fresh,
     the_audit_log_gathers_refusals_only_while_the_cpu_is_crowded,
+    the_batch_tasks_keep_connections_of_their_own_and_starve_no_request,
 );
 
 const NO_LIMIT: DeviceQuota = DeviceQuota {
@@ -1222,4 +1223,32 @@ async fn postgres_compresses_attempt_snapshots_with_lz4_and_reads_them_back() {
     let read = all_attempts(&store).await;
     assert_eq!(read.len(), 1);
     assert_eq!(read[0].signals.as_ref(), Some(&signals));
+}
+
+/// The audit writer and the count readers keep a connection while their statements keep
+/// coming; they draw it from a pool of their own, so a request pool of one still serves.
+async fn the_batch_tasks_keep_connections_of_their_own_and_starve_no_request(db: &TestDb) {
+    let settings = signup_guard::store::PoolSettings {
+        max_connections: 1,
+        acquire_timeout: std::time::Duration::from_secs(2),
+        ..Default::default()
+    };
+    let store = Store::open(&db.url, settings).await.unwrap();
+    let audit = signup_guard::store::AuditLog::start(store.clone());
+    let reads = CountReads::start(store.clone());
+    let question = CountQuestion {
+        scope: AccountScope::device("device-kept", 0),
+        email: None,
+        event_id: Some(unique("event")),
+    };
+    for n in 0..3 {
+        audit.record(refusal(&format!("bot{n}"))).await.unwrap();
+        let counts = reads.count(question.clone()).await.unwrap();
+        assert_eq!(counts.device, 0);
+        // Straight after, while both tasks keep theirs: the request pool's one connection.
+        store.record_attempt(&refusal("beside")).await.unwrap();
+        create(&store, &format!("kept{n}"), &format!("device-{n}")).await;
+    }
+    // Each round: the writer's refusal, the one beside it, and the account's attempt.
+    assert_eq!(all_attempts(&store).await.len(), 9);
 }

@@ -7,13 +7,14 @@
 //! every newcomer, `/health` included ("Too many open files"):
 //!
 //! ```text
-//! (soft RLIMIT_NOFILE − 32 − 3 × DATABASE_MAX_CONNECTIONS) / 2, within 8 to 16384
+//! (soft RLIMIT_NOFILE − 32 − 3 × (DATABASE_MAX_CONNECTIONS + 3)) / 2, within 8 to 16384
 //! ```
 //!
 //! - 32: the standard streams, the runtime's poller and wakers, the signal pipe, the listener
 //!   (the process idles at about a dozen), DNS lookups, and connections shed but not yet closed;
-//! - 3 per pooled database connection: a SQLite connection keeps the database, its WAL and its
-//!   shared-memory file open (a PostgreSQL one, a single socket);
+//! - 3 per database connection: a SQLite connection keeps the database, its WAL and its
+//!   shared-memory file open (a PostgreSQL one, a single socket). The pool's, and 3 more that
+//!   the audit writer and the count readers keep for themselves;
 //! - halved: a connection with a signup in flight holds a second descriptor for its call to
 //!   Fingerprint, and the client keeps those open for the next call;
 //! - at least 8, so that a service started under a tiny limit still serves (and warns); at most
@@ -21,8 +22,10 @@
 
 /// Descriptors kept for everything but client and database connections.
 pub const RESERVED_DESCRIPTORS: u64 = 32;
-/// Descriptors one pooled database connection may hold (SQLite's three files).
+/// Descriptors one database connection may hold (SQLite's three files).
 pub const DESCRIPTORS_PER_DATABASE_CONNECTION: u64 = 3;
+/// Database connections beside the pool's: the audit writer's and the two count readers'.
+pub const BATCH_DATABASE_CONNECTIONS: u64 = 3;
 /// The smallest default cap.
 pub const MIN_DEFAULT_CONNECTIONS: usize = 8;
 /// The largest default cap.
@@ -44,7 +47,8 @@ pub fn descriptor_limit() -> Option<u64> {
 /// `None` without a limit.
 pub fn fitting(descriptor_limit: Option<u64>, database_connections: u32) -> Option<usize> {
     let reserved = RESERVED_DESCRIPTORS
-        + DESCRIPTORS_PER_DATABASE_CONNECTION * u64::from(database_connections);
+        + DESCRIPTORS_PER_DATABASE_CONNECTION
+            * (u64::from(database_connections) + BATCH_DATABASE_CONNECTIONS);
     let fitting = descriptor_limit?.saturating_sub(reserved) / 2;
     Some(usize::try_from(fitting).unwrap_or(usize::MAX))
 }
@@ -63,13 +67,13 @@ mod tests {
     #[test]
     fn the_default_cap_follows_the_descriptor_limit_and_leaves_room_for_the_pool() {
         let cases: Vec<(Option<u64>, u32, usize, &str)> = vec![
-            (Some(1024), 10, 481, "a common soft limit, the default pool"),
-            (Some(1024), 100, 346, "a larger pool leaves fewer"),
-            (Some(64), 2, 13, "the limit the slowloris test runs under"),
+            (Some(1024), 10, 476, "a common soft limit, the default pool"),
+            (Some(1024), 100, 341, "a larger pool leaves fewer"),
+            (Some(72), 2, 12, "the limit the slowloris test runs under"),
             (
                 Some(128),
                 2,
-                45,
+                40,
                 "twice the limit, more than twice the connections",
             ),
             (
@@ -94,7 +98,7 @@ mod tests {
 
     #[test]
     fn what_fits_is_reported_before_the_bounds_so_startup_can_warn() {
-        assert_eq!(fitting(Some(64), 10), Some(1));
+        assert_eq!(fitting(Some(80), 10), Some(4));
         assert_eq!(fitting(Some(20), 10), Some(0));
         assert_eq!(fitting(None, 10), None);
     }

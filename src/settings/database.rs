@@ -22,7 +22,8 @@ pub struct DatabaseArgs {
     /// sqlite://signup-guard.db, or sqlite://signup-guard-demo.db in demo mode].
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
-    /// Most database connections per instance [default: 10 on PostgreSQL; 4 on SQLite, whose
+    /// The pool's size per instance, with 4 connections more beside it: the health probe's, the
+    /// audit writer's and two count readers' [default: 10 on PostgreSQL; 4 on SQLite, whose
     /// single writer and few readers need no more, and each connection holds its own page and
     /// statement caches].
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS")]

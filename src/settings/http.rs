@@ -53,7 +53,7 @@ pub struct HttpArgs {
     pub keep_alive_timeout_ms: u64,
     /// Open client connections at most; at the cap, those idle the longest are closed to make
     /// room [default: what the descriptor limit leaves room for: (soft RLIMIT_NOFILE - 32 - 3 ×
-    /// DATABASE_MAX_CONNECTIONS) / 2, within 8 to 16384].
+    /// (DATABASE_MAX_CONNECTIONS + 3)) / 2, within 8 to 16384].
     #[arg(long, env = "MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
 }

@@ -134,6 +134,16 @@ impl Store {
 
     /// Records attempts that created nothing, all in one statement: all or none are written.
     pub async fn insert_attempts(&self, attempts: &[&NewAttempt]) -> Result<(), StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        self.insert_attempts_on(&mut connection, attempts).await
+    }
+
+    /// [`Store::insert_attempts`] on the connection given.
+    pub(super) async fn insert_attempts_on(
+        &self,
+        connection: &mut sqlx::AnyConnection,
+        attempts: &[&NewAttempt],
+    ) -> Result<(), StoreError> {
         if attempts.is_empty() {
             return Ok(());
         }
@@ -165,10 +175,10 @@ impl Store {
             .filter(|a| a.delivery_id.is_some())
             .collect();
         if deliveries.is_empty() {
-            query.execute(&self.pool).await?;
+            query.execute(&mut *connection).await?;
             return Ok(());
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = sqlx::Connection::begin(connection).await?;
         query.execute(&mut *tx).await?;
         self.insert_deliveries(&mut tx, &deliveries).await?;
         tx.commit().await?;

@@ -4,7 +4,7 @@
 //! flood pays one commit per batch. Each caller waits for the commit that holds its row, so a
 //! refusal is answered only once its record is durable.
 
-use super::{Linger, NewAttempt, Store, StoreError};
+use super::{Held, Linger, NewAttempt, Store, StoreError};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -85,12 +85,13 @@ struct Writer {
 impl Writer {
     async fn run(self, mut queue: mpsc::Receiver<Job>) {
         let mut batch = Vec::with_capacity(MAX_BATCH);
+        let mut held = Held::new(self.store.clone());
         // Waits for the first row, then takes every row already waiting: batches grow with
         // load, and a lone refusal is written at once unless the CPU is crowded.
-        while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        while held.idle(queue.recv_many(&mut batch, MAX_BATCH)).await > 0 {
             self.linger.gather(&mut queue, &mut batch, MAX_BATCH).await;
             let attempts: Vec<&NewAttempt> = batch.iter().map(|job| &job.attempt).collect();
-            match self.insert(&attempts).await {
+            match self.insert(&mut held, &attempts).await {
                 Ok(()) => {
                     for job in batch.drain(..) {
                         let _ = job.done.send(Ok(()));
@@ -100,7 +101,7 @@ impl Writer {
                 // tried alone, and only its own caller hears of the failure.
                 Err(_) if batch.len() > 1 => {
                     for job in batch.drain(..) {
-                        let result = self.insert(&[&job.attempt]).await;
+                        let result = self.insert(&mut held, &[&job.attempt]).await;
                         let _ = job.done.send(result);
                     }
                 }
@@ -113,8 +114,9 @@ impl Writer {
         }
     }
 
-    async fn insert(&self, attempts: &[&NewAttempt]) -> Result<(), StoreError> {
-        self.store.insert_attempts(attempts).await?;
+    async fn insert(&self, held: &mut Held, attempts: &[&NewAttempt]) -> Result<(), StoreError> {
+        held.run(async |store, connection| store.insert_attempts_on(connection, attempts).await)
+            .await?;
         self.written.commits.fetch_add(1, Ordering::Relaxed);
         self.written
             .rows

@@ -8,7 +8,7 @@
 //! each is a read of committed rows, and the account write counts again under its locks.
 
 use super::accounts::{bind_all, count_parts, read_counts, Param};
-use super::{AccountCounts, AccountScope, Linger, Store, StoreError};
+use super::{AccountCounts, AccountScope, Held, Linger, Store, StoreError};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
@@ -19,7 +19,7 @@ const MAX_BATCH: usize = 64;
 const QUEUE: usize = 4096;
 /// Statements in flight at once: the next batch gathers while one runs, and a slow statement
 /// does not hold up every signup.
-const READERS: usize = 2;
+pub(super) const READERS: usize = 2;
 
 /// What one signup asks.
 #[derive(Debug, Clone)]
@@ -78,16 +78,19 @@ impl CountReads {
 
 async fn read_batches(store: Store, queue: Arc<Mutex<mpsc::Receiver<Job>>>, linger: Linger) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut held = Held::new(store);
     loop {
         // One reader waits on the queue at a time; it lets go as soon as it holds a batch (or,
         // while the CPU is crowded, once the batch has waited its moment), so the other
         // gathers the next while this one's statement runs.
-        let taken = {
-            let mut queue = queue.lock().await;
-            let taken = queue.recv_many(&mut batch, MAX_BATCH).await;
-            linger.gather(&mut queue, &mut batch, MAX_BATCH).await;
-            taken
-        };
+        let taken = held
+            .idle(async {
+                let mut queue = queue.lock().await;
+                let taken = queue.recv_many(&mut batch, MAX_BATCH).await;
+                linger.gather(&mut queue, &mut batch, MAX_BATCH).await;
+                taken
+            })
+            .await;
         if taken == 0 {
             return;
         }
@@ -97,7 +100,10 @@ async fn read_batches(store: Store, queue: Arc<Mutex<mpsc::Receiver<Job>>>, ling
             let size = 1 << batch.len().ilog2();
             let chunk: Vec<Job> = batch.drain(..size).collect();
             let questions: Vec<&CountQuestion> = chunk.iter().map(|job| &job.question).collect();
-            match store.count_many(&questions).await {
+            let counts = held
+                .run(async |store, connection| store.count_many_on(connection, &questions).await)
+                .await;
+            match counts {
                 Ok(counts) => {
                     for (job, counts) in chunk.into_iter().zip(counts) {
                         let _ = job.done.send(Ok(counts));
@@ -119,6 +125,16 @@ impl Store {
         &self,
         questions: &[&CountQuestion],
     ) -> Result<Vec<AccountCounts>, StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        self.count_many_on(&mut connection, questions).await
+    }
+
+    /// [`Store::count_many`] on the connection given.
+    pub(super) async fn count_many_on(
+        &self,
+        connection: &mut sqlx::AnyConnection,
+        questions: &[&CountQuestion],
+    ) -> Result<Vec<AccountCounts>, StoreError> {
         let mut parts: Vec<String> = Vec::new();
         let mut params: Vec<Param<'_>> = Vec::new();
         for (k, q) in questions.iter().enumerate() {
@@ -137,7 +153,7 @@ impl Store {
         }
         let sql = format!("SELECT {}", parts.join(", "));
         let row = bind_all(sqlx::query(&sql), params)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *connection)
             .await?;
         let mut answers = Vec::with_capacity(questions.len());
         for (k, q) in questions.iter().enumerate() {

@@ -3,7 +3,7 @@
 
 use super::attempts::{attempt_row, AttemptRow, NewAttempt, COLUMNS};
 use super::{Backend, Store, StoreError};
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
 /// A delivery's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +58,7 @@ pub struct Delivery {
 impl Store {
     pub(super) async fn insert_deliveries(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        connection: &mut sqlx::AnyConnection,
         attempts: &[&NewAttempt],
     ) -> Result<(), StoreError> {
         for attempt in attempts {
@@ -71,7 +71,7 @@ impl Store {
             )
             .bind(id)
             .bind(attempt.created_at)
-            .execute(&mut **tx)
+            .execute(&mut *connection)
             .await?;
         }
         Ok(())

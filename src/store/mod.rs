@@ -12,6 +12,7 @@ mod count_reads;
 mod deliveries;
 mod error;
 pub mod health;
+mod held;
 mod label_reports;
 mod linger;
 mod lists;
@@ -28,6 +29,7 @@ pub use count_reads::{CountQuestion, CountReads};
 pub use deliveries::{Delivery, DeliveryStatus};
 pub use error::StoreError;
 pub use health::DatabaseHealth;
+use held::Held;
 pub use label_reports::{LabelReport, UnsentLabelReport};
 pub use linger::{Crowded, Linger};
 pub use lists::{AnalystAction, ListEntry};
@@ -36,7 +38,8 @@ pub use usernames::{KeptApart, Rekeyed};
 pub use velocity::Counter;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool, Executor};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -113,6 +116,9 @@ const MAX_LOGGED_KEPT_APART: usize = 100;
 /// more recently passed the ping sqlx makes when a connection is given back).
 const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
 
+/// The batch tasks' own connections: the audit writer's and one per count reader.
+const BATCH_CONNECTIONS: u32 = count_reads::READERS as u32 + 1;
+
 /// A connection pool to one database, shared by every request.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -121,10 +127,18 @@ pub struct Store {
     /// queue behind a flood for the main pool's connections, or a load balancer would take a
     /// busy instance for a dead one.
     health: AnyPool,
+    /// Connections of their own for the audit writer and the count readers, opened on first
+    /// use: each task keeps one while its statements keep coming (see `Held`).
+    batches: AnyPool,
     backend: Backend,
 }
 
 impl Store {
+    /// A connection for a batch task, from the pool kept for them.
+    async fn batch_connection(&self) -> Result<PoolConnection<Any>, StoreError> {
+        Ok(self.batches.acquire().await?)
+    }
+
     /// Connects (creating a SQLite file if it is missing) without running migrations.
     pub async fn connect(url: &str, settings: PoolSettings) -> Result<Self, StoreError> {
         Self::connect_in(url, settings, false).await
@@ -150,56 +164,18 @@ impl Store {
             .max_connections(1)
             .acquire_timeout(settings.acquire_timeout)
             .connect_lazy_with(options.clone());
-        let pool = AnyPoolOptions::new()
+        let pool = pool_options(backend, settings, read_only)
             .max_connections(settings.max_connections)
-            .acquire_timeout(settings.acquire_timeout)
-            // sqlx pings a connection on every checkout by default, on top of the ping it
-            // makes when the connection comes back: a PostgreSQL round trip (a thread hop on
-            // SQLite) per statement batch, most of them for a connection that was checked a
-            // moment before. Only a connection idle long enough to have been cut is pinged.
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for >= PING_IDLE_AFTER {
-                        sqlx::Connection::ping(conn).await?;
-                    }
-                    Ok(true)
-                })
-            })
-            .after_connect(move |conn, _| {
-                let timeout_ms = settings.statement_timeout.as_millis();
-                Box::pin(async move {
-                    let setup = match (backend, read_only) {
-                        // WAL lets readers run beside the one writer; busy_timeout makes writers
-                        // queue instead of failing; FULL sync keeps an answered signup on disk.
-                        (Backend::Sqlite, false) => format!(
-                            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {timeout_ms}; \
-                             PRAGMA synchronous = FULL;"
-                        ),
-                        // Changing the journal mode writes to the file: a reader leaves it be.
-                        (Backend::Sqlite, true) => {
-                            format!("PRAGMA busy_timeout = {timeout_ms}; PRAGMA query_only = ON;")
-                        }
-                        // A stuck lock holder or a slow server must end in a clear 503, not a
-                        // request that waits for ever holding a pool connection.
-                        (Backend::Postgres, false) => {
-                            format!("SET statement_timeout = {timeout_ms}")
-                        }
-                        (Backend::Postgres, true) => format!(
-                            "SET statement_timeout = {timeout_ms}; \
-                             SET default_transaction_read_only = on"
-                        ),
-                    };
-                    conn.execute(setup.as_str()).await?;
-                    Ok(())
-                })
-            })
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(StoreError::from)?;
+        let batches = pool_options(backend, settings, read_only)
+            .max_connections(BATCH_CONNECTIONS)
+            .connect_lazy_with(options);
         Ok(Self {
             pool,
             health,
+            batches,
             backend,
         })
     }
@@ -321,11 +297,60 @@ impl Store {
     /// Closes every connection, waiting for the ones in use.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.batches.close().await;
         self.health.close().await;
     }
 }
 
 /// `sqlite://file.db` would fail when the file is missing; `mode=rwc` creates it.
+/// The settings every read-write (or read-only) connection of one store gets, whichever pool
+/// lends it: the size is the caller's.
+fn pool_options(backend: Backend, settings: PoolSettings, read_only: bool) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .acquire_timeout(settings.acquire_timeout)
+        // sqlx pings a connection on every checkout by default, on top of the ping it
+        // makes when the connection comes back: a PostgreSQL round trip (a thread hop on
+        // SQLite) per checkout, most of them for a connection that was checked a moment
+        // before. Only a connection idle long enough to have been cut is pinged.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_IDLE_AFTER {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
+        .after_connect(move |conn, _| {
+            let timeout_ms = settings.statement_timeout.as_millis();
+            Box::pin(async move {
+                let setup = match (backend, read_only) {
+                    // WAL lets readers run beside the one writer; busy_timeout makes writers
+                    // queue instead of failing; FULL sync keeps an answered signup on disk.
+                    (Backend::Sqlite, false) => format!(
+                        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {timeout_ms}; \
+                         PRAGMA synchronous = FULL;"
+                    ),
+                    // Changing the journal mode writes to the file: a reader leaves it be.
+                    (Backend::Sqlite, true) => {
+                        format!("PRAGMA busy_timeout = {timeout_ms}; PRAGMA query_only = ON;")
+                    }
+                    // A stuck lock holder or a slow server must end in a clear 503, not a
+                    // request that waits for ever holding a pool connection.
+                    (Backend::Postgres, false) => {
+                        format!("SET statement_timeout = {timeout_ms}")
+                    }
+                    (Backend::Postgres, true) => format!(
+                        "SET statement_timeout = {timeout_ms}; \
+                         SET default_transaction_read_only = on"
+                    ),
+                };
+                conn.execute(setup.as_str()).await?;
+                Ok(())
+            })
+        })
+}
+
 fn sqlite_url(url: &str) -> String {
     if url.contains("mode=") {
         url.to_owned()
