@@ -1228,9 +1228,11 @@ async fn postgres_compresses_attempt_snapshots_with_lz4_and_reads_them_back() {
 /// The audit writer and the count readers keep a connection while their statements keep
 /// coming; they draw it from a pool of their own, so a request pool of one still serves.
 async fn the_batch_tasks_keep_connections_of_their_own_and_starve_no_request(db: &TestDb) {
+    // Shorter than the 500 ms a task keeps an idle connection: were the kept connections the
+    // request pool's, the statements below would give up waiting for them.
     let settings = signup_guard::store::PoolSettings {
         max_connections: 1,
-        acquire_timeout: std::time::Duration::from_secs(2),
+        acquire_timeout: std::time::Duration::from_millis(300),
         ..Default::default()
     };
     let store = Store::open(&db.url, settings).await.unwrap();
