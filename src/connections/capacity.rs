@@ -24,8 +24,6 @@
 pub const RESERVED_DESCRIPTORS: u64 = 32;
 /// Descriptors one database connection may hold (SQLite's three files).
 pub const DESCRIPTORS_PER_DATABASE_CONNECTION: u64 = 3;
-/// Database connections beside the pool's: the audit writer's and the two count readers'.
-pub const BATCH_DATABASE_CONNECTIONS: u64 = 3;
 /// The smallest default cap.
 pub const MIN_DEFAULT_CONNECTIONS: usize = 8;
 /// The largest default cap.
@@ -48,7 +46,7 @@ pub fn descriptor_limit() -> Option<u64> {
 pub fn fitting(descriptor_limit: Option<u64>, database_connections: u32) -> Option<usize> {
     let reserved = RESERVED_DESCRIPTORS
         + DESCRIPTORS_PER_DATABASE_CONNECTION
-            * (u64::from(database_connections) + BATCH_DATABASE_CONNECTIONS);
+            * (u64::from(database_connections) + u64::from(crate::store::BATCH_CONNECTIONS));
     let fitting = descriptor_limit?.saturating_sub(reserved) / 2;
     Some(usize::try_from(fitting).unwrap_or(usize::MAX))
 }

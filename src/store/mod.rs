@@ -116,8 +116,9 @@ const MAX_LOGGED_KEPT_APART: usize = 100;
 /// more recently passed the ping sqlx makes when a connection is given back).
 const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
 
-/// The batch tasks' own connections: the audit writer's and one per count reader.
-const BATCH_CONNECTIONS: u32 = count_reads::READERS as u32 + 1;
+/// The batch tasks' own connections, beside the request pool: the audit writer's and one per
+/// count reader.
+pub const BATCH_CONNECTIONS: u32 = count_reads::READERS as u32 + 1;
 
 /// A connection pool to one database, shared by every request.
 #[derive(Debug, Clone)]
@@ -302,7 +303,6 @@ impl Store {
     }
 }
 
-/// `sqlite://file.db` would fail when the file is missing; `mode=rwc` creates it.
 /// The settings every read-write (or read-only) connection of one store gets, whichever pool
 /// lends it: the size is the caller's.
 fn pool_options(backend: Backend, settings: PoolSettings, read_only: bool) -> AnyPoolOptions {
@@ -351,6 +351,7 @@ fn pool_options(backend: Backend, settings: PoolSettings, read_only: bool) -> An
         })
 }
 
+/// `sqlite://file.db` would fail when the file is missing; `mode=rwc` creates it.
 fn sqlite_url(url: &str) -> String {
     if url.contains("mode=") {
         url.to_owned()
