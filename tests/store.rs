@@ -903,7 +903,7 @@ async fn the_audit_log_gathers_refusals_only_while_the_cpu_is_crowded(db: &TestD
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(!first.is_finished(), "the first refusal waits for company");
     assert_eq!(crowded.commits(), 0);
-    let rest: Vec<_> = (0..7)
+    let rest: Vec<_> = (1..Linger::ENOUGH)
         .map(|n| spawn(&crowded, format!("next{n}")))
         .collect();
     let answered = tokio::time::timeout(Duration::from_secs(10), async {
@@ -915,8 +915,9 @@ async fn the_audit_log_gathers_refusals_only_while_the_cpu_is_crowded(db: &TestD
     answered
         .await
         .expect("a full batch is committed without waiting out the linger");
-    assert_eq!((crowded.commits(), crowded.rows()), (1, 8), "one commit");
-    assert_eq!(all_attempts(&store).await.len(), 9);
+    let full = Linger::ENOUGH as u64;
+    assert_eq!((crowded.commits(), crowded.rows()), (1, full), "one commit");
+    assert_eq!(all_attempts(&store).await.len(), Linger::ENOUGH + 1);
 }
 
 /// SQLite's LIKE ignores ASCII case and PostgreSQL's does not: `VPN_DETECTED` matched on one
