@@ -37,6 +37,7 @@ common::both_backends!(
     health_answers_from_the_probe_while_its_result_is_fresh,
     the_audit_log_gathers_refusals_only_while_the_cpu_is_crowded,
     the_batch_tasks_keep_connections_of_their_own_and_starve_no_request,
+    the_review_queue_finds_each_accounts_attempt_by_index_among_a_floods_refusals,
 );
 
 const NO_LIMIT: DeviceQuota = DeviceQuota {
@@ -1254,4 +1255,79 @@ async fn the_batch_tasks_keep_connections_of_their_own_and_starve_no_request(db:
     }
     // Each round: the writer's refusal, the one beside it, and the account's attempt.
     assert_eq!(all_attempts(&store).await.len(), 9);
+}
+
+/// The review queue names the attempt that created each account. It finds it through an index
+/// of the attempts that created one; a flood's refusals carry no account and never enter it.
+/// Before, the lookup scanned the attempts from the first: seconds at 300,000 rows.
+async fn the_review_queue_finds_each_accounts_attempt_by_index_among_a_floods_refusals(
+    db: &TestDb,
+) {
+    use sqlx::Row;
+    let store = db.store().await;
+    let refusals: Vec<NewAttempt> = (0..200).map(|_| refusal(&unique("bot"))).collect();
+    let mut expected = Vec::new();
+    for (k, chunk) in refusals.chunks(50).enumerate() {
+        store
+            .insert_attempts(&chunk.iter().collect::<Vec<_>>())
+            .await
+            .unwrap();
+        let held = NewAccount {
+            review: true,
+            ..account(&unique("held"), &unique("device"), now_ms())
+        };
+        let code = format!("rule_{k}");
+        let id = store
+            .create_account(
+                &held,
+                NO_LIMIT,
+                &attempt_for(&held, "review", &code, &[&code]),
+            )
+            .await
+            .unwrap();
+        expected.push((id, code));
+    }
+
+    let queue = store.reviews(10, None).await.unwrap();
+    let attempts = all_attempts(&store).await;
+    let got: Vec<(i64, String)> = queue
+        .iter()
+        .map(|r| (r.account.id, r.codes.join(",")))
+        .collect();
+    assert_eq!(got, expected);
+    for review in &queue {
+        let attempt = attempts
+            .iter()
+            .find(|a| Some(a.id) == review.attempt_id)
+            .expect("the queue names a recorded attempt");
+        assert_eq!(attempt.account_id, Some(review.account.id));
+    }
+
+    // The lookup the queue and a resolved review make, planned by the database itself.
+    let lookup = "SELECT id FROM attempts WHERE account_id = 7 ORDER BY id LIMIT 1";
+    let raw = db.raw().await;
+    let plan: Vec<String> = if db.is_postgres() {
+        let mut tx = raw.begin().await.unwrap();
+        // Off, a scan is costed out of reach: the index is chosen if it can answer at all.
+        sqlx::query("SET LOCAL enable_seqscan = off")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let rows = sqlx::query(&format!("EXPLAIN {lookup}"))
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        rows.iter().map(|r| r.get::<String, _>(0)).collect()
+    } else {
+        let rows = sqlx::query(&format!("EXPLAIN QUERY PLAN {lookup}"))
+            .fetch_all(&raw)
+            .await
+            .unwrap();
+        rows.iter().map(|r| r.get::<String, _>("detail")).collect()
+    };
+    assert!(
+        plan.iter()
+            .any(|line| line.contains("attempts_account_id_idx")),
+        "{plan:#?}"
+    );
 }

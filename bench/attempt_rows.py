@@ -1,0 +1,87 @@
+"""Helpers of bench/attempt_rows.sh: the pgbench script, the PostgreSQL server's CPU ticks,
+and the SQLite round (the standard library's sqlite3 module is all it needs)."""
+
+import os
+import random
+import shutil
+import sqlite3
+import sys
+
+COLUMNS = ("event_id, visitor_id, ip, username, verdict, code, codes, signals, policy_hash, "
+           "shadow, account_id, created_at, endpoint, decision_id, account_ref, delivery_id")
+ROWS = 8
+
+
+def snapshot(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def pgbench_script():
+    """One statement of 8 bot rows, each with a fresh id, device, address and name. The
+    snapshot comes from a side table: pgbench would read the colons of JSON as variables."""
+    row = ("('ev' || random() || '_{k}', 'v-' || (random() * 1e9)::bigint, "
+           "'10.0.' || (random() * 250)::int || '.' || (random() * 250)::int, "
+           "'bot' || random(), 'block', 'bot_detected', '[\"bot_detected\"]', "
+           "(SELECT body FROM bench_snapshot) || random(), '0123abcd4567', 0, NULL, "
+           "(extract(epoch from clock_timestamp()) * 1000)::bigint, 'signup', "
+           "'d-' || random(), NULL, NULL)")
+    values = ",\n".join(row.format(k=k) for k in range(ROWS))
+    print(f"INSERT INTO attempts ({COLUMNS}) VALUES\n{values};")
+
+
+def server_ticks():
+    """CPU ticks of every postgres process, with the reaped backends' in their parent's."""
+    total = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        if not stat[stat.index("(") + 1:].startswith("postgres"):
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        total += sum(int(v) for v in fields[11:15])
+    print(total)
+
+
+def sqlite_round(schema, transactions, event_path, round_):
+    """The same rows into a copy of the migrated file; counts the pages the commits wrote."""
+    path = schema + ".round"
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+    shutil.copyfile(schema, path)
+    signals = snapshot(event_path)
+    db = sqlite3.connect(path, isolation_level=None)
+    for pragma in ("journal_mode = WAL", "synchronous = FULL", "wal_autocheckpoint = 0"):
+        db.execute(f"PRAGMA {pragma}").fetchall()
+    rng = random.Random(round_)
+    marks = "?, " * 15 + "?"
+    for t in range(transactions):
+        db.execute("BEGIN")
+        db.executemany(
+            f"INSERT INTO attempts ({COLUMNS}) VALUES ({marks})",
+            [(f"ev{rng.random()}", f"v-{rng.randrange(10**9)}",
+              f"10.0.{rng.randrange(250)}.{rng.randrange(250)}", f"bot{rng.random()}", "block",
+              "bot_detected", '["bot_detected"]', signals + str(rng.random()), "0123abcd4567",
+              0, None, 1_760_000_000_000 + t, "signup", f"d-{rng.random()}", None, None)
+             for _ in range(ROWS)])
+        db.execute("COMMIT")
+    _, frames, _ = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    rows = transactions * ROWS
+    print(f"round {round_} sqlite: {frames / rows:.2f} pages written a row")
+    db.close()
+
+
+if __name__ == "__main__":
+    command, args = sys.argv[1], sys.argv[2:]
+    if command == "pgbench-script":
+        pgbench_script()
+    elif command == "server-ticks":
+        server_ticks()
+    elif command == "sqlite":
+        sqlite_round(args[0], int(args[1]), args[2], int(args[3]))
+    else:
+        sys.exit(f"unknown command {command}")
