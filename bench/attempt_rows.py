@@ -3,7 +3,6 @@ and the SQLite round (the standard library's sqlite3 module is all it needs)."""
 
 import os
 import random
-import shutil
 import sqlite3
 import sys
 
@@ -52,7 +51,8 @@ def sqlite_round(schema, transactions, event_path, round_):
     for suffix in ("", "-wal", "-shm"):
         if os.path.exists(path + suffix):
             os.remove(path + suffix)
-    shutil.copyfile(schema, path)
+    with sqlite3.connect(schema) as source, sqlite3.connect(path) as copy:
+        source.backup(copy)
     signals = snapshot(event_path)
     db = sqlite3.connect(path, isolation_level=None)
     for pragma in ("journal_mode = WAL", "synchronous = FULL", "wal_autocheckpoint = 0"):
