@@ -1,5 +1,6 @@
-"""Helpers of bench/attempt_rows.sh: the pgbench script, the PostgreSQL server's CPU ticks,
-and the SQLite round (the standard library's sqlite3 module is all it needs)."""
+"""Helpers of bench/attempt_rows.sh: the pgbench script, the PostgreSQL server's CPU ticks and
+its round's line, and the SQLite round (the standard library's sqlite3 module is all it
+needs)."""
 
 import os
 import random
@@ -45,6 +46,14 @@ def server_ticks():
     print(total)
 
 
+def postgres_report(round_, rows, wal, ticks_before, ticks_after, indexes):
+    """One line for a PostgreSQL round, from what psql and `server-ticks` read around it."""
+    rows = int(rows)
+    cpu_us = (int(ticks_after) - int(ticks_before)) / os.sysconf("SC_CLK_TCK") * 1e6 / rows
+    print(f"round {round_} postgres: {float(wal) / rows:,.0f} WAL bytes a row, server CPU "
+          f"{cpu_us:.1f} us a row, indexes {int(indexes) / rows:.0f} bytes a row")
+
+
 def sqlite_round(schema, transactions, event_path, round_):
     """The same rows into a copy of the migrated file; counts the pages the commits wrote."""
     path = schema + ".round"
@@ -81,6 +90,8 @@ if __name__ == "__main__":
         pgbench_script()
     elif command == "server-ticks":
         server_ticks()
+    elif command == "postgres-report":
+        postgres_report(*args)
     elif command == "sqlite":
         sqlite_round(args[0], int(args[1]), args[2], int(args[3]))
     else:

@@ -65,14 +65,8 @@ for round in $(seq "$ROUNDS"); do
   after=$(python3 bench/attempt_rows.py server-ticks)
   read -r rows wal indexes < <(psql "$PG_URL" -qAt -F ' ' -c "SELECT count(*), \
     pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn'), pg_indexes_size('attempts') FROM attempts")
-  python3 - "$round" "$rows" "$wal" "$before" "$after" "$indexes" <<'REPORT'
-import os, sys
-round_, rows, wal, before, after, indexes = sys.argv[1:]
-rows = int(rows)
-cpu_us = (int(after) - int(before)) / os.sysconf("SC_CLK_TCK") * 1e6 / rows
-print(f"round {round_} postgres: {float(wal) / rows:,.0f} WAL bytes a row, server CPU "
-      f"{cpu_us:.1f} us a row, indexes {int(indexes) / rows:.0f} bytes a row")
-REPORT
+  python3 bench/attempt_rows.py postgres-report "$round" "$rows" "$wal" "$before" "$after" \
+    "$indexes"
   python3 bench/attempt_rows.py sqlite "$WORK/schema.db" $((2 * TRANSACTIONS)) "$EVENT" \
     "$round"
 done

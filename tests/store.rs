@@ -1313,8 +1313,9 @@ async fn the_review_queue_finds_each_accounts_attempt_by_index_among_a_floods_re
                 .execute(&mut *tx)
                 .await
                 .unwrap();
-            // Scans costed out of reach leave index paths to compare; a lookup the partial
-            // index cannot answer would fall back to the primary key's, named in the plan.
+            // Scans costed out of reach leave the index paths to compare; where the partial
+            // index could not answer, the plan names another path (the primary key's, or the
+            // scan it could not avoid).
             sqlx::query("SET LOCAL enable_seqscan = off")
                 .execute(&mut *tx)
                 .await
