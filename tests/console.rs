@@ -309,6 +309,90 @@ async fn pages_show_what_is_recorded_and_escape_it() {
     assert!(device.contains("Linked identities"));
 }
 
+/// After a flood, a verdict search for a rare verdict reads a bounded window a page, on the
+/// admin API and in the console, and both name where it goes on; the next page finds the
+/// attempt the first could not reach.
+#[tokio::test]
+async fn a_verdict_search_after_a_flood_reads_a_bounded_window_and_goes_on() {
+    use signup_guard::store::{NewAttempt, SEARCH_SCAN};
+    let app = spawn_app_with(app_options(None)).await;
+    let event = app.identify(Persona::NewDevice);
+    let (status, body) = app.signup(&event.request_id).await;
+    assert_eq!(status, 200, "{body}");
+    let flood: Vec<NewAttempt> = (0..SEARCH_SCAN + 5)
+        .map(|n| NewAttempt {
+            event_id: Some(format!("flood-{n}")),
+            verdict: "block".into(),
+            code: "bot_detected".into(),
+            codes: vec!["bot_detected".into()],
+            created_at: signup_guard::store::now_ms(),
+            ..NewAttempt::default()
+        })
+        .collect();
+    for chunk in flood.chunks(1000) {
+        let batch: Vec<&NewAttempt> = chunk.iter().collect();
+        app.state.store.insert_attempts(&batch).await.unwrap();
+    }
+    let newest = app.attempts().await[0].id;
+
+    let api = |query: String| {
+        let app = &app;
+        async move {
+            let response = app
+                .get(&format!("/api/attempts{query}"), Some(ALICE_TOKEN))
+                .await;
+            assert_eq!(response.status(), 200);
+            response.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let first = api("?verdict=allow".into()).await;
+    assert_eq!(first["attempts"], serde_json::json!([]), "{first}");
+    let stop = first["nextBefore"]
+        .as_i64()
+        .expect("the search names where it goes on");
+    assert_eq!(
+        stop,
+        newest - SEARCH_SCAN + 1,
+        "it read exactly SEARCH_SCAN attempts"
+    );
+    let second = api(format!("?verdict=allow&before={stop}")).await;
+    let found: Vec<&str> = second["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["eventId"].as_str().unwrap())
+        .collect();
+    assert_eq!(found, [event.event_id.as_str()], "{second}");
+    assert_eq!(second["nextBefore"], serde_json::Value::Null);
+    // Without a verdict or code nothing is bounded: a full page, as before.
+    let all = api("?limit=3".into()).await;
+    assert_eq!(all["attempts"].as_array().unwrap().len(), 3);
+    assert_eq!(all["nextBefore"], newest - 2);
+
+    let (cookie, _) = sign_in(&app, ALICE_TOKEN).await;
+    let (status, html) = page(&app, "/console/attempts?verdict=allow", &cookie).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(&format!("read back to #{stop} and found 0")),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("before={stop}\" rel=\"next\"")),
+        "{html}"
+    );
+    let (_, html) = page(
+        &app,
+        &format!("/console/attempts?verdict=allow&before={stop}"),
+        &cookie,
+    )
+    .await;
+    assert!(
+        html.contains(&event.visitor_id),
+        "the next page shows the allowed attempt"
+    );
+    assert!(!html.contains("read back to"), "{html}");
+}
+
 fn tool(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)

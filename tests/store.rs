@@ -38,6 +38,8 @@ common::both_backends!(
     the_audit_log_gathers_refusals_only_while_the_cpu_is_crowded,
     the_batch_tasks_keep_connections_of_their_own_and_starve_no_request,
     the_review_queue_finds_each_accounts_attempt_by_index_among_a_floods_refusals,
+    a_bounded_search_pages_through_every_match_and_no_other,
+    the_device_pages_ip_links_count_only_the_latest_attempts_from_each_ip,
 );
 
 const NO_LIMIT: DeviceQuota = DeviceQuota {
@@ -1349,4 +1351,174 @@ async fn the_review_queue_finds_each_accounts_attempt_by_index_among_a_floods_re
             "{lookup}: {plan:#?}"
         );
     }
+}
+
+/// A verdict or code search reads at most `scan` attempts a page. Followed page by page, it
+/// finds exactly what the unbounded query finds, in the same order; a page that read its whole
+/// window short of `limit` names where the search goes on; one that fills up names its last.
+async fn a_bounded_search_pages_through_every_match_and_no_other(db: &TestDb) {
+    let store = db.store().await;
+    let mut rows = Vec::new();
+    for n in 0..40 {
+        let mut row = refusal(&format!("u{n}"));
+        row.visitor_id = Some(format!("device-{}", n % 3));
+        match n {
+            0 | 17 => {
+                row.verdict = "allow".into();
+                row.code = "created".into();
+                row.codes = Vec::new();
+            }
+            9 | 10 | 33 => {
+                row.verdict = "review".into();
+                row.code = "review".into();
+                row.codes = vec!["vpn_detected".into()];
+            }
+            _ => {}
+        }
+        rows.push(row);
+    }
+    store
+        .insert_attempts(&rows.iter().collect::<Vec<_>>())
+        .await
+        .unwrap();
+    let ids: Vec<i64> = all_attempts(&store).await.iter().map(|a| a.id).collect();
+
+    let by = |verdict: Option<&str>, code: Option<&str>, visitor: Option<&str>| AttemptFilter {
+        verdict: verdict.map(str::to_owned),
+        code: code.map(str::to_owned),
+        visitor_id: visitor.map(str::to_owned),
+        ..AttemptFilter::default()
+    };
+    for filter in [
+        by(Some("allow"), None, None),
+        by(None, Some("VPN_detected"), None),
+        by(Some("block"), None, None),
+        by(Some("review"), Some("vpn_detected"), Some("device-0")),
+        by(Some("error"), None, None),
+        by(None, None, Some("device-1")),
+    ] {
+        let expected: Vec<i64> = store
+            .list_attempts(&filter, 1000)
+            .await
+            .unwrap()
+            .iter()
+            .map(|a| a.id)
+            .collect();
+        for (limit, scan) in [(2, 7), (5, 10), (1, 1), (50, 4)] {
+            let mut found = Vec::new();
+            let mut cursor = None;
+            let mut pages = 0;
+            loop {
+                let page = store
+                    .attempts_page(
+                        &AttemptFilter {
+                            before: cursor,
+                            ..filter.clone()
+                        },
+                        limit,
+                        Some(scan),
+                    )
+                    .await
+                    .unwrap();
+                pages += 1;
+                assert!(page.attempts.len() as i64 <= limit);
+                found.extend(page.attempts.iter().map(|a| a.id));
+                match page.next_before {
+                    None => break,
+                    Some(next) => {
+                        assert!(
+                            cursor.is_none_or(|c| next < c),
+                            "{filter:?}: the cursor moves on"
+                        );
+                        if let Some(last) = page.attempts.last() {
+                            assert!(next <= last.id);
+                        }
+                        cursor = Some(next);
+                    }
+                }
+            }
+            assert_eq!(found, expected, "{filter:?}, limit {limit}, scan {scan}");
+            if filter.verdict.is_some() || filter.code.is_some() {
+                // Each page read at most `scan` of the attempts the other conditions select,
+                // so the search took at least this many pages.
+                let selected = AttemptFilter {
+                    verdict: None,
+                    code: None,
+                    ..filter.clone()
+                };
+                let selected = store.list_attempts(&selected, 1000).await.unwrap().len();
+                assert!(pages >= selected.div_ceil(scan as usize), "{filter:?}");
+            }
+        }
+    }
+
+    // The first window of a rare verdict: nothing found, and the search names the oldest
+    // attempt it read.
+    let page = store
+        .attempts_page(&by(Some("allow"), None, None), 5, Some(10))
+        .await
+        .unwrap();
+    assert!(page.attempts.is_empty());
+    assert_eq!(page.next_before, Some(ids[9]));
+    // A page that fills up names its last attempt, whatever it read.
+    let page = store
+        .attempts_page(&by(Some("block"), None, None), 3, Some(10))
+        .await
+        .unwrap();
+    assert_eq!(page.attempts.len(), 3);
+    assert_eq!(page.next_before, Some(page.attempts[2].id));
+}
+
+/// The device page's links by IP count other devices among the latest `scan` attempts from
+/// each address and inside the time window, most attempts first; never the device itself.
+async fn the_device_pages_ip_links_count_only_the_latest_attempts_from_each_ip(db: &TestDb) {
+    let store = db.store().await;
+    let now = now_ms();
+    let from = |visitor: &str, ip: &str, created_at: i64| NewAttempt {
+        visitor_id: Some(visitor.into()),
+        ip: Some(ip.into()),
+        created_at,
+        ..refusal(visitor)
+    };
+    let rows = [
+        from("old", "198.51.100.1", now - 10_000),
+        from("old", "198.51.100.1", now - 9_000),
+        from("old", "198.51.100.1", now - 8_000),
+        from("other-ip", "198.51.100.2", now - 7_000),
+        from("b", "198.51.100.1", now - 6_000),
+        from("self", "198.51.100.1", now - 5_000),
+        from("b", "198.51.100.1", now - 4_000),
+        from("c", "198.51.100.1", now - 3_000),
+    ];
+    store
+        .insert_attempts(&rows.iter().collect::<Vec<_>>())
+        .await
+        .unwrap();
+    let ip = ["198.51.100.1".to_owned()];
+    let links = async |since: i64, scan: i64, limit: i64| -> Vec<(String, i64)> {
+        store
+            .ip_neighbours(&ip, "self", since, scan, limit)
+            .await
+            .unwrap()
+            .into_iter()
+            .inspect(|n| assert_eq!(n.ip, ip[0]))
+            .map(|n| (n.visitor_id, n.attempts))
+            .collect()
+    };
+    let named = |pairs: &[(&str, i64)]| -> Vec<(String, i64)> {
+        pairs.iter().map(|(v, n)| (v.to_string(), *n)).collect()
+    };
+    assert_eq!(
+        links(0, 100, 20).await,
+        named(&[("old", 3), ("b", 2), ("c", 1)])
+    );
+    // The latest four attempts from the address: b, self, b, c.
+    assert_eq!(links(0, 4, 20).await, named(&[("b", 2), ("c", 1)]));
+    // The window ends the old device's attempts, however many are read.
+    // The window leaves one of the old device's attempts; ties go by visitor id.
+    assert_eq!(
+        links(now - 8_500, 100, 20).await,
+        named(&[("b", 2), ("c", 1), ("old", 1)])
+    );
+    assert_eq!(links(0, 100, 1).await, named(&[("old", 3)]));
 }

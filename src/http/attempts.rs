@@ -4,7 +4,7 @@ use super::error_answers::{BadRequest, InternalError, NotFound, Unauthorized, Un
 use super::query::{plain_text, Page};
 use super::{ApiError, AppState, Result};
 use crate::policy::Snapshot;
-use crate::store::{now_ms, AttemptFilter, AttemptRow};
+use crate::store::{now_ms, AttemptFilter, AttemptRow, SEARCH_SCAN};
 use crate::time::rfc3339;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -76,7 +76,9 @@ pub struct AttemptView {
 #[serde(rename_all = "camelCase")]
 pub struct AttemptsPage {
     attempts: Vec<AttemptView>,
-    /// Pass as `before` for the next page; `null` on the last one.
+    /// Pass as `before` for the next page; `null` on the last one. A verdict or code filter
+    /// reads at most 20,000 attempts a page, so its page may hold fewer than `limit`, even
+    /// none, and still name a next page: the search goes on from there.
     next_before: Option<i64>,
 }
 
@@ -165,12 +167,14 @@ pub async fn list(
         visitor_id: query.visitor_id.filter(|v| !v.is_empty()),
         ..AttemptFilter::default()
     };
-    let rows = state.store.list_attempts(&filter, page.limit).await?;
-    let next_before = page.next_before(rows.last().map(|r| r.id), rows.len());
-    let attempts = rows.into_iter().map(AttemptView::from).collect();
+    let found = state
+        .store
+        .attempts_page(&filter, page.limit, Some(SEARCH_SCAN))
+        .await?;
+    let attempts = found.attempts.into_iter().map(AttemptView::from).collect();
     Ok(Json(AttemptsPage {
         attempts,
-        next_before,
+        next_before: found.next_before,
     }))
 }
 

@@ -98,29 +98,6 @@ pub struct AttemptRow {
     pub delivery_id: Option<String>,
 }
 
-/// Which attempts to list.
-#[derive(Debug, Clone, Default)]
-pub struct AttemptFilter {
-    /// Only this verdict.
-    pub verdict: Option<String>,
-    /// Only attempts where this code fired or was answered.
-    pub code: Option<String>,
-    /// Only attempts at or after this time.
-    pub since_ms: Option<i64>,
-    /// Only attempts with a smaller id (the pagination cursor).
-    pub before: Option<i64>,
-    /// Only attempts from this device.
-    pub visitor_id: Option<String>,
-    /// Only attempts from this client IP.
-    pub ip: Option<String>,
-    /// Only attempts with this username, as typed.
-    pub username: Option<String>,
-    /// Only attempts that named this event.
-    pub event_id: Option<String>,
-    /// Only attempts before this time.
-    pub until_ms: Option<i64>,
-}
-
 pub(super) const COLUMNS: &str =
     "id, event_id, visitor_id, ip, username, verdict, code, codes, signals, \
                        policy_hash, shadow, account_id, created_at, endpoint, decision_id, \
@@ -206,71 +183,6 @@ impl Store {
         Ok(())
     }
 
-    /// Attempts matching the filter, newest first.
-    pub async fn list_attempts(
-        &self,
-        filter: &AttemptFilter,
-        limit: i64,
-    ) -> Result<Vec<AttemptRow>, StoreError> {
-        // Only the conditions given are written, so each filter can use its index (a
-        // `$n = '' OR column = $n` form would hide the column from the planner, and a
-        // `created_at >= 0` tempts SQLite onto the time index and a sort of the whole table).
-        // Values are always bound, never spliced.
-        enum Value {
-            Int(i64),
-            Text(String),
-        }
-        let mut conditions = Vec::new();
-        let mut values = Vec::new();
-        let mut add = |sql: &str, value: Value| {
-            values.push(value);
-            conditions.push(sql.replace('?', &format!("${}", values.len())));
-        };
-        add("id < ?", Value::Int(filter.before.unwrap_or(i64::MAX)));
-        if let Some(since) = filter.since_ms {
-            add("created_at >= ?", Value::Int(since));
-        }
-        if let Some(until) = filter.until_ms {
-            add("created_at < ?", Value::Int(until));
-        }
-        for (column, value) in [
-            ("verdict", &filter.verdict),
-            ("visitor_id", &filter.visitor_id),
-            ("ip", &filter.ip),
-            ("username", &filter.username),
-            ("event_id", &filter.event_id),
-        ] {
-            if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
-                add(&format!("{column} = ?"), Value::Text(value.to_owned()));
-            }
-        }
-        // Codes are lower-case: a filter in any case means the same code on both backends
-        // (SQLite's LIKE ignores ASCII case, PostgreSQL's does not).
-        let code = filter.code.clone().unwrap_or_default().to_lowercase();
-        if !code.is_empty() {
-            add("(code = ?", Value::Text(code.clone()));
-            let pattern = format!("%\"{}\"%", escape_like(&code));
-            add("codes LIKE ? ESCAPE '\\')", Value::Text(pattern));
-            let like = conditions.pop().unwrap_or_default();
-            let eq = conditions.pop().unwrap_or_default();
-            conditions.push(format!("{eq} OR {like}"));
-        }
-        let sql = format!(
-            "SELECT {COLUMNS} FROM attempts WHERE {} ORDER BY id DESC LIMIT ${}",
-            conditions.join(" AND "),
-            values.len() + 1
-        );
-        let mut query = sqlx::query(&sql);
-        for value in values {
-            query = match value {
-                Value::Int(n) => query.bind(n),
-                Value::Text(text) => query.bind(text),
-            };
-        }
-        let rows = query.bind(limit).fetch_all(&self.pool).await?;
-        rows.iter().map(attempt_row).collect()
-    }
-
     /// Attempts in recording order from `after_id`, a batch at a time (for backtests).
     pub async fn attempts_after(
         &self,
@@ -324,12 +236,6 @@ fn bind_attempt<'q>(
 }
 
 /// Codes are matched inside the JSON array text; `_` and `%` must match only themselves.
-fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
-
 pub(super) fn attempt_row(row: &AnyRow) -> Result<AttemptRow, StoreError> {
     let codes: String = row.try_get("codes")?;
     let signals: Option<String> = row.try_get("signals")?;

@@ -5,6 +5,7 @@
 //! Every time is milliseconds since the Unix epoch.
 
 mod accounts;
+mod attempt_pages;
 mod attempts;
 mod audit;
 mod console;
@@ -22,7 +23,8 @@ mod velocity;
 mod webhooks;
 
 pub use accounts::{AccountCounts, AccountRow, AccountScope, DeviceQuota, NewAccount, Written};
-pub use attempts::{AttemptFilter, AttemptRow, Endpoint, NewAttempt};
+pub use attempt_pages::{AttemptFilter, AttemptPage, SEARCH_SCAN};
+pub use attempts::{AttemptRow, Endpoint, NewAttempt};
 pub use audit::AuditLog;
 pub use console::{ConsoleSession, IpNeighbour, LabelRecord, VerdictCount, CONSOLE_SESSION_MS};
 pub use count_reads::{CountQuestion, CountReads};

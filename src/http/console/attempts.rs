@@ -5,7 +5,7 @@ use super::super::{reviews as api_reviews, AppState};
 use super::layout::{self, verdict};
 use super::session::{Posted, Session};
 use super::{enc, see_other, when, ConsoleError, Page, Result};
-use crate::store::{now_ms, AttemptFilter, AttemptRow};
+use crate::store::{now_ms, AttemptFilter, AttemptRow, SEARCH_SCAN};
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use maud::{html, Markup};
@@ -107,13 +107,19 @@ pub async fn list(
     session: Session,
     Query(filters): Query<Filters>,
 ) -> Result<Page> {
-    let (rows, error) = match filters.to_store() {
-        Ok(filter) => (state.store.list_attempts(&filter, PAGE).await?, None),
-        Err(why) => (Vec::new(), Some(why)),
+    let (rows, next, error) = match filters.to_store() {
+        Ok(filter) => {
+            let page = state
+                .store
+                .attempts_page(&filter, PAGE, Some(SEARCH_SCAN))
+                .await?;
+            (page.attempts, page.next_before, None)
+        }
+        Err(why) => (Vec::new(), None, Some(why)),
     };
-    let next = (rows.len() as i64 == PAGE)
-        .then(|| rows.last().map(|r| r.id))
-        .flatten();
+    // A verdict or code search stops after SEARCH_SCAN attempts; say so, or an empty page
+    // would read as "none at all".
+    let searched_to = next.filter(|_| (rows.len() as i64) < PAGE);
     let codes = super::super::attempts::known_codes();
     let body = html! {
         h1 { "Attempts" }
@@ -144,6 +150,12 @@ pub async fn list(
             }
         }
         @if let Some(error) = &error { p.error role="alert" { (error) } }
+        @if let Some(id) = searched_to {
+            p.meta role="status" {
+                "A verdict or code search reads " (SEARCH_SCAN) " attempts a page: it read back to #"
+                (id) " and found " (rows.len()) ". Older → goes on from there."
+            }
+        }
         (table(&rows))
         nav.pager aria-label="Pages" {
             @if !filters.before.is_empty() { a href={ "/console/attempts?" (filters.query()) } { "Newest" } }

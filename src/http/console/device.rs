@@ -11,8 +11,11 @@ use maud::html;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-/// Links by IP look this far back.
+/// Links by IP look this far back,
 const IP_WINDOW_MS: i64 = 7 * 24 * 3600 * 1000;
+/// among this many of the latest attempts from each IP (a flood from one address would
+/// otherwise make the page read all of its attempts).
+const IP_SCAN: i64 = 5000;
 /// Links by high-recall id search this many of the latest attempts.
 const HIGH_RECALL_SCAN: i64 = 5000;
 
@@ -42,7 +45,7 @@ pub async fn page(
         .collect();
     let ips: Vec<String> = ips.into_iter().collect();
     let by_ip = store
-        .ip_neighbours(&ips, &visitor_id, now_ms() - IP_WINDOW_MS, 20)
+        .ip_neighbours(&ips, &visitor_id, now_ms() - IP_WINDOW_MS, IP_SCAN, 20)
         .await?;
     let high_recall: BTreeSet<String> = attempts
         .iter()
@@ -102,7 +105,11 @@ pub async fn page(
             }
         }
         h3 { "Same IP in the last 7 days" }
-        @if by_ip.is_empty() { p.empty { "No other device was seen from its IPs." } }
+        @if by_ip.is_empty() {
+            p.empty { "No other device among the latest " (IP_SCAN) " attempts from each of its IPs." }
+        } @else {
+            p { "Among the latest " (IP_SCAN) " attempts from each of its IPs:" }
+        }
         ul {
             @for n in &by_ip {
                 li { a.mono href={ "/console/devices/" (enc(&n.visitor_id)) } { (n.visitor_id) } " from " span.mono { (n.ip) } ": " (n.attempts) " attempts" }
