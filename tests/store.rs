@@ -1354,14 +1354,23 @@ async fn the_review_queue_finds_each_accounts_attempt_by_index_among_a_floods_re
 }
 
 /// A verdict or code search reads at most `scan` attempts a page. Followed page by page, it
-/// finds exactly what the unbounded query finds, in the same order; a page that read its whole
-/// window short of `limit` names where the search goes on; one that fills up names its last.
+/// finds exactly the attempts that match, newest first, each once; a page that read its whole
+/// window short of `limit` names where the search goes on, and that window held at most `scan`
+/// of the attempts the other conditions select; one that fills up names its last.
 async fn a_bounded_search_pages_through_every_match_and_no_other(db: &TestDb) {
     let store = db.store().await;
+    let empty = store
+        .attempts_page(&by_verdict("allow"), 5, Some(10))
+        .await
+        .unwrap();
+    assert_eq!((empty.attempts.len(), empty.next_before), (0, None));
+
+    let start = now_ms() - 100_000;
     let mut rows = Vec::new();
     for n in 0..40 {
         let mut row = refusal(&format!("u{n}"));
         row.visitor_id = Some(format!("device-{}", n % 3));
+        row.created_at = start + n * 1000;
         match n {
             0 | 17 => {
                 row.verdict = "allow".into();
@@ -1381,33 +1390,58 @@ async fn a_bounded_search_pages_through_every_match_and_no_other(db: &TestDb) {
         .insert_attempts(&rows.iter().collect::<Vec<_>>())
         .await
         .unwrap();
+    // Newest first, beside the row each id recorded.
     let ids: Vec<i64> = all_attempts(&store).await.iter().map(|a| a.id).collect();
+    let recorded: Vec<(i64, &NewAttempt)> = ids.iter().copied().zip(rows.iter().rev()).collect();
 
-    let by = |verdict: Option<&str>, code: Option<&str>, visitor: Option<&str>| AttemptFilter {
-        verdict: verdict.map(str::to_owned),
-        code: code.map(str::to_owned),
-        visitor_id: visitor.map(str::to_owned),
-        ..AttemptFilter::default()
-    };
-    for filter in [
-        by(Some("allow"), None, None),
-        by(None, Some("VPN_detected"), None),
-        by(Some("block"), None, None),
-        by(Some("review"), Some("vpn_detected"), Some("device-0")),
-        by(Some("error"), None, None),
-        by(None, None, Some("device-1")),
-    ] {
-        let expected: Vec<i64> = store
-            .list_attempts(&filter, 1000)
-            .await
-            .unwrap()
+    let since = start + 15_000;
+    let filters = [
+        by_verdict("allow"),
+        AttemptFilter {
+            code: Some("VPN_detected".into()),
+            ..AttemptFilter::default()
+        },
+        by_verdict("block"),
+        AttemptFilter {
+            code: Some("vpn_detected".into()),
+            visitor_id: Some("device-0".into()),
+            ..by_verdict("review")
+        },
+        AttemptFilter {
+            since_ms: Some(since),
+            ..by_verdict("review")
+        },
+        by_verdict("error"),
+        AttemptFilter {
+            visitor_id: Some("device-1".into()),
+            ..AttemptFilter::default()
+        },
+    ];
+    for filter in filters {
+        // What the other conditions select, and what matches: worked out here, not by the
+        // store's SQL.
+        let selected = |row: &NewAttempt| {
+            filter
+                .visitor_id
+                .as_ref()
+                .is_none_or(|v| row.visitor_id.as_ref() == Some(v))
+                && filter.since_ms.is_none_or(|t| row.created_at >= t)
+        };
+        let matches = |row: &NewAttempt| {
+            let code = filter.code.as_deref().map(str::to_lowercase);
+            selected(row)
+                && filter.verdict.as_ref().is_none_or(|v| &row.verdict == v)
+                && code.is_none_or(|c| row.code == c || row.codes.contains(&c))
+        };
+        let expected: Vec<i64> = recorded
             .iter()
-            .map(|a| a.id)
+            .filter(|(_, row)| matches(row))
+            .map(|(id, _)| *id)
             .collect();
+        let sparse = filter.verdict.is_some() || filter.code.is_some();
         for (limit, scan) in [(2, 7), (5, 10), (1, 1), (50, 4)] {
             let mut found = Vec::new();
             let mut cursor = None;
-            let mut pages = 0;
             loop {
                 let page = store
                     .attempts_page(
@@ -1420,53 +1454,67 @@ async fn a_bounded_search_pages_through_every_match_and_no_other(db: &TestDb) {
                     )
                     .await
                     .unwrap();
-                pages += 1;
                 assert!(page.attempts.len() as i64 <= limit);
                 found.extend(page.attempts.iter().map(|a| a.id));
-                match page.next_before {
-                    None => break,
-                    Some(next) => {
-                        assert!(
-                            cursor.is_none_or(|c| next < c),
-                            "{filter:?}: the cursor moves on"
-                        );
-                        if let Some(last) = page.attempts.last() {
-                            assert!(next <= last.id);
-                        }
-                        cursor = Some(next);
-                    }
+                let Some(next) = page.next_before else { break };
+                assert!(
+                    cursor.is_none_or(|c| next < c),
+                    "{filter:?}: the cursor moves on"
+                );
+                if (page.attempts.len() as i64) < limit {
+                    assert!(sparse, "{filter:?}: only a search stops short");
+                    let read = recorded
+                        .iter()
+                        .filter(|(id, row)| {
+                            *id >= next && cursor.is_none_or(|c| *id < c) && selected(row)
+                        })
+                        .count();
+                    assert!(read as i64 <= scan, "{filter:?}: {read} read, scan {scan}");
+                } else {
+                    assert_eq!(Some(next), page.attempts.last().map(|a| a.id));
                 }
+                cursor = Some(next);
             }
             assert_eq!(found, expected, "{filter:?}, limit {limit}, scan {scan}");
-            if filter.verdict.is_some() || filter.code.is_some() {
-                // Each page read at most `scan` of the attempts the other conditions select,
-                // so the search took at least this many pages.
-                let selected = AttemptFilter {
-                    verdict: None,
-                    code: None,
-                    ..filter.clone()
-                };
-                let selected = store.list_attempts(&selected, 1000).await.unwrap().len();
-                assert!(pages >= selected.div_ceil(scan as usize), "{filter:?}");
-            }
         }
     }
 
-    // The first window of a rare verdict: nothing found, and the search names the oldest
-    // attempt it read.
+    // The first window of a rare verdict: nothing found, and the search names the lowest id
+    // it read.
     let page = store
-        .attempts_page(&by(Some("allow"), None, None), 5, Some(10))
+        .attempts_page(&by_verdict("allow"), 5, Some(10))
         .await
         .unwrap();
     assert!(page.attempts.is_empty());
     assert_eq!(page.next_before, Some(ids[9]));
+    // The same without a bound: one page, from the oldest attempt.
+    let page = store
+        .attempts_page(&by_verdict("allow"), 5, None)
+        .await
+        .unwrap();
+    assert_eq!(page.attempts.len(), 2);
+    assert_eq!(page.next_before, None);
     // A page that fills up names its last attempt, whatever it read.
     let page = store
-        .attempts_page(&by(Some("block"), None, None), 3, Some(10))
+        .attempts_page(&by_verdict("block"), 3, Some(10))
         .await
         .unwrap();
     assert_eq!(page.attempts.len(), 3);
     assert_eq!(page.next_before, Some(page.attempts[2].id));
+    // Below every attempt there is nothing to search.
+    let below = AttemptFilter {
+        before: ids.last().copied(),
+        ..by_verdict("allow")
+    };
+    let page = store.attempts_page(&below, 5, Some(10)).await.unwrap();
+    assert_eq!((page.attempts.len(), page.next_before), (0, None));
+}
+
+fn by_verdict(verdict: &str) -> AttemptFilter {
+    AttemptFilter {
+        verdict: Some(verdict.into()),
+        ..AttemptFilter::default()
+    }
 }
 
 /// The device page's links by IP count other devices among the latest `scan` attempts from
@@ -1514,7 +1562,6 @@ async fn the_device_pages_ip_links_count_only_the_latest_attempts_from_each_ip(d
     );
     // The latest four attempts from the address: b, self, b, c.
     assert_eq!(links(0, 4, 20).await, named(&[("b", 2), ("c", 1)]));
-    // The window ends the old device's attempts, however many are read.
     // The window leaves one of the old device's attempts; ties go by visitor id.
     assert_eq!(
         links(now - 8_500, 100, 20).await,

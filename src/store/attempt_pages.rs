@@ -33,8 +33,8 @@ pub struct AttemptPage {
     /// The attempts that matched, at most the page's limit.
     pub attempts: Vec<AttemptRow>,
     /// Where the next page starts (its `before`): the last attempt's id on a full page, or
-    /// the oldest attempt a bounded search read when it stopped short; `None` when nothing
-    /// older can match.
+    /// the lowest id of the window a bounded search read when it stopped short; `None` when
+    /// nothing older can match.
     pub next_before: Option<i64>,
 }
 
@@ -162,6 +162,7 @@ impl Store {
     ) -> Result<AttemptPage, StoreError> {
         let mut c = Conditions::of(filter);
         let mut stopped_at = None;
+        let mut window = None;
         if let (Some(scan), false) = (scan, c.sparse.is_empty()) {
             let Some((low, more)) = self.search_window(&c, scan).await? else {
                 return Ok(AttemptPage {
@@ -172,12 +173,18 @@ impl Store {
             if more {
                 stopped_at = Some(low);
             }
-            c.base("id >= ?", Value::Int(low));
+            window = Some(c.bind("id >= ?", Value::Int(low)));
         }
         // Ids first, then their rows: a sort by id (SQLite's, for a time window) then orders
         // narrow index entries instead of whole rows with their snapshots.
         let limit_mark = c.bind("?", Value::Int(limit));
-        let conditions: Vec<&str> = c.base.iter().chain(&c.sparse).map(String::as_str).collect();
+        let conditions: Vec<&str> = c
+            .base
+            .iter()
+            .chain(&c.sparse)
+            .chain(&window)
+            .map(String::as_str)
+            .collect();
         let sql = format!(
             "SELECT {COLUMNS} FROM attempts WHERE id IN (SELECT id FROM attempts WHERE {} \
              ORDER BY id DESC LIMIT {limit_mark}) ORDER BY id DESC",
@@ -206,6 +213,8 @@ impl Store {
         c: &Conditions,
         scan: i64,
     ) -> Result<Option<(i64, bool)>, StoreError> {
+        // A window of none would name the same cursor again, for ever.
+        let scan = scan.max(1);
         if c.base.len() == 1 {
             // Only the cursor: the window is the `scan` ids below it, found from the primary
             // key's two ends. Counting them would walk the table itself, whose rows carry
@@ -243,6 +252,7 @@ impl Store {
     }
 }
 
+/// Codes are matched inside the JSON array text; `_` and `%` must match only themselves.
 fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\")
         .replace('%', "\\%")

@@ -235,7 +235,6 @@ fn bind_attempt<'q>(
         .bind(&attempt.delivery_id)
 }
 
-/// Codes are matched inside the JSON array text; `_` and `%` must match only themselves.
 pub(super) fn attempt_row(row: &AnyRow) -> Result<AttemptRow, StoreError> {
     let codes: String = row.try_get("codes")?;
     let signals: Option<String> = row.try_get("signals")?;

@@ -4,7 +4,7 @@
 use super::super::{reviews as api_reviews, AppState};
 use super::layout::{self, verdict};
 use super::session::{Posted, Session};
-use super::{enc, see_other, when, ConsoleError, Page, Result};
+use super::{count, enc, see_other, when, ConsoleError, Page, Result};
 use crate::store::{now_ms, AttemptFilter, AttemptRow, SEARCH_SCAN};
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -152,8 +152,8 @@ pub async fn list(
         @if let Some(error) = &error { p.error role="alert" { (error) } }
         @if let Some(id) = searched_to {
             p.meta role="status" {
-                "A verdict or code search reads " (SEARCH_SCAN) " attempts a page: it read back to #"
-                (id) " and found " (rows.len()) ". Older → goes on from there."
+                "A verdict or code search reads at most " (count(SEARCH_SCAN)) " attempts a page: "
+                "it read back to #" (id) " and found " (rows.len()) ". Older → goes on from there."
             }
         }
         (table(&rows))

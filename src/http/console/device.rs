@@ -4,17 +4,17 @@
 use super::super::AppState;
 use super::layout::{self, verdict};
 use super::session::Session;
-use super::{enc, when, Page, Result};
+use super::{count, enc, when, Page, Result};
 use crate::store::{now_ms, AttemptFilter};
 use axum::extract::{Path, State};
 use maud::html;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-/// Links by IP look this far back,
+/// Links by IP look this far back.
 const IP_WINDOW_MS: i64 = 7 * 24 * 3600 * 1000;
-/// among this many of the latest attempts from each IP (a flood from one address would
-/// otherwise make the page read all of its attempts).
+/// Links by IP count this many of the latest attempts from each IP: a flood from one address
+/// would otherwise make the page read all of its attempts.
 const IP_SCAN: i64 = 5000;
 /// Links by high-recall id search this many of the latest attempts.
 const HIGH_RECALL_SCAN: i64 = 5000;
@@ -96,7 +96,7 @@ pub async fn page(
         } @else {
             p { "High-recall ids of its events: " @for h in &high_recall { code { (h) } " " } }
             @if by_high_recall.is_empty() {
-                p.empty { "No other device among the latest " (HIGH_RECALL_SCAN) " attempts shares them." }
+                p.empty { "No other device among the latest " (count(HIGH_RECALL_SCAN)) " attempts shares them." }
             }
             ul {
                 @for (h, other) in &by_high_recall {
@@ -106,9 +106,9 @@ pub async fn page(
         }
         h3 { "Same IP in the last 7 days" }
         @if by_ip.is_empty() {
-            p.empty { "No other device among the latest " (IP_SCAN) " attempts from each of its IPs." }
+            p.empty { "No other device among the latest " (count(IP_SCAN)) " attempts from each of its IPs." }
         } @else {
-            p { "Among the latest " (IP_SCAN) " attempts from each of its IPs:" }
+            p { "Among the latest " (count(IP_SCAN)) " attempts from each of its IPs:" }
         }
         ul {
             @for n in &by_ip {

@@ -217,7 +217,40 @@ fn when(ms: i64) -> String {
         + " UTC"
 }
 
+/// A count for people: 20,000, not 20000.
+fn count(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut text = String::new();
+    for (k, digit) in digits.chars().enumerate() {
+        if k > 0 && (digits.len() - k).is_multiple_of(3) {
+            text.push(',');
+        }
+        text.push(digit);
+    }
+    if n < 0 {
+        text.insert(0, '-');
+    }
+    text
+}
+
 /// Percent-encodes a value for a query string or path segment.
 fn enc(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        for (n, text) in [
+            (0, "0"),
+            (999, "999"),
+            (1000, "1,000"),
+            (20_000, "20,000"),
+            (1_234_567, "1,234,567"),
+            (-5000, "-5,000"),
+        ] {
+            assert_eq!(super::count(n), text);
+        }
+    }
 }
