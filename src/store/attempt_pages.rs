@@ -142,7 +142,8 @@ impl Conditions {
 
 impl Store {
     /// Every attempt matching the filter, newest first, up to `limit`, however many rows
-    /// that reads (the CLI's and tests' view; pages use [`Store::attempts_page`]).
+    /// that reads: for filters an index serves (the device page's) and for tests. Pages that
+    /// take a verdict or code use [`Store::attempts_page`] with a bound.
     pub async fn list_attempts(
         &self,
         filter: &AttemptFilter,
