@@ -4,7 +4,8 @@
 # Writes the same fixed work each round into a fresh schema, 8 rows a commit (a group commit's
 # batch), and prints, a row:
 #   PostgreSQL: WAL bytes, the server's CPU, the indexes' size;
-#   SQLite (WAL mode, synchronous = FULL, as the service opens it): pages written to the WAL.
+#   SQLite (WAL mode, synchronous = FULL, as the service opens it): pages written to the WAL;
+#   and, written again without fsync, the CPU of the statements (SQLite runs in the process).
 # SQLite's pages repeat exactly, PostgreSQL's WAL and index bytes within about 1 % (its rows
 # are random); the CPU drifts with the machine, so compare builds in alternated rounds:
 #

@@ -309,6 +309,62 @@ async fn pages_show_what_is_recorded_and_escape_it() {
     assert!(device.contains("Linked identities"));
 }
 
+/// The overview counts what the signups recorded, through the whole stack: its tiles, by
+/// verdict, and its top rules come from the database's tally by minute, which must agree with
+/// the attempts the admin API lists.
+async fn the_overview_counts_what_the_signups_recorded(app: TestApp) {
+    for persona in [
+        Persona::NewDevice,
+        Persona::BadBot,
+        Persona::BadBot,
+        Persona::Tor,
+    ] {
+        let id = app.identify(persona).request_id;
+        app.signup(&id).await;
+    }
+    let attempts = app.attempts().await;
+    let of = |verdict: &str| attempts.iter().filter(|a| a.verdict == verdict).count();
+    let bots = attempts
+        .iter()
+        .filter(|a| a.codes.iter().any(|c| c == "bot_detected"))
+        .count();
+    assert_eq!((attempts.len(), bots), (4, 2), "{attempts:?}");
+    let (cookie, _) = sign_in(&app, ALICE_TOKEN).await;
+    let (status, html) = page(&app, "/console?range=hour", &cookie).await;
+    assert_eq!(status, 200);
+    // A tile is its count, then its label: `<span class="n">4</span><span>label</span>`.
+    let tile = |label: &str| -> usize {
+        let end = html
+            .find(&format!("</span><span>{label}</span>"))
+            .unwrap_or_else(|| panic!("a tile for {label} in {html}"));
+        let start = html[..end].rfind('>').unwrap() + 1;
+        html[start..end].parse().unwrap()
+    };
+    assert_eq!(tile("attempts, last hour"), 4);
+    assert_eq!(tile(r#"<span class="badge ok">allow</span>"#), of("allow"));
+    assert_eq!(tile(r#"<span class="badge bad">block</span>"#), of("block"));
+    assert!(
+        html.contains(&format!(
+            "<code>bot_detected</code></a></td><td class=\"num\">{bots}</td>"
+        )),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn the_overview_counts_what_the_signups_recorded_on_sqlite() {
+    the_overview_counts_what_the_signups_recorded(spawn_app_with(app_options(None)).await).await;
+}
+
+#[tokio::test]
+async fn the_overview_counts_what_the_signups_recorded_on_postgres() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let app = spawn_app_with(app_options(Some(db.url.clone()))).await;
+    the_overview_counts_what_the_signups_recorded(app).await;
+}
+
 /// After a flood, a verdict search for a rare verdict reads a bounded window a page, on the
 /// admin API and in the console, and both name where it goes on; the next page finds the
 /// attempt the first could not reach.

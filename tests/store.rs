@@ -31,6 +31,7 @@ common::both_backends!(
     the_read_only_store_of_explain_and_backtest_refuses_every_write,
     a_batch_of_attempts_is_written_whole_or_not_at_all,
     the_audit_log_commits_every_concurrent_refusal_and_isolates_a_bad_row,
+    the_minute_tally_counts_attempts_from_before_its_release_and_from_two_writers,
     a_code_filter_matches_whatever_its_case_on_both_backends,
     the_overview_counts_verdicts_by_bucket_and_codes_in_one_pass,
     coalesced_counts_answer_every_question_as_if_asked_alone,
@@ -804,6 +805,14 @@ async fn poison_attempts(db: &TestDb) {
     raw.close().await;
 }
 
+/// The overview's counts as (bucket, verdict, count), to compare with a literal.
+fn by_bucket(counts: &[signup_guard::store::VerdictCount]) -> Vec<(i64, &str, i64)> {
+    counts
+        .iter()
+        .map(|v| (v.bucket, v.verdict.as_str(), v.count))
+        .collect()
+}
+
 fn refusal(username: &str) -> NewAttempt {
     NewAttempt {
         event_id: Some(unique("event")),
@@ -835,6 +844,7 @@ async fn a_batch_of_attempts_is_written_whole_or_not_at_all(db: &TestDb) {
         3,
         "none of a refused batch is written"
     );
+    common::assert_minute_counts_match_the_attempts(&db.raw().await).await;
 }
 
 async fn the_audit_log_commits_every_concurrent_refusal_and_isolates_a_bad_row(db: &TestDb) {
@@ -869,6 +879,102 @@ async fn the_audit_log_commits_every_concurrent_refusal_and_isolates_a_bad_row(d
         .iter()
         .filter(|n| *n != "poison")
         .all(|n| stored.contains(n)));
+    common::assert_minute_counts_match_the_attempts(&db.raw().await).await;
+}
+
+/// The overview's tally by minute is kept by the database: it counts the attempts an older
+/// release wrote (the migration's backfill) and every one written since, by audit writers of
+/// two instances and account transactions all at once (on PostgreSQL they add to the same
+/// minute's rows, and must neither lose a count nor deadlock).
+async fn the_minute_tally_counts_attempts_from_before_its_release_and_from_two_writers(
+    db: &TestDb,
+) {
+    let minute = signup_guard::store::MINUTE_MS;
+    let old = db.migrated_to(if db.is_postgres() { 12 } else { 11 }).await;
+    let now = now_ms() / minute * minute;
+    let earlier = [
+        (now - 3 * minute, "block", r#"["bot_detected"]"#),
+        (now - 3 * minute + 59_999, "block", r#"["bot_detected"]"#),
+        (now - 2 * minute + 1, "allow", "[]"),
+        (
+            now - 2 * minute + 2,
+            "block",
+            r#"["bot_detected","tor_detected"]"#,
+        ),
+    ];
+    for (created_at, verdict, codes) in earlier {
+        sqlx::query(
+            "INSERT INTO attempts (verdict, code, codes, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(verdict)
+        .bind(if verdict == "allow" {
+            "created"
+        } else {
+            "bot_detected"
+        })
+        .bind(codes)
+        .bind(created_at)
+        .execute(&old)
+        .await
+        .unwrap();
+    }
+    old.close().await;
+
+    let first = db.store().await;
+    let (verdicts, codes) = first
+        .overview_counts(now - 3 * minute, minute)
+        .await
+        .unwrap();
+    let verdicts = by_bucket(&verdicts);
+    assert_eq!(
+        verdicts,
+        [(0, "block", 2), (1, "allow", 1), (1, "block", 1)]
+    );
+    assert_eq!(
+        codes,
+        [
+            ("bot_detected".to_owned(), 3),
+            ("tor_detected".to_owned(), 1)
+        ]
+    );
+
+    let second = db.store().await;
+    let writers = [
+        signup_guard::store::AuditLog::start(first.clone()),
+        signup_guard::store::AuditLog::start(second.clone()),
+    ];
+    let refusals = (0..400).map(|n| {
+        let audit = writers[n % 2].clone();
+        tokio::spawn(async move { audit.record(refusal(&format!("bot{n}"))).await })
+    });
+    let accounts = (0..20).map(|n| {
+        let store = if n % 2 == 0 { &first } else { &second }.clone();
+        tokio::spawn(async move { create(&store, &format!("user{n}"), &format!("d{n}")).await })
+    });
+    let (refused, created) = tokio::join!(
+        futures_util::future::join_all(refusals),
+        futures_util::future::join_all(accounts)
+    );
+    for result in refused {
+        result
+            .expect("the task ran")
+            .expect("the refusal is recorded");
+    }
+    assert_eq!(created.into_iter().filter(|r| r.is_ok()).count(), 20);
+
+    let (verdicts, _) = first
+        .overview_counts(now - 3 * minute, minute)
+        .await
+        .unwrap();
+    let total = |v: &str| -> i64 {
+        verdicts
+            .iter()
+            .filter(|c| c.verdict == v)
+            .map(|c| c.count)
+            .sum()
+    };
+    assert_eq!((total("block"), total("allow")), (403, 21));
+    common::assert_minute_counts_match_the_attempts(&db.raw().await).await;
 }
 
 /// While other work crowds the CPU, a small batch waits for company (up to its linger, here
@@ -956,7 +1062,8 @@ async fn a_code_filter_matches_whatever_its_case_on_both_backends(db: &TestDb) {
 /// query; attempts before the window are not counted.
 async fn the_overview_counts_verdicts_by_bucket_and_codes_in_one_pass(db: &TestDb) {
     let store = db.store().await;
-    let since = 1_000_000;
+    let minute = signup_guard::store::MINUTE_MS;
+    let since = 1_000 * minute;
     let at = |created_at: i64, verdict: &str, codes: &[&str]| NewAttempt {
         verdict: verdict.into(),
         code: codes.first().copied().unwrap_or("created").into(),
@@ -967,20 +1074,25 @@ async fn the_overview_counts_verdicts_by_bucket_and_codes_in_one_pass(db: &TestD
     let attempts = [
         at(since - 1, "block", &["tor_detected"]),
         at(since, "allow", &[]),
-        at(since + 5, "block", &["bot_detected", "suspect_score"]),
-        at(since + 9, "review", &["vpn_detected"]),
-        at(since + 10, "block", &["bot_detected"]),
-        at(since + 25, "block", &["bot_detected", "suspect_score"]),
+        at(
+            since + 5 * minute - 1,
+            "block",
+            &["bot_detected", "suspect_score"],
+        ),
+        at(since + 9 * minute, "review", &["vpn_detected"]),
+        at(since + 10 * minute, "block", &["bot_detected"]),
+        at(
+            since + 25 * minute + 59_999,
+            "block",
+            &["bot_detected", "suspect_score"],
+        ),
     ];
     store
         .insert_attempts(&attempts.iter().collect::<Vec<_>>())
         .await
         .unwrap();
-    let (verdicts, codes) = store.overview_counts(since, 10).await.unwrap();
-    let verdicts: Vec<(i64, &str, i64)> = verdicts
-        .iter()
-        .map(|v| (v.bucket, v.verdict.as_str(), v.count))
-        .collect();
+    let (verdicts, codes) = store.overview_counts(since, 10 * minute).await.unwrap();
+    let verdicts = by_bucket(&verdicts);
     assert_eq!(
         verdicts,
         [
@@ -999,6 +1111,9 @@ async fn the_overview_counts_verdicts_by_bucket_and_codes_in_one_pass(db: &TestD
             ("vpn_detected".to_owned(), 1)
         ]
     );
+    // A minute cannot be split: a start or bucket off the minute is refused, not rounded.
+    assert!(store.overview_counts(since + 1, minute).await.is_err());
+    assert!(store.overview_counts(since, minute / 2).await.is_err());
 }
 
 /// `/health`'s ping has a connection of its own: with the pool's only connection stuck behind

@@ -52,6 +52,9 @@ pub struct IpNeighbour {
     pub attempts: i64,
 }
 
+/// The overview's unit of time: the database counts attempts by the minute.
+pub const MINUTE_MS: i64 = 60_000;
+
 /// Sessions last at most this long after sign-in.
 pub const CONSOLE_SESSION_MS: i64 = 12 * 3600 * 1000;
 
@@ -155,20 +158,28 @@ impl Store {
     }
 
     /// Attempts since `since_ms`: counted by bucket of `bucket_ms` and verdict, and how often
-    /// each rule fired, most frequent first. One pass over the (created_at, verdict, codes)
-    /// index for both, grouped by distinct set of codes (few), so the JSON arrays are parsed
-    /// once per group, never row by row.
+    /// each rule fired, most frequent first. Both are whole minutes: the counts are read from
+    /// `attempt_minutes`, which the database keeps by minute as it writes each attempt, so the
+    /// cost follows the minutes in range, not the attempts (a flood's day is 1,440 minutes,
+    /// not 86 million rows). Grouped by distinct set of codes (few), so the JSON arrays are
+    /// parsed once per group.
     pub async fn overview_counts(
         &self,
         since_ms: i64,
         bucket_ms: i64,
     ) -> Result<(Vec<VerdictCount>, Vec<(String, i64)>), StoreError> {
+        if since_ms % MINUTE_MS != 0 || bucket_ms <= 0 || bucket_ms % MINUTE_MS != 0 {
+            return Err(StoreError::Other(format!(
+                "the overview counts whole minutes: since {since_ms} and bucket {bucket_ms} ms"
+            )));
+        }
         let rows = sqlx::query(
-            "SELECT (created_at - $1) / $2 AS bucket, verdict, codes, COUNT(*) AS n FROM attempts \
-             WHERE created_at >= $1 GROUP BY (created_at - $1) / $2, verdict, codes",
+            "SELECT (minute - $1) / $2 AS bucket, verdict, codes, CAST(SUM(n) AS BIGINT) AS n \
+             FROM attempt_minutes WHERE minute >= $1 \
+             GROUP BY (minute - $1) / $2, verdict, codes",
         )
         .bind(since_ms)
-        .bind(bucket_ms.max(1))
+        .bind(bucket_ms)
         .fetch_all(&self.pool)
         .await?;
         let mut verdicts = std::collections::BTreeMap::<(i64, String), i64>::new();

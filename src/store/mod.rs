@@ -26,7 +26,9 @@ pub use accounts::{AccountCounts, AccountRow, AccountScope, DeviceQuota, NewAcco
 pub use attempt_pages::{AttemptFilter, AttemptPage, SEARCH_SCAN};
 pub use attempts::{AttemptRow, Endpoint, NewAttempt};
 pub use audit::AuditLog;
-pub use console::{ConsoleSession, IpNeighbour, LabelRecord, VerdictCount, CONSOLE_SESSION_MS};
+pub use console::{
+    ConsoleSession, IpNeighbour, LabelRecord, VerdictCount, CONSOLE_SESSION_MS, MINUTE_MS,
+};
 pub use count_reads::{CountQuestion, CountReads};
 pub use deliveries::{Delivery, DeliveryStatus};
 pub use error::StoreError;

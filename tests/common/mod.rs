@@ -323,6 +323,37 @@ pub async fn assert_no_half_written_rows(pool: &AnyPool) {
     .await;
     assert_eq!(orphan_accounts, 0, "accounts without their attempt");
     assert_eq!(dangling_attempts, 0, "attempts naming a missing account");
+    assert_minute_counts_match_the_attempts(pool).await;
+}
+
+/// The database's tally by minute (`attempt_minutes`, kept by a trigger) counts exactly the
+/// attempts committed, group by group.
+pub async fn assert_minute_counts_match_the_attempts(pool: &AnyPool) {
+    let groups = |sql: &'static str| async move {
+        let rows = sqlx::query(sql).fetch_all(pool).await.expect(sql);
+        rows.iter()
+            .map(|row| {
+                (
+                    row.get::<i64, _>("minute"),
+                    row.get::<String, _>("verdict"),
+                    row.get::<String, _>("codes"),
+                    row.get::<i64, _>("n"),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let counted = groups(
+        "SELECT created_at / 60000 * 60000 AS minute, verdict, codes, COUNT(*) AS n \
+         FROM attempts GROUP BY created_at / 60000 * 60000, verdict, codes \
+         ORDER BY minute, verdict, codes",
+    )
+    .await;
+    let tallied = groups(
+        "SELECT minute, verdict, codes, CAST(SUM(n) AS BIGINT) AS n FROM attempt_minutes \
+         GROUP BY minute, verdict, codes ORDER BY minute, verdict, codes",
+    )
+    .await;
+    assert_eq!(tallied, counted, "the minute tally against the attempts");
 }
 
 /// One Fingerprint simulator, over HTTP, that several instances can share. Clones share the

@@ -1,24 +1,32 @@
 //! The overview: attempts over time by verdict, totals, the top rules, shadow mode and the
-//! policy hash, for the last hour, day or week. Two grouped counts on the
-//! (created_at, verdict, codes) index.
+//! policy hash, for the last hour, day or week. The counts come from the database's tally of
+//! attempts by minute, so the page costs the same after a flood as before it.
 
 use super::super::AppState;
 use super::chart;
 use super::layout::{self, verdict};
 use super::session::Session;
 use super::{enc, when, Page, Result};
-use crate::store::now_ms;
+use crate::store::{now_ms, MINUTE_MS};
 use axum::extract::{Query, State};
 use maud::html;
 use serde::Deserialize;
 use std::sync::Arc;
 
-/// (name, window, bucket) of each range.
+/// (name, window, bucket) of each range. Buckets are whole minutes, the tally's unit.
 const RANGES: [(&str, i64, i64); 3] = [
     ("hour", 3_600_000, 60_000),
     ("day", 86_400_000, 1_800_000),
     ("week", 604_800_000, 7_200_000),
 ];
+
+const _: () = {
+    let mut i = 0;
+    while i < RANGES.len() {
+        assert!(RANGES[i].2 % MINUTE_MS == 0);
+        i += 1;
+    }
+};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
