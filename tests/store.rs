@@ -951,14 +951,42 @@ async fn the_minute_tally_counts_attempts_from_before_its_release_and_from_two_w
         let store = if n % 2 == 0 { &first } else { &second }.clone();
         tokio::spawn(async move { create(&store, &format!("user{n}"), &format!("d{n}")).await })
     });
-    let (refused, created) = tokio::join!(
+    // Batches written directly, allowed and blocked rows mixed, so that they share tally rows
+    // with both of the others; an error here is not retried away as the audit writer's is.
+    let batches = (0..40).map(|n| {
+        let store = if n % 2 == 0 { &first } else { &second }.clone();
+        tokio::spawn(async move {
+            let rows: Vec<NewAttempt> = (0..10)
+                .map(|k| NewAttempt {
+                    verdict: if k % 2 == 0 { "allow" } else { "block" }.into(),
+                    code: if k % 2 == 0 {
+                        "created"
+                    } else {
+                        "bot_detected"
+                    }
+                    .into(),
+                    codes: if k % 2 == 0 {
+                        vec![]
+                    } else {
+                        vec!["bot_detected".into()]
+                    },
+                    ..refusal(&format!("batch{n}-{k}"))
+                })
+                .collect();
+            store
+                .insert_attempts(&rows.iter().collect::<Vec<_>>())
+                .await
+        })
+    });
+    let (refused, created, batched) = tokio::join!(
         futures_util::future::join_all(refusals),
-        futures_util::future::join_all(accounts)
+        futures_util::future::join_all(accounts),
+        futures_util::future::join_all(batches)
     );
-    for result in refused {
+    for result in refused.into_iter().chain(batched) {
         result
             .expect("the task ran")
-            .expect("the refusal is recorded");
+            .expect("the rows are recorded");
     }
     assert_eq!(created.into_iter().filter(|r| r.is_ok()).count(), 20);
 
@@ -973,7 +1001,7 @@ async fn the_minute_tally_counts_attempts_from_before_its_release_and_from_two_w
             .map(|c| c.count)
             .sum()
     };
-    assert_eq!((total("block"), total("allow")), (403, 21));
+    assert_eq!((total("block"), total("allow")), (603, 221));
     common::assert_minute_counts_match_the_attempts(&db.raw().await).await;
 }
 
