@@ -1,6 +1,6 @@
 //! The overview: attempts over time by verdict, totals, the top rules, shadow mode and the
 //! policy hash, for the last hour, day or week. The counts come from the database's tally of
-//! attempts by minute, so the page costs the same after a flood as before it.
+//! attempts by minute, so the page's cost follows the minutes in range, not the attempts.
 
 use super::super::AppState;
 use super::chart;
