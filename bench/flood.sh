@@ -27,6 +27,10 @@ PHASES=${PHASES:-refusals new flood idle}  # a subset runs only those (an A/B of
 NGINX_WORKERS=${NGINX_WORKERS:-auto}
 PG_ADMIN_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 SERVICE_ENV=${SERVICE_ENV:-}        # extra NAME=value settings for the service, space-separated
+# Hashing threads per PostgreSQL instance: the two instances share this machine's cores, so
+# each hashes on its share, as the raw Argon2id reference does on all of them. Four threads on
+# two cores measured worse (docs/performance.md, the fifteenth machine). SERVICE_ENV overrides.
+PG_HASH_CONCURRENCY=${PG_HASH_CONCURRENCY:-$(( $(nproc) / 2 > 0 ? $(nproc) / 2 : 1 ))}
 KEEP_WORK=${KEEP_WORK:-0}           # 1 keeps the logs and configs in the work directory
 PROFILE=${PROFILE:-release}         # cargo's build profile; only release gives figures to read
 SECRET=bench-flood-secret
@@ -319,11 +323,11 @@ reference() { # backend phase before|after
 
 # --- the service ----------------------------------------------------------------------------
 SERVICE_PIDS=()
-start_service() { # name database-url -> appends to SERVICE_PIDS, sets SERVICE_PORT
+start_service() { # name database-url [NAME=value...] -> appends to SERVICE_PIDS, sets SERVICE_PORT
   SERVICE_PORT=$(free_port)
   (cd "$WORK" && exec env -i PATH="$PATH" FINGERPRINT_API_KEY="$SECRET" \
     FINGERPRINT_API_URL="http://127.0.0.1:$STANDIN_PORT" DATABASE_URL="$2" HOST=127.0.0.1 \
-    PORT="$SERVICE_PORT" RUST_LOG=warn $SERVICE_ENV "$BIN" >"$WORK/$1.log" 2>&1) &
+    PORT="$SERVICE_PORT" RUST_LOG=warn "${@:3}" $SERVICE_ENV "$BIN" >"$WORK/$1.log" 2>&1) &
   local pid=$!
   PIDS+=("$pid")
   SERVICE_PIDS+=("$pid")
@@ -436,7 +440,7 @@ for backend in $BACKENDS; do
       run_backend sqlite "$SERVICE_PORT"
       ;;
     postgres)
-      log "postgres: two instances sharing one database"
+      log "postgres: two instances sharing one database, $PG_HASH_CONCURRENCY hashing thread(s) each"
       db=sg_flood_$$_$RANDOM
       psql "$PG_ADMIN_URL" -qAtc "CREATE DATABASE $db" >/dev/null ||
         die "cannot create a database through $PG_ADMIN_URL (set TEST_DATABASE_URL)"
@@ -444,9 +448,9 @@ for backend in $BACKENDS; do
       PG_URL=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$PG_ADMIN_URL" "$PG_DB")
       DATABASE_URL="$PG_URL" "$BIN" migrate >"$WORK/migrate.log" 2>&1 ||
         { cat "$WORK/migrate.log" >&2; die "migrating the bench database failed"; }
-      start_service pg-a "$PG_URL"
+      start_service pg-a "$PG_URL" HASH_CONCURRENCY="$PG_HASH_CONCURRENCY"
       port_a=$SERVICE_PORT
-      start_service pg-b "$PG_URL"
+      start_service pg-b "$PG_URL" HASH_CONCURRENCY="$PG_HASH_CONCURRENCY"
       run_backend postgres "$port_a,$SERVICE_PORT"
       ;;
     *) die "unknown backend $backend (sqlite, postgres)" ;;
@@ -455,6 +459,7 @@ done
 
 echo
 echo "signup-guard under a bot flood: $(nproc) cores, $CONNECTIONS connections, ${DURATION}s runs," \
-  "bots at $FLOOD_RATE/s on $FLOOD_CONNECTIONS more in the flood, /health at $HEALTH_RATE/s per instance, $(date -u +%FT%TZ)"
+  "bots at $FLOOD_RATE/s on $FLOOD_CONNECTIONS more in the flood, /health at $HEALTH_RATE/s per instance," \
+  "$PG_HASH_CONCURRENCY hashing thread(s) per PostgreSQL instance, $(date -u +%FT%TZ)"
 echo
 python3 bench/flood_report.py table "$RESULTS"
