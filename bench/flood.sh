@@ -29,8 +29,12 @@ PG_ADMIN_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 SERVICE_ENV=${SERVICE_ENV:-}        # extra NAME=value settings for the service, space-separated
 # Hashing threads per PostgreSQL instance: the two instances share this machine's cores, so
 # each hashes on its share, as the raw Argon2id reference does on all of them. Four threads on
-# two cores measured worse (docs/performance.md, the fifteenth machine). SERVICE_ENV overrides.
+# two cores measured worse (docs/performance.md, the fifteenth machine). A HASH_CONCURRENCY in
+# SERVICE_ENV wins, for every instance, and is what the header then reports.
 PG_HASH_CONCURRENCY=${PG_HASH_CONCURRENCY:-$(( $(nproc) / 2 > 0 ? $(nproc) / 2 : 1 ))}
+if [[ " $SERVICE_ENV " =~ [[:space:]]HASH_CONCURRENCY=([^[:space:]]*) ]]; then
+  PG_HASH_CONCURRENCY=${BASH_REMATCH[1]}
+fi
 KEEP_WORK=${KEEP_WORK:-0}           # 1 keeps the logs and configs in the work directory
 PROFILE=${PROFILE:-release}         # cargo's build profile; only release gives figures to read
 SECRET=bench-flood-secret
@@ -39,6 +43,7 @@ DEVICES=25                          # duplicate devices, each seeded with its ac
 [[ $PROFILE =~ ^[a-z][a-z0-9_-]*$ ]] || { echo "PROFILE is a cargo profile name: release, dev" >&2; exit 2; }
 [[ $DURATION =~ ^[0-9]+$ && $DURATION -gt 0 ]] || { echo "DURATION is whole seconds" >&2; exit 2; }
 [[ $IDLE_SECONDS =~ ^[0-9]+$ && $IDLE_SECONDS -gt 0 ]] || { echo "IDLE_SECONDS is whole seconds, at least 1" >&2; exit 2; }
+[[ $PG_HASH_CONCURRENCY =~ ^[0-9]+$ ]] || { echo "PG_HASH_CONCURRENCY (or HASH_CONCURRENCY in SERVICE_ENV) is a thread count (0: one per CPU)" >&2; exit 2; }
 for name in $PHASES; do
   [[ $name =~ ^(refusals|new|flood|idle)$ ]] || { echo "unknown phase $name (refusals, new, flood, idle)" >&2; exit 2; }
 done
