@@ -3,10 +3,11 @@
 use argon2::password_hash::{Output, ParamsString, PasswordHash, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::RngCore;
+use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Semaphore};
 
 /// What a password must satisfy. Checked only for a signup the fraud policy lets through, just
 /// before the hash: a refused bot never pays for the strength estimate.
@@ -65,18 +66,36 @@ impl PasswordPolicy {
         Ok(())
     }
 
-    /// [`check`](Self::check) on the blocking pool: a strength estimate of a long password takes
-    /// milliseconds of CPU, which must not stall the runtime serving every other request. The
-    /// outer error is ours (the check could not run), the inner one the user's.
+    /// [`check`](Self::check) on the blocking pool, in turn with the other checks: a strength
+    /// estimate of a long password takes milliseconds of CPU, which must not stall the runtime
+    /// serving every other request. The outer error is ours (the check could not run), the
+    /// inner one the user's.
     pub async fn check_off_runtime(
         &self,
         password: &str,
         username: &str,
     ) -> anyhow::Result<Result<(), String>> {
         let (policy, password, username) = (*self, password.to_owned(), username.to_owned());
-        let check = tokio::task::spawn_blocking(move || policy.check(&password, &username));
-        Ok(check.await?)
+        on_a_core(move || policy.check(&password, &username)).await
     }
+}
+
+/// Runs CPU-bound `work` on the blocking pool, at most one such task per core at a time; the
+/// rest wait their turn on the runtime, holding no thread.
+///
+/// The blocking pool starts a thread for every task that finds none idle, up to 512. Checked
+/// there unbounded, the 50 signups of a burst arriving together started 46 threads, each
+/// keeping its stack and allocator cache until it idled out 10 s later; 200 at once took the
+/// SQLite instance's peak RSS to 96-97 MiB, against 88-90 in turn (docs/performance.md, the
+/// sixteenth machine). More tasks at once than cores would not finish sooner.
+async fn on_a_core<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> anyhow::Result<T> {
+    static TURNS: LazyLock<Semaphore> = LazyLock::new(|| {
+        Semaphore::new(std::thread::available_parallelism().map_or(1, NonZeroUsize::get))
+    });
+    let _turn = TURNS.acquire().await?;
+    Ok(tokio::task::spawn_blocking(work).await?)
 }
 
 /// Argon2id at OWASP's minimum (m = 19 MiB, t = 2, p = 1) on a fixed set of hashing threads.
@@ -296,6 +315,36 @@ mod tests {
             "7 characters, 14 bytes"
         );
         assert!(policy.check(&"é".repeat(128), "bob").is_ok());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cpu_bound_work_takes_turns_one_task_per_core() {
+        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..cores * 4)
+            .map(|n| {
+                let (running, most) = (running.clone(), most.clone());
+                tokio::spawn(on_a_core(move || {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    // Long enough that unbounded tasks would all overlap.
+                    std::thread::sleep(Duration::from_millis(20));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    n
+                }))
+            })
+            .collect();
+        let mut finished = Vec::new();
+        for task in tasks {
+            finished.push(task.await.expect("task").expect("turn"));
+        }
+        assert_eq!(finished, (0..cores * 4).collect::<Vec<_>>());
+        let most = most.load(Ordering::SeqCst);
+        assert!(
+            (1..=cores).contains(&most),
+            "{most} tasks ran at once on {cores} cores"
+        );
     }
 
     #[tokio::test]
