@@ -94,8 +94,14 @@ async fn on_a_core<T: Send + 'static>(
     static TURNS: LazyLock<Semaphore> = LazyLock::new(|| {
         Semaphore::new(std::thread::available_parallelism().map_or(1, NonZeroUsize::get))
     });
-    let _turn = TURNS.acquire().await?;
-    Ok(tokio::task::spawn_blocking(work).await?)
+    let turn = TURNS.acquire().await?;
+    // The turn ends with the work, not with the caller: a signup abandoned mid-check leaves
+    // its check running on the pool, and that still counts.
+    Ok(tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        work()
+    })
+    .await?)
 }
 
 /// Argon2id at OWASP's minimum (m = 19 MiB, t = 2, p = 1) on a fixed set of hashing threads.
@@ -259,6 +265,7 @@ fn hash_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicBool;
 
     #[test]
     fn the_policy_refuses_weak_and_accepts_strong_passwords() {
@@ -345,6 +352,52 @@ mod tests {
             (1..=cores).contains(&most),
             "{most} tasks ran at once on {cores} cores"
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn abandoned_work_keeps_its_turn_until_it_ends() {
+        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        let started = Arc::new(AtomicUsize::new(0));
+        // Released however the test ends, or a failing assertion would leave the runtime
+        // waiting for ever on the spinning work when the test drops it.
+        struct Release(Arc<AtomicBool>);
+        impl Drop for Release {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let release = Release(Arc::new(AtomicBool::new(false)));
+        let callers: Vec<_> = (0..cores)
+            .map(|_| {
+                let (started, released) = (started.clone(), release.0.clone());
+                tokio::spawn(on_a_core(move || {
+                    started.fetch_add(1, Ordering::SeqCst);
+                    while !released.load(Ordering::SeqCst) {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                }))
+            })
+            .collect();
+        while started.load(Ordering::SeqCst) < cores {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        // Every caller gives up while its work goes on holding a core.
+        for caller in &callers {
+            caller.abort();
+        }
+        let ran = Arc::new(AtomicBool::new(false));
+        let late = {
+            let ran = ran.clone();
+            tokio::spawn(on_a_core(move || ran.store(true, Ordering::SeqCst)))
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            !ran.load(Ordering::SeqCst),
+            "work ran while every core was busy with abandoned work"
+        );
+        drop(release);
+        late.await.expect("task").expect("turn");
+        assert!(ran.load(Ordering::SeqCst));
     }
 
     #[tokio::test]
