@@ -86,7 +86,7 @@ impl PasswordPolicy {
 /// The blocking pool starts a thread for every task that finds none idle, up to 512. Checked
 /// there unbounded, the 50 signups of a burst arriving together started 46 threads, each
 /// keeping its stack and allocator cache until it idled out 10 s later; 200 at once took the
-/// SQLite instance's peak RSS to 96-97 MiB, against 88-90 in turn (docs/performance.md, the
+/// SQLite instance's peak RSS to 96-105 MiB, against 88-90 in turn (docs/performance.md, the
 /// sixteenth machine). More tasks at once than cores would not finish sooner.
 async fn on_a_core<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
