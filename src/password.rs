@@ -80,6 +80,12 @@ impl PasswordPolicy {
     }
 }
 
+/// The CPUs this process may use (a container's quota included), or 2 where the system does not
+/// say: the default count of hashing threads and of strength checks at once.
+pub fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(2, NonZeroUsize::get)
+}
+
 /// Runs CPU-bound `work` on the blocking pool, at most one such task per core at a time; the
 /// rest wait their turn on the runtime, holding no thread.
 ///
@@ -91,9 +97,7 @@ impl PasswordPolicy {
 async fn on_a_core<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> anyhow::Result<T> {
-    static TURNS: LazyLock<Semaphore> = LazyLock::new(|| {
-        Semaphore::new(std::thread::available_parallelism().map_or(1, NonZeroUsize::get))
-    });
+    static TURNS: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(cpus()));
     let turn = TURNS.acquire().await?;
     // The turn ends with the work, not with the caller: a signup abandoned mid-check leaves
     // its check running on the pool, and that still counts.
@@ -326,7 +330,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn cpu_bound_work_takes_turns_one_task_per_core() {
-        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        let cores = cpus();
         let running = Arc::new(AtomicUsize::new(0));
         let most = Arc::new(AtomicUsize::new(0));
         let tasks: Vec<_> = (0..cores * 4)
@@ -356,7 +360,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn abandoned_work_keeps_its_turn_until_it_ends() {
-        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        let cores = cpus();
         let started = Arc::new(AtomicUsize::new(0));
         // Released however the test ends, or a failing assertion would leave the runtime
         // waiting for ever on the spinning work when the test drops it.

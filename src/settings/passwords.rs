@@ -48,9 +48,7 @@ impl Default for Passwords {
 /// How many hashes run at once for a setting of `n` (0 = one per CPU).
 pub fn hash_concurrency(n: usize) -> usize {
     match n {
-        0 => std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2),
+        0 => crate::password::cpus(),
         n => n,
     }
 }
