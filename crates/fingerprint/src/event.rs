@@ -10,6 +10,7 @@ mod json;
 mod limits;
 mod v3;
 mod v4;
+mod v4_document;
 
 pub use limits::{
     MAX_EVENT_BYTES, MAX_EVENT_ID_LEN, MAX_IP_LEN, MAX_LINKED_ID_LEN, MAX_RULE_EXPRESSION_LEN,
@@ -360,7 +361,7 @@ impl Event {
             Err(_) => (None, RawJson::from_bytes(bytes)),
         };
         match fields {
-            Some(fields) => v4::parse(fields, raw),
+            Some(fields) => v4::event(fields, raw),
             // Not UTF-8, or not an object of fields: the full parse gives the precise error.
             None => v4::parse(read(bytes)?, raw),
         }
@@ -372,10 +373,8 @@ impl Event {
     pub(crate) fn from_v4_document(bytes: &[u8]) -> Option<Result<Event, ParseError>> {
         let text = std::str::from_utf8(bytes).ok()?;
         let fields = v4::read_fields(text)?;
-        // The sparse read keeps the two keys the test looks at.
-        v3_layout(&fields)
-            .is_none()
-            .then(|| v4::parse(fields, RawJson::from_text(text)))
+        // The sparse read keeps the two keys `v3_layout` looks at.
+        (!fields.looks_v3()).then(|| v4::event(fields, RawJson::from_text(text)))
     }
 
     /// Parses a Server API v3 `GET /events/{request_id}` body.

@@ -36,10 +36,15 @@ pub(super) fn i64_at(value: &Value, path: &[&str]) -> Option<i64> {
     as_integer(at(value, path)?)
 }
 
-/// Accepts `5.0` as well as `5`: some serializers write whole numbers as floats.
 fn as_integer(value: &Value) -> Option<i64> {
-    value.as_i64().or_else(|| {
-        let f = value.as_f64()?;
+    whole_number(value.as_i64(), value.as_f64())
+}
+
+/// A value as an integer, given what it reads as an integer and as a float. Accepts `5.0` as
+/// well as `5`: some serializers write whole numbers as floats.
+pub(super) fn whole_number(int: Option<i64>, float: Option<f64>) -> Option<i64> {
+    int.or_else(|| {
+        let f = float?;
         (f.fract() == 0.0 && f.abs() < 9.0e15).then_some(f as i64)
     })
 }
@@ -72,9 +77,13 @@ fn wrong_type(path: &[&str], expected: &str, found: &Value) -> ParseError {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     };
+    wrong_type_named(&path.join("."), expected, found)
+}
+
+/// The error for an identity field of another type than documented.
+pub(super) fn wrong_type_named(path: &str, expected: &str, found: &str) -> ParseError {
     ParseError::Json(serde::de::Error::custom(format!(
-        "field `{}` must be {expected}, found {found}",
-        path.join(".")
+        "field `{path}` must be {expected}, found {found}"
     )))
 }
 

@@ -2,21 +2,18 @@
 //!
 //! Type rule (see `json.rs`): identity fields (`event_id`, `identification.visitor_id`,
 //! `linked_id`, `timestamp`) must have their documented type when present; every other field
-//! that has an unexpected type reads as `None`.
+//! that has an unexpected type reads as `None`. The fields are read into a [`Document`], from
+//! the text or from a parsed `Value` (see `v4_document.rs`), and the event is built from it.
 
 use super::ip_info::{family_order, named};
-use super::json::{
-    at, bool_at, epoch_to_ms, f64_at, i64_at, str_at, strict_i64_at, strict_str_at, velocity,
-    VelocitySpelling,
-};
+use super::json::{epoch_to_ms, velocity, whole_number, wrong_type_named, VelocitySpelling};
+use super::v4_document::{self as document, Document, Scalar};
 use super::RawJson;
 use super::{
     BotResult, Event, IdentificationStatus, IpBlocklist, IpInfo, ParseError, Proxy, RuleAction,
     RuleActionType, Tampering, Vpn, VpnMethods,
 };
-use serde::de::{Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
-use std::fmt;
 
 const VELOCITY: VelocitySpelling = VelocitySpelling {
     counters: [
@@ -32,400 +29,200 @@ const VELOCITY: VelocitySpelling = VelocitySpelling {
     intervals: ["5_minutes", "1_hour", "24_hours"],
 };
 
-/// What [`parse`] reads of a value: all of it, or some keys of an object.
-#[derive(Debug, Clone, Copy)]
-enum Read {
-    /// The whole value, built as a `serde_json::Value`.
-    Whole,
-    /// Only these keys of an object, in byte order, each read as given. The parse only looks
-    /// keys up in such a value, so one of another shape (a string where an object was
-    /// documented) stands in as `null`: a lookup in either finds nothing.
-    Keys(&'static [(&'static str, Read)]),
+/// The fields [`event`] reads, from the document's text without building the rest of it;
+/// `None` when the text is not a JSON object or not JSON (the whole-document parse then names
+/// the problem), so this accepts exactly the documents the whole parse accepts. Tests and the
+/// `event_v4` fuzz target check that the two agree.
+pub(super) fn read_fields(text: &str) -> Option<Document> {
+    document::from_text(text)
 }
 
-use Read::{Keys, Whole};
-
-/// The keys read of one address family's `ip_info` (see `ip_info`).
-const IP_FAMILY: Read = Keys(&[
-    ("asn", Whole),
-    ("asn_name", Whole),
-    ("asn_network", Whole),
-    ("asn_type", Whole),
-    ("datacenter_name", Whole),
-    ("datacenter_result", Whole),
-]);
-
-/// Everything [`parse`] reads, down to the keys of nested objects. The rest of the document
-/// (`raw_device_attributes`, `sdk`, `browser_details`, `ip_info`'s geolocation and whatever
-/// Fingerprint adds) is checked by [`read_fields`] without being built; tests and the
-/// `event_v4` fuzz target check that this parse and the whole-document one agree.
-const FIELDS: Read = Keys(&[
-    ("bot", Whole),
-    ("bot_info", Keys(&[("name", Whole)])),
-    ("bot_type", Whole),
-    ("cloned_app", Whole),
-    ("developer_tools", Whole),
-    ("emulator", Whole),
-    ("event_id", Whole),
-    ("factory_reset_timestamp", Whole),
-    ("frida", Whole),
-    ("high_activity_device", Whole),
-    (
-        "identification",
-        Keys(&[
-            ("confidence", Keys(&[("score", Whole)])),
-            ("visitor_found", Whole),
-            ("visitor_id", Whole),
-        ]),
-    ),
-    ("incognito", Whole),
-    ("incremental_identification_status", Whole),
-    ("ip_address", Whole),
-    (
-        "ip_blocklist",
-        Keys(&[
-            ("attack_source", Whole),
-            ("email_spam", Whole),
-            ("tor_node", Whole),
-        ]),
-    ),
-    ("ip_info", Keys(&[("v4", IP_FAMILY), ("v6", IP_FAMILY)])),
-    ("jailbroken", Whole),
-    ("linked_id", Whole),
-    ("location_spoofing", Whole),
-    ("mitm_attack", Whole),
-    ("privacy_settings", Whole),
-    // Not read by `parse`: kept, empty, so that a document of unknown generation can be told
-    // to be v3 (see `Event::from_v4_document`).
-    ("products", Keys(&[])),
-    ("proxy", Whole),
-    ("proxy_confidence", Whole),
-    ("proxy_details", Keys(&[("proxy_type", Whole)])),
-    ("proxy_ml_score", Whole),
-    ("rare_device", Whole),
-    ("rare_device_percentile_bucket", Whole),
-    ("replayed", Whole),
-    ("requestId", Keys(&[])),
-    ("root_apps", Whole),
-    (
-        "rule_action",
-        Keys(&[
-            ("rule_expression", Whole),
-            ("rule_id", Whole),
-            ("ruleset_id", Whole),
-            ("status_code", Whole),
-            ("type", Whole),
-        ]),
-    ),
-    ("simulator", Whole),
-    ("source", Whole),
-    (
-        "supplementary_id_high_recall",
-        Keys(&[("visitor_id", Whole)]),
-    ),
-    ("suspect_score", Whole),
-    ("tampering", Whole),
-    (
-        "tampering_details",
-        Keys(&[("anomaly_score", Whole), ("anti_detect_browser", Whole)]),
-    ),
-    ("timestamp", Whole),
-    ("url", Whole),
-    ("user_agent", Whole),
-    ("velocity", Whole),
-    ("virtual_machine", Whole),
-    ("vpn", Whole),
-    ("vpn_confidence", Whole),
-    (
-        "vpn_methods",
-        Keys(&[
-            ("auxiliary_mobile", Whole),
-            ("ml_prediction", Whole),
-            ("os_mismatch", Whole),
-            ("public_vpn", Whole),
-            ("relay", Whole),
-            ("timezone_mismatch", Whole),
-        ]),
-    ),
-    ("vpn_origin_country", Whole),
-    ("vpn_origin_timezone", Whole),
-]);
-
-/// The document as an object holding only what [`parse`] reads ([`FIELDS`]): the rest is
-/// parsed as strictly as by `serde_json::Value` (numbers in range, escapes valid) but never
-/// built. `None` when the document is not a JSON object or not JSON (the full parse then names
-/// the problem), so this accepts exactly the documents the full parse accepts.
-pub(super) fn read_fields(text: &str) -> Option<Value> {
-    if text.len() > super::MAX_EVENT_BYTES {
-        return None;
-    }
-    let mut reader = serde_json::Deserializer::from_str(text);
-    let fields = FIELDS.deserialize(&mut reader).ok()?;
-    reader.end().ok()?;
-    fields.is_object().then_some(fields)
-}
-
-impl<'de> DeserializeSeed<'de> for Read {
-    type Value = Value;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        match self {
-            Whole => Value::deserialize(deserializer),
-            Keys(keys) => deserializer.deserialize_any(Only(keys)),
-        }
-    }
-}
-
-/// Reads an object keeping the given keys (the last of a repeated one, as `Value` does); any
-/// other shape is checked and read as `null`.
-struct Only(&'static [(&'static str, Read)]);
-
-impl<'de> Visitor<'de> for Only {
-    type Value = Value;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut kept = serde_json::Map::new();
-        while let Some(wanted) = map.next_key_seed(KeyOf(self.0))? {
-            match wanted {
-                Some((name, read)) => {
-                    kept.insert(name.to_owned(), map.next_value_seed(read)?);
-                }
-                None => {
-                    map.next_value::<Checked>()?;
-                }
-            }
-        }
-        Ok(Value::Object(kept))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Value, A::Error> {
-        Checked.visit_seq(seq).map(|_| Value::Null)
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        Keys(self.0).deserialize(deserializer)
-    }
-}
-
-/// An object key, looked up among the wanted ones without being copied.
-struct KeyOf(&'static [(&'static str, Read)]);
-
-impl<'de> DeserializeSeed<'de> for KeyOf {
-    type Value = Option<(&'static str, Read)>;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeyOf {
-    type Value = Option<(&'static str, Read)>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an object key")
-    }
-    fn visit_str<E>(self, key: &str) -> Result<Self::Value, E> {
-        // A binary search: a linear one compared most of the 45 top-level names with each key.
-        let found = self
-            .0
-            .binary_search_by(|(name, _)| name.as_bytes().cmp(key.as_bytes()));
-        Ok(found.ok().map(|at| self.0[at]))
-    }
-}
-
-/// Any JSON value, read through the same paths as `Value` (so it fails where `Value` fails)
-/// and dropped as it is read.
-struct Checked;
-
-impl<'de> Deserialize<'de> for Checked {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(Checked)
-    }
-}
-
-impl<'de> Visitor<'de> for Checked {
-    type Value = Checked;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_unit<E>(self) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_none<E>(self) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Checked, D::Error> {
-        Checked::deserialize(deserializer)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
-        while seq.next_element::<Checked>()?.is_some() {}
-        Ok(Checked)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
-        while map.next_entry::<Checked, Checked>()?.is_some() {}
-        Ok(Checked)
-    }
-}
-
+/// The whole-document parse: the event of a parsed document.
 pub(super) fn parse(value: Value, raw: RawJson) -> Result<Event, ParseError> {
-    if !value.is_object() {
-        return Err(ParseError::Shape("a v4 event must be a JSON object"));
+    let document =
+        document::from_value(value).ok_or(ParseError::Shape("a v4 event must be a JSON object"))?;
+    event(document, raw)
+}
+
+fn flag(slot: &Option<Scalar>) -> Option<bool> {
+    slot.as_ref()?.as_bool()
+}
+
+fn text(slot: Option<Scalar>) -> Option<String> {
+    slot?.into_string()
+}
+
+fn number(slot: &Option<Scalar>) -> Option<f64> {
+    slot.as_ref()?.as_f64()
+}
+
+fn integer(slot: &Option<Scalar>) -> Option<i64> {
+    let value = slot.as_ref()?;
+    whole_number(value.as_i64(), value.as_f64())
+}
+
+/// An identity string: absent is fine, any other type is an error.
+fn strict_text(slot: Option<Scalar>, path: &str) -> Result<Option<String>, ParseError> {
+    match slot {
+        None | Some(Scalar::Null) => Ok(None),
+        Some(Scalar::Str(s)) => Ok(Some(s)),
+        Some(other) => Err(wrong_type_named(path, "a string", other.kind())),
     }
-    let v = &value;
-    let event_id = strict_str_at(v, &["event_id"])?
+}
+
+/// An identity integer (the timestamp): absent is fine, any other type is an error.
+fn strict_integer(slot: &Option<Scalar>, path: &str) -> Result<Option<i64>, ParseError> {
+    match slot {
+        None | Some(Scalar::Null) => Ok(None),
+        Some(value) => integer(slot)
+            .map(Some)
+            .ok_or_else(|| wrong_type_named(path, "an integer", value.kind())),
+    }
+}
+
+/// The event a document's fields describe.
+pub(super) fn event(d: Document, raw: RawJson) -> Result<Event, ParseError> {
+    let event_id = strict_text(d.event_id, "event_id")?
         .filter(|id| !id.is_empty())
         .ok_or(ParseError::Shape("no `event_id`"))?;
-    let ip_blocklist = ip_blocklist(v);
-    let ip = str_at(v, &["ip_address"]);
+    let ip_blocklist = ip_blocklist(d.ip_blocklist);
+    let ip = text(d.ip_address);
+    let identification = d.identification.unwrap_or_default();
     let event = Event {
         event_id,
-        visitor_id: strict_str_at(v, &["identification", "visitor_id"])?,
-        visitor_found: bool_at(v, &["identification", "visitor_found"]),
-        timestamp_ms: strict_i64_at(v, &["timestamp"])?,
-        url: str_at(v, &["url"]),
-        ip_info: ip_info(v, ip.as_deref()),
+        visitor_id: strict_text(identification.visitor_id, "identification.visitor_id")?,
+        visitor_found: flag(&identification.visitor_found),
+        timestamp_ms: strict_integer(&d.timestamp, "timestamp")?,
+        url: text(d.url),
+        ip_info: ip_info(d.ip_info, ip.as_deref()),
         ip,
-        confidence: f64_at(v, &["identification", "confidence", "score"]),
-        linked_id: strict_str_at(v, &["linked_id"])?,
-        user_agent: str_at(v, &["user_agent"]),
-        bot: str_at(v, &["bot"]).map(|s| BotResult::parse(&s)),
+        confidence: identification.confidence.and_then(|c| number(&c.score)),
+        linked_id: strict_text(d.linked_id, "linked_id")?,
+        user_agent: text(d.user_agent),
+        bot: text(d.bot).map(|s| BotResult::parse(&s)),
         // `bot_type` is the short classification; `bot_info.name` is the richer record newer
         // responses carry, and the best name left when only that is present.
-        bot_type: str_at(v, &["bot_type"]).or_else(|| str_at(v, &["bot_info", "name"])),
-        suspect_score: i64_at(v, &["suspect_score"]),
-        vpn: vpn(v),
-        proxy: bool_at(v, &["proxy"]).map(|result| Proxy {
+        bot_type: text(d.bot_type).or_else(|| d.bot_info.and_then(|b| text(b.name))),
+        suspect_score: integer(&d.suspect_score),
+        vpn: vpn(
+            flag(&d.vpn),
+            d.vpn_confidence,
+            d.vpn_origin_timezone,
+            d.vpn_origin_country,
+            d.vpn_methods,
+        ),
+        proxy: flag(&d.proxy).map(|result| Proxy {
             result,
-            confidence: str_at(v, &["proxy_confidence"]),
-            proxy_type: str_at(v, &["proxy_details", "proxy_type"]),
+            confidence: text(d.proxy_confidence),
+            proxy_type: d.proxy_details.and_then(|p| text(p.proxy_type)),
         }),
         // v4 has no separate Tor signal: it is one of the blocklist flags.
         tor: ip_blocklist.as_ref().and_then(|b| b.tor_node),
         ip_blocklist,
-        tampering: bool_at(v, &["tampering"]).map(|result| Tampering {
-            result,
-            anomaly_score: f64_at(v, &["tampering_details", "anomaly_score"]),
-            anti_detect_browser: bool_at(v, &["tampering_details", "anti_detect_browser"]),
+        tampering: flag(&d.tampering).map(|result| {
+            let details = d.tampering_details.unwrap_or_default();
+            Tampering {
+                result,
+                anomaly_score: number(&details.anomaly_score),
+                anti_detect_browser: flag(&details.anti_detect_browser),
+            }
         }),
-        virtual_machine: bool_at(v, &["virtual_machine"]),
-        incognito: bool_at(v, &["incognito"]),
-        developer_tools: bool_at(v, &["developer_tools"]),
-        high_activity: bool_at(v, &["high_activity_device"]),
-        location_spoofing: bool_at(v, &["location_spoofing"]),
-        emulator: bool_at(v, &["emulator"]),
-        simulator: bool_at(v, &["simulator"]),
-        factory_reset_ms: i64_at(v, &["factory_reset_timestamp"]).map(epoch_to_ms),
-        root_apps: bool_at(v, &["root_apps"]),
-        jailbroken: bool_at(v, &["jailbroken"]),
-        frida: bool_at(v, &["frida"]),
-        cloned_app: bool_at(v, &["cloned_app"]),
-        mitm_attack: bool_at(v, &["mitm_attack"]),
-        privacy_settings: bool_at(v, &["privacy_settings"]),
+        virtual_machine: flag(&d.virtual_machine),
+        incognito: flag(&d.incognito),
+        developer_tools: flag(&d.developer_tools),
+        high_activity: flag(&d.high_activity_device),
+        location_spoofing: flag(&d.location_spoofing),
+        emulator: flag(&d.emulator),
+        simulator: flag(&d.simulator),
+        factory_reset_ms: integer(&d.factory_reset_timestamp).map(epoch_to_ms),
+        root_apps: flag(&d.root_apps),
+        jailbroken: flag(&d.jailbroken),
+        frida: flag(&d.frida),
+        cloned_app: flag(&d.cloned_app),
+        mitm_attack: flag(&d.mitm_attack),
+        privacy_settings: flag(&d.privacy_settings),
         remote_control: None,
-        replayed: bool_at(v, &["replayed"]),
-        velocity: velocity(at(v, &["velocity"]), &VELOCITY),
-        high_recall_visitor_id: str_at(v, &["supplementary_id_high_recall", "visitor_id"]),
-        incremental_identification_status: str_at(v, &["incremental_identification_status"])
+        replayed: flag(&d.replayed),
+        velocity: velocity(d.velocity.as_ref(), &VELOCITY),
+        high_recall_visitor_id: d.high_recall.and_then(|h| text(h.visitor_id)),
+        incremental_identification_status: text(d.incremental_identification_status)
             .map(|s| IdentificationStatus::parse(&s)),
-        source: str_at(v, &["source"]),
-        proxy_ml_score: f64_at(v, &["proxy_ml_score"]),
-        rare_device: bool_at(v, &["rare_device"]),
-        rare_device_percentile_bucket: str_at(v, &["rare_device_percentile_bucket"]),
-        rule_action: rule_action(v),
+        source: text(d.source),
+        proxy_ml_score: number(&d.proxy_ml_score),
+        rare_device: flag(&d.rare_device),
+        rare_device_percentile_bucket: text(d.rare_device_percentile_bucket),
+        rule_action: rule_action(d.rule_action),
         raw: RawJson::default(),
     };
     super::limits::check(&event)?;
     Ok(Event { raw, ..event })
 }
 
-fn vpn(v: &Value) -> Option<Vpn> {
-    let result = bool_at(v, &["vpn"])?;
-    let method = |name: &str| bool_at(v, &["vpn_methods", name]);
+fn vpn(
+    result: Option<bool>,
+    confidence: Option<Scalar>,
+    origin_timezone: Option<Scalar>,
+    origin_country: Option<Scalar>,
+    methods: Option<document::VpnMethods>,
+) -> Option<Vpn> {
+    let result = result?;
+    let m = methods.unwrap_or_default();
     Some(Vpn {
         result,
-        confidence: str_at(v, &["vpn_confidence"]),
-        origin_timezone: str_at(v, &["vpn_origin_timezone"]),
-        origin_country: str_at(v, &["vpn_origin_country"]),
+        confidence: text(confidence),
+        origin_timezone: text(origin_timezone),
+        origin_country: text(origin_country),
         methods: VpnMethods {
-            timezone_mismatch: method("timezone_mismatch"),
-            public_vpn: method("public_vpn"),
-            auxiliary_mobile: method("auxiliary_mobile"),
-            os_mismatch: method("os_mismatch"),
-            relay: method("relay"),
-            ml_prediction: method("ml_prediction"),
+            timezone_mismatch: flag(&m.timezone_mismatch),
+            public_vpn: flag(&m.public_vpn),
+            auxiliary_mobile: flag(&m.auxiliary_mobile),
+            os_mismatch: flag(&m.os_mismatch),
+            relay: flag(&m.relay),
+            ml_prediction: flag(&m.ml_prediction),
         },
     })
 }
 
 /// The details of the event IP's family (see `ip_info.rs`); `None` when neither family says
-/// anything this type keeps.
-fn ip_info(v: &Value, ip: Option<&str>) -> Option<IpInfo> {
-    let info = family_order(ip)
-        .into_iter()
-        .find_map(|family| at(v, &["ip_info", family]).filter(|i| i.is_object()))?;
-    let text = |name: &str| str_at(info, &[name]);
+/// anything this type keeps. The first family that is an object is the one read.
+fn ip_info(info: Option<document::IpInfo>, ip: Option<&str>) -> Option<IpInfo> {
+    let mut families = info?;
+    let family = family_order(ip).into_iter().find_map(|name| match name {
+        "v6" => families.v6.take(),
+        _ => families.v4.take(),
+    })?;
     let info = IpInfo {
-        asn: text("asn"),
-        asn_name: named(text("asn_name")),
-        asn_network: text("asn_network"),
-        asn_type: text("asn_type"),
-        datacenter: bool_at(info, &["datacenter_result"]),
-        datacenter_name: named(text("datacenter_name")),
+        asn: text(family.asn),
+        asn_name: named(text(family.asn_name)),
+        asn_network: text(family.asn_network),
+        asn_type: text(family.asn_type),
+        datacenter: flag(&family.datacenter_result),
+        datacenter_name: named(text(family.datacenter_name)),
     };
     (info != IpInfo::default()).then_some(info)
 }
 
 /// Present only when the event was fetched with a `ruleset_id`. Without a readable `type` there
 /// is no action to follow, so the whole record reads as absent.
-fn rule_action(v: &Value) -> Option<RuleAction> {
-    let r = at(v, &["rule_action"])?;
+fn rule_action(r: Option<document::RuleAction>) -> Option<RuleAction> {
+    let r = r?;
     Some(RuleAction {
-        action: RuleActionType::parse(&str_at(r, &["type"])?),
-        ruleset_id: str_at(r, &["ruleset_id"]),
-        rule_id: str_at(r, &["rule_id"]),
-        rule_expression: str_at(r, &["rule_expression"]),
-        status_code: i64_at(r, &["status_code"]).and_then(|code| u16::try_from(code).ok()),
+        action: RuleActionType::parse(&text(r.action)?),
+        ruleset_id: text(r.ruleset_id),
+        rule_id: text(r.rule_id),
+        rule_expression: text(r.rule_expression),
+        status_code: integer(&r.status_code).and_then(|code| u16::try_from(code).ok()),
     })
 }
 
 /// v4 sends only the flags, so the overall result is derived: listed anywhere means listed.
-fn ip_blocklist(v: &Value) -> Option<IpBlocklist> {
-    let flag = |name: &str| bool_at(v, &["ip_blocklist", name]);
-    let (email_spam, attack_source, tor_node) =
-        (flag("email_spam"), flag("attack_source"), flag("tor_node"));
+fn ip_blocklist(b: Option<document::IpBlocklist>) -> Option<IpBlocklist> {
+    let b = b?;
+    let (email_spam, attack_source, tor_node) = (
+        flag(&b.email_spam),
+        flag(&b.attack_source),
+        flag(&b.tor_node),
+    );
     let flags = [email_spam, attack_source, tor_node];
     if flags.iter().all(Option::is_none) {
         return None;
@@ -472,31 +269,55 @@ mod tests {
             );
         }
         let fine = r#"{"event_id":"e1","unread":[1,{"a":"\u00e9"}],"bot":"bad","bot":"good"}"#;
+        let fields = read_fields(fine).expect("an object of fields");
+        assert_eq!(fields.event_id, Some(Scalar::Str("e1".into())));
         assert_eq!(
-            read_fields(fine),
-            Some(json!({"event_id": "e1", "bot": "good"})),
-            "only the fields read, the last of a repeated key"
+            fields.bot,
+            Some(Scalar::Str("good".into())),
+            "the last of a repeated key"
+        );
+        assert_eq!(
+            Event::from_v4_json(fine.as_bytes()).unwrap().bot,
+            Some(BotResult::Good)
         );
     }
 
     #[test]
-    fn every_table_of_keys_is_in_byte_order_for_the_binary_search() {
-        fn check(read: Read, path: &str) {
-            if let Keys(keys) = read {
-                for pair in keys.windows(2) {
-                    assert!(
-                        pair[0].0 < pair[1].0,
-                        "{path}: {} before {}",
-                        pair[0].0,
-                        pair[1].0
-                    );
-                }
-                for (name, nested) in keys {
-                    check(*nested, &format!("{path}.{name}"));
-                }
-            }
+    fn the_text_read_agrees_with_the_value_read_on_numbers_repeats_and_errors() {
+        for text in [
+            // A nested object repeated: the last one is read, whatever its shape.
+            r#"{"event_id":"e1","identification":{"visitor_id":"a"},"identification":"x"}"#,
+            r#"{"event_id":"e1","ip_info":{"v4":{"asn":"1"}},"ip_info":{"v6":{"asn":"2"}}}"#,
+            // Whole numbers written as floats, an integer past i64, negative zero.
+            r#"{"event_id":"e1","suspect_score":5.0,"timestamp":1.7e12,"factory_reset_timestamp":-0}"#,
+            r#"{"event_id":"e1","suspect_score":18446744073709551615,"identification":{"confidence":{"score":1}}}"#,
+            r#"{"event_id":"e1","rule_action":{"type":"block","status_code":403.0},"velocity":{"events":{"5_minutes":2.0}}}"#,
+        ] {
+            let whole = Event::from_json(text.as_bytes()).unwrap();
+            assert_eq!(
+                Event::from_v4_json(text.as_bytes()).unwrap(),
+                whole,
+                "{text}"
+            );
         }
-        check(FIELDS, "event");
+        for text in [
+            r#"{"event_id":7}"#,
+            r#"{"event_id":"e1","identification":{"visitor_id":["v"]}}"#,
+            r#"{"event_id":"e1","timestamp":"yesterday"}"#,
+            r#"{"event_id":"e1","timestamp":1.5}"#,
+            r#"{"event_id":"e1","linked_id":{}}"#,
+            r#"{"event_id":""}"#,
+        ] {
+            let sparse = Event::from_v4_json(text.as_bytes()).unwrap_err();
+            let whole = Event::from_json(text.as_bytes()).unwrap_err();
+            assert_eq!(sparse.to_string(), whole.to_string(), "{text}");
+        }
+        let error = Event::from_v4_json(br#"{"event_id":"e1","identification":{"visitor_id":7}}"#);
+        let message = error.unwrap_err().to_string();
+        assert!(
+            message.contains("field `identification.visitor_id` must be a string, found a number"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -539,13 +360,14 @@ mod tests {
         let sparse = Event::from_v4_json(text.as_bytes()).unwrap();
         assert_eq!(sparse.visitor_id.as_deref(), Some("b"));
         assert_eq!(sparse.tampering.unwrap().anomaly_score, Some(0.9));
-        assert_eq!(
-            read_fields(r#"{"ip_info":{"v4":{"asn":"1","geolocation":{"city":"x"}}}}"#),
-            Some(json!({"ip_info": {"v4": {"asn": "1"}}})),
-            "only the keys read are built"
+        let fields = read_fields(r#"{"ip_info":{"v4":{"asn":"1","geolocation":{"city":"x"}}}}"#);
+        let v4 = fields.and_then(|f| f.ip_info).and_then(|i| i.v4).unwrap();
+        assert_eq!(v4.asn, Some(Scalar::Str("1".into())));
+        assert!(read_fields("[1]").is_none(), "not an object");
+        assert!(
+            read_fields(r#"{"event_id":"e1"} x"#).is_none(),
+            "trailing text"
         );
-        assert_eq!(read_fields("[1]"), None, "not an object");
-        assert_eq!(read_fields(r#"{"event_id":"e1"} x"#), None, "trailing text");
     }
 
     #[test]
