@@ -357,7 +357,7 @@ impl Event {
     pub fn from_v4_json(bytes: &[u8]) -> Result<Event, ParseError> {
         // Checked as UTF-8 once here, the text's strings are not checked again one by one.
         let (fields, raw) = match std::str::from_utf8(bytes) {
-            Ok(text) => (v4::read_fields(text), RawJson::from_text(text)),
+            Ok(text) => (v4_document::from_text(text), RawJson::from_text(text)),
             Err(_) => (None, RawJson::from_bytes(bytes)),
         };
         match fields {
@@ -372,9 +372,15 @@ impl Event {
     /// parse of [`Event::from_json`] to read.
     pub(crate) fn from_v4_document(bytes: &[u8]) -> Option<Result<Event, ParseError>> {
         let text = std::str::from_utf8(bytes).ok()?;
-        let fields = v4::read_fields(text)?;
-        // The sparse read keeps the two keys `v3_layout` looks at.
-        (!fields.looks_v3()).then(|| v4::event(fields, RawJson::from_text(text)))
+        let fields = v4_document::from_text(text)?;
+        // The sparse read keeps the keys `v3_layout` looks at.
+        let v3 = layout_by_keys(
+            fields.products.is_some(),
+            fields.request_id.is_some(),
+            fields.event_id.is_some(),
+        );
+        v3.is_none()
+            .then(|| v4::event(fields, RawJson::from_text(text)))
     }
 
     /// Parses a Server API v3 `GET /events/{request_id}` body.
@@ -446,9 +452,18 @@ impl Event {
 /// The v3 layout a document of unknown generation has, told by shape: `products` means a v3
 /// API body, a top-level `requestId` without `event_id` a v3 webhook body; `None` is v4.
 fn v3_layout(value: &serde_json::Value) -> Option<v3::Layout> {
-    if value.get("products").is_some() {
+    layout_by_keys(
+        value.get("products").is_some(),
+        value.get("requestId").is_some(),
+        value.get("event_id").is_some(),
+    )
+}
+
+/// [`v3_layout`]'s rule, given which of its three top-level keys the document has.
+fn layout_by_keys(products: bool, request_id: bool, event_id: bool) -> Option<v3::Layout> {
+    if products {
         Some(v3::Layout::Envelope)
-    } else if value.get("requestId").is_some() && value.get("event_id").is_none() {
+    } else if request_id && !event_id {
         Some(v3::Layout::Webhook)
     } else {
         None

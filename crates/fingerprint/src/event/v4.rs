@@ -29,14 +29,6 @@ const VELOCITY: VelocitySpelling = VelocitySpelling {
     intervals: ["5_minutes", "1_hour", "24_hours"],
 };
 
-/// The fields [`event`] reads, from the document's text without building the rest of it;
-/// `None` when the text is not a JSON object or not JSON (the whole-document parse then names
-/// the problem), so this accepts exactly the documents the whole parse accepts. Tests and the
-/// `event_v4` fuzz target check that the two agree.
-pub(super) fn read_fields(text: &str) -> Option<Document> {
-    document::from_text(text)
-}
-
 /// The whole-document parse: the event of a parsed document.
 pub(super) fn parse(value: Value, raw: RawJson) -> Result<Event, ParseError> {
     let document =
@@ -247,7 +239,7 @@ mod tests {
     }
 
     #[test]
-    fn the_read_fields_parse_refuses_what_the_whole_document_parse_refuses() {
+    fn the_text_read_refuses_what_the_whole_document_parse_refuses() {
         // Found by the event_v4 fuzz target: a number out of range, and a lone surrogate, in a
         // field the parse does not read.
         for doc in [
@@ -256,7 +248,7 @@ mod tests {
             r#"{"event_id":"e1","unread":[1,{"a":1e999}]}"#,
         ] {
             assert!(serde_json::from_str::<Value>(doc).is_err(), "{doc}");
-            assert!(read_fields(doc).is_none(), "{doc}");
+            assert!(document::from_text(doc).is_none(), "{doc}");
             assert!(Event::from_v4_json(doc.as_bytes()).is_err(), "{doc}");
         }
         for bytes in [
@@ -269,7 +261,7 @@ mod tests {
             );
         }
         let fine = r#"{"event_id":"e1","unread":[1,{"a":"\u00e9"}],"bot":"bad","bot":"good"}"#;
-        let fields = read_fields(fine).expect("an object of fields");
+        let fields = document::from_text(fine).expect("an object of fields");
         assert_eq!(fields.event_id, Some(Scalar::Str("e1".into())));
         assert_eq!(
             fields.bot,
@@ -360,12 +352,13 @@ mod tests {
         let sparse = Event::from_v4_json(text.as_bytes()).unwrap();
         assert_eq!(sparse.visitor_id.as_deref(), Some("b"));
         assert_eq!(sparse.tampering.unwrap().anomaly_score, Some(0.9));
-        let fields = read_fields(r#"{"ip_info":{"v4":{"asn":"1","geolocation":{"city":"x"}}}}"#);
+        let fields =
+            document::from_text(r#"{"ip_info":{"v4":{"asn":"1","geolocation":{"city":"x"}}}}"#);
         let v4 = fields.and_then(|f| f.ip_info).and_then(|i| i.v4).unwrap();
         assert_eq!(v4.asn, Some(Scalar::Str("1".into())));
-        assert!(read_fields("[1]").is_none(), "not an object");
+        assert!(document::from_text("[1]").is_none(), "not an object");
         assert!(
-            read_fields(r#"{"event_id":"e1"} x"#).is_none(),
+            document::from_text(r#"{"event_id":"e1"} x"#).is_none(),
             "trailing text"
         );
     }

@@ -180,8 +180,8 @@ object!(VpnMethods {
     "timezone_mismatch" => timezone_mismatch: Scalar,
 });
 object!(
-    /// Everything the parse reads of a v4 event, and the two keys that tell a v3 document
-    /// (`products`, `requestId`: see `Event::from_v4_document`).
+    /// Everything the parse reads of a v4 event, and the keys that tell a v3 document
+    /// (`products`, `requestId`: see `v3_layout` in `event.rs`).
     Document {
         "bot" => bot: Scalar,
         "bot_info" => bot_info: BotInfo,
@@ -234,16 +234,10 @@ object!(
     }
 );
 
-impl Document {
-    /// Whether the document has the shape of a v3 one rather than a v4 event (see
-    /// `Event::from_v4_document`): `products`, or `requestId` without `event_id`.
-    pub(super) fn looks_v3(&self) -> bool {
-        self.products.is_some() || self.request_id.is_some() && self.event_id.is_none()
-    }
-}
-
-/// The document's fields, read from its text; `None` when the text is not a JSON object or not
-/// JSON (the whole-document parse then names the problem).
+/// The document's fields, read from its text without building the rest of it; `None` when the
+/// text is not a JSON object or not JSON (the whole-document parse then names the problem), so
+/// this accepts exactly the documents the whole parse accepts. Tests and the `event_v4` fuzz
+/// target check that the two agree.
 pub(super) fn from_text(text: &str) -> Option<Document> {
     if text.len() > super::MAX_EVENT_BYTES {
         return None;
