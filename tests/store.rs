@@ -1277,6 +1277,36 @@ async fn coalesced_counts_answer_every_question_as_if_asked_alone(db: &TestDb) {
     let all: Vec<&CountQuestion> = questions.iter().collect();
     assert_eq!(store.count_many(&all).await.unwrap(), expected.to_vec());
 
+    // A scope naming one identity twice (the policy never builds one) has no column of its own
+    // for each value: a batch holding it is asked one column per question and count, with the
+    // same answers.
+    let twice = CountQuestion {
+        scope: AccountScope {
+            identities: vec![
+                (Identity::VisitorId, a.clone()),
+                (Identity::VisitorId, c.clone()),
+            ],
+            device_since_ms: 0,
+            ..AccountScope::default()
+        },
+        email: None,
+        event_id: None,
+    };
+    let twice_expected = AccountCounts {
+        device: 2,
+        by_identity: vec![2, 0],
+        ..AccountCounts::default()
+    };
+    let alone = store
+        .account_counts(&twice.scope, None, None)
+        .await
+        .unwrap();
+    assert_eq!(alone, twice_expected);
+    let questions: Vec<CountQuestion> = questions.into_iter().chain([twice]).collect();
+    let expected: Vec<AccountCounts> = expected.into_iter().chain([twice_expected]).collect();
+    let all: Vec<&CountQuestion> = questions.iter().collect();
+    assert_eq!(store.count_many(&all).await.unwrap(), expected);
+
     // Through the readers, 200 at once in every order: batches of every size, each answer its
     // own question's.
     let reads = CountReads::start(store.clone());

@@ -148,6 +148,8 @@ pub enum Written<R> {
 pub(super) enum Param<'a> {
     Text(&'a str),
     Int(i64),
+    NullText,
+    NullInt,
 }
 
 /// The one query that counts a scope, and its parameters. Every part is a count over an index
@@ -281,13 +283,15 @@ pub(super) fn bind_all<'q>(
         query = match p {
             Param::Text(text) => query.bind(text.to_owned()),
             Param::Int(n) => query.bind(n),
+            Param::NullText => query.bind(None::<String>),
+            Param::NullInt => query.bind(None::<i64>),
         };
     }
     query
 }
 
 /// The column an identity is kept in; never text from outside.
-fn column(identity: Identity) -> &'static str {
+pub(super) fn column(identity: Identity) -> &'static str {
     match identity {
         Identity::VisitorId => "visitor_id",
         Identity::HighRecallId => "high_recall_id",

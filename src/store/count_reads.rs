@@ -2,13 +2,13 @@
 //! asks how many accounts its device (and email, domain, ASN) already holds and whether its
 //! requestId was used. Asked one statement each, a flood pays a database round trip per
 //! attempt, and on SQLite a hand-off to the connection's thread and back. Here the questions
-//! waiting at one moment go out as one statement (a SELECT list with a column per count,
-//! named per question), so a flood pays one round trip per batch. A lone question is asked at
+//! waiting at one moment go out as one statement (a row per question, see `count_batch`), so
+//! a flood pays one round trip per batch. A lone question is asked at
 //! once, unless passwords are being hashed (see `Linger`). The counts are as exact as before:
 //! each is a read of committed rows, and the account write counts again under its locks.
 
 use super::accounts::{bind_all, count_parts, read_counts, Param};
-use super::{AccountCounts, AccountScope, Held, Linger, Store, StoreError};
+use super::{count_batch, AccountCounts, AccountScope, Held, Linger, Store, StoreError};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
@@ -131,6 +131,21 @@ impl Store {
 
     /// [`Store::count_many`] on the connection given.
     pub(super) async fn count_many_on(
+        &self,
+        connection: &mut sqlx::AnyConnection,
+        questions: &[&CountQuestion],
+    ) -> Result<Vec<AccountCounts>, StoreError> {
+        if let Some((sql, params)) = count_batch::batch_query(self.backend, questions) {
+            let rows = bind_all(sqlx::query(&sql), params)
+                .fetch_all(&mut *connection)
+                .await?;
+            return count_batch::read_answers(&rows, questions);
+        }
+        self.count_each_on(connection, questions).await
+    }
+
+    /// The per-question form, one column per count: for a batch [`count_batch`] cannot shape.
+    async fn count_each_on(
         &self,
         connection: &mut sqlx::AnyConnection,
         questions: &[&CountQuestion],

@@ -9,6 +9,7 @@ mod attempt_pages;
 mod attempts;
 mod audit;
 mod console;
+mod count_batch;
 mod count_reads;
 mod deliveries;
 mod error;
