@@ -64,13 +64,6 @@ impl Shape {
     }
 }
 
-/// A value of a question's row, typed for both backends (PostgreSQL infers no type for a bare
-/// parameter in `VALUES`).
-enum Value<'a> {
-    Text(Option<&'a str>),
-    Int(Option<i64>),
-}
-
 /// The statement and its parameters, or none when the batch needs the per-question form (see
 /// [`Shape::of`]) or asks for nothing.
 pub(super) fn batch_query<'a>(
@@ -110,18 +103,14 @@ pub(super) fn batch_query<'a>(
             "(SELECT COUNT(*) FROM accounts WHERE email_key = q.email_key AND username_key <> q.username_key) AS email".into(),
         );
     }
-    for (wanted, c) in [(shape.email_domain, "email_domain"), (shape.asn, "asn")] {
+    for (wanted, c, since) in [
+        (shape.email_domain, "email_domain", "email_domain_since"),
+        (shape.asn, "asn", "asn_since"),
+    ] {
         if wanted {
-            names.extend([
-                c,
-                if c == "asn" {
-                    "asn_since"
-                } else {
-                    "email_domain_since"
-                },
-            ]);
+            names.extend([c, since]);
             counts.push(format!(
-                "(SELECT COUNT(*) FROM accounts WHERE {c} = q.{c} AND created_at >= q.{c}_since) AS {c}"
+                "(SELECT COUNT(*) FROM accounts WHERE {c} = q.{c} AND created_at >= q.{since}) AS {c}"
             ));
         }
     }
@@ -134,38 +123,39 @@ pub(super) fn batch_query<'a>(
     let mut rows: Vec<String> = Vec::with_capacity(questions.len());
     for (n, q) in questions.iter().enumerate() {
         let scope = &q.scope;
-        let mut values: Vec<Value<'a>> = Vec::new();
+        let text = |v: Option<&'a str>| v.map_or(Param::NullText, Param::Text);
+        let int = |v: Option<i64>| v.map_or(Param::NullInt, Param::Int);
+        let mut values: Vec<Param<'a>> = Vec::new();
         if !shape.identities.is_empty() {
             for identity in &shape.identities {
                 let value = scope.identities.iter().find(|(i, _)| i == identity);
-                values.push(Value::Text(value.map(|(_, v)| v.as_str())));
+                values.push(text(value.map(|(_, v)| v.as_str())));
             }
-            values.push(Value::Int(Some(scope.device_since_ms)));
+            values.push(Param::Int(scope.device_since_ms));
         }
         if shape.email {
             let email = q.email.as_ref();
-            values.push(Value::Text(email.map(|(e, _)| e.as_str())));
-            values.push(Value::Text(email.map(|(_, u)| u.as_str())));
+            values.push(text(email.map(|(e, _)| e.as_str())));
+            values.push(text(email.map(|(_, u)| u.as_str())));
         }
         for (wanted, value) in [
             (shape.email_domain, &scope.email_domain),
             (shape.asn, &scope.asn),
         ] {
             if wanted {
-                values.push(Value::Text(value.as_ref().map(|(v, _)| v.as_str())));
-                values.push(Value::Int(value.as_ref().map(|(_, since)| *since)));
+                values.push(text(value.as_ref().map(|(v, _)| v.as_str())));
+                values.push(int(value.as_ref().map(|(_, since)| *since)));
             }
         }
         if shape.event {
-            values.push(Value::Text(q.event_id.as_deref()));
+            values.push(text(q.event_id.as_deref()));
         }
         let mut row = format!("CAST({n} AS BIGINT)");
-        for value in values {
-            let (param, sql_type) = match value {
-                Value::Text(Some(text)) => (Param::Text(text), "TEXT"),
-                Value::Text(None) => (Param::NullText, "TEXT"),
-                Value::Int(Some(n)) => (Param::Int(n), "BIGINT"),
-                Value::Int(None) => (Param::NullInt, "BIGINT"),
+        for param in values {
+            // Typed for both backends: PostgreSQL infers no type for a bare parameter in VALUES.
+            let sql_type = match param {
+                Param::Text(_) | Param::NullText => "TEXT",
+                Param::Int(_) | Param::NullInt => "BIGINT",
             };
             params.push(param);
             row.push_str(&format!(
