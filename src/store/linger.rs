@@ -30,11 +30,12 @@ impl std::fmt::Debug for Linger {
 impl Linger {
     /// The wait the service uses: small beside a signup's wait for its password hash under a
     /// flood. Each statement saved is a commit, whose flush to disk costs the database server a
-    /// notification of the (virtual) disk beside its fsync. Against 2 ms and 8 rows, beside a
-    /// flood of 1,000 bots a second, it doubled the rows a commit on SQLite (6 to 12) and took
-    /// PostgreSQL's from 3.5 to 5.9, whose hashes kept about 6 points more of the cores
-    /// (docs/performance.md).
-    pub const WAIT: Duration = Duration::from_millis(6);
+    /// notification of the (virtual) disk beside its fsync, and a count statement of its own.
+    /// Beside a flood of 1,000 bots a second on two PostgreSQL instances, 25 ms against 6 took
+    /// an eighth off the database server's CPU and gave the hashes about 8 points more of the
+    /// cores (docs/performance.md). A refusal may wait twice this, for its count and its
+    /// record, so while hashes queue it is answered up to 50 ms later.
+    pub const WAIT: Duration = Duration::from_millis(25);
     /// A batch this large goes out without waiting.
     pub const ENOUGH: usize = 16;
 
