@@ -3,9 +3,9 @@
 //! requestId was used. Asked one statement each, a flood pays a database round trip per
 //! attempt, and on SQLite a hand-off to the connection's thread and back. Here the questions
 //! waiting at one moment go out as one statement (a row per question, see `count_batch`), so
-//! a flood pays one round trip per batch. A lone question is asked at
-//! once, unless passwords are being hashed (see `Linger`). The counts are as exact as before:
-//! each is a read of committed rows, and the account write counts again under its locks.
+//! a flood pays one round trip per batch. A lone question is asked at once, unless passwords
+//! are being hashed (see `Linger`). The counts are as exact as before: each is a read of
+//! committed rows, and the account write counts again under its locks.
 
 use super::accounts::{bind_all, count_parts, read_counts, Param};
 use super::{count_batch, AccountCounts, AccountScope, Held, Linger, Store, StoreError};

@@ -29,8 +29,9 @@ impl std::fmt::Debug for Linger {
 
 impl Linger {
     /// The wait the service uses: small beside a signup's wait for its password hash under a
-    /// flood. Each statement saved is a commit, whose flush to disk costs the database server a
-    /// notification of the (virtual) disk beside its fsync, and a count statement of its own.
+    /// flood. Each statement saved is an execution the database server need not set up and,
+    /// for the audit writer, a commit, whose flush costs it a notification of the (virtual)
+    /// disk beside its fsync.
     /// Beside a flood of 1,000 bots a second on two PostgreSQL instances, 25 ms against 6 took
     /// an eighth off the database server's CPU and gave the hashes about 8 points more of the
     /// cores (docs/performance.md). A refusal may wait twice this, for its count and its
