@@ -221,7 +221,7 @@ fn replay(attempt: &AttemptRow, candidate: &Policy, label: Option<Label>, report
         return;
     };
     report.replayed += 1;
-    let decision = snapshot.evaluate(candidate);
+    let decision = snapshot.decide(candidate);
     let after = decision.would_be.as_str();
     for code in &attempt.codes {
         report.rules.entry(code.clone()).or_default().fired_before += 1;

@@ -217,6 +217,6 @@ async fn identify(
         device_accounts: 0,
         ..Context::default()
     };
-    let findings = policy::evaluate(&state.signups.policy, &event, &context).findings;
+    let findings = policy::decide(&state.signups.policy, &event, &context).findings;
     Ok(Json(DemoIdentified::new(identified, findings)))
 }

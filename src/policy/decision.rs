@@ -31,7 +31,8 @@ pub struct Check {
     pub action: Action,
     /// Whether it fired, and if not, why not.
     pub outcome: Outcome,
-    /// The input the rule looked at, in words a human can check.
+    /// The input the rule looked at, in words a human can check. Empty for a rule that did
+    /// not fire when the decision came from [`crate::policy::decide`].
     pub input: String,
 }
 

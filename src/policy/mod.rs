@@ -23,6 +23,8 @@ mod window;
 #[cfg(test)]
 mod tests;
 
+use judge::Says;
+
 pub use config::{Action, Policy, Rules, VelocityRule, VelocityRules};
 pub use context::{client_ip, Context, Counted, ListHit, VelocityCounts};
 pub use decision::{Check, Decision, Finding, Outcome};
@@ -34,8 +36,16 @@ pub use window::Window;
 
 /// Decides on one signup. Every rule is evaluated and recorded, in the fixed order
 /// documented in `docs/policy.md`; the verdict is the strongest action among those that fired.
+/// Every check carries its input in words, for an explanation.
 pub fn evaluate(policy: &Policy, event: &fingerprint::Event, ctx: &Context) -> Decision {
-    Decision::from_checks(rules::run(policy, event, ctx), policy.shadow)
+    Decision::from_checks(rules::run(policy, event, ctx, Says::Every), policy.shadow)
+}
+
+/// The same decision as [`evaluate`], for a caller that reads the verdict and the findings
+/// only: a rule that did not fire leaves its check's input empty, unformatted. A live signup
+/// and a backtest take this; an explanation takes [`evaluate`].
+pub fn decide(policy: &Policy, event: &fingerprint::Event, ctx: &Context) -> Decision {
+    Decision::from_checks(rules::run(policy, event, ctx, Says::Fired), policy.shadow)
 }
 
 /// Every code a rule can record, once each, in rule order. Read from an evaluation, where every
@@ -45,6 +55,7 @@ pub fn codes() -> Vec<&'static str> {
         &Policy::default(),
         &fingerprint::Event::default(),
         &Context::default(),
+        Says::Fired,
     );
     let mut codes: Vec<&'static str> = Vec::with_capacity(checks.len());
     for check in checks {

@@ -2,7 +2,7 @@
 //! writes it; `explain` and `backtest` read it back and evaluate it again, so a replay sees
 //! exactly what the live decision saw.
 
-use super::{evaluate, Context, Decision, Policy};
+use super::{decide, evaluate, Context, Decision, Policy};
 use fingerprint::Event;
 use serde::{Deserialize, Serialize};
 
@@ -16,9 +16,14 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Decides on these inputs under `policy`.
+    /// Decides on these inputs under `policy`, with every rule's input in words.
     pub fn evaluate(&self, policy: &Policy) -> Decision {
         evaluate(policy, &self.event, &self.context)
+    }
+
+    /// Decides on these inputs under `policy`, with the findings' inputs alone in words.
+    pub fn decide(&self, policy: &Policy) -> Decision {
+        decide(policy, &self.event, &self.context)
     }
 
     /// The stored form.

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use super::config::{Policy, VelocityRule};
 use super::context::{Context, Counted};
 use super::decision::Outcome;
-use super::judge::{judge, Checks};
+use super::judge::{Checks, Says};
 
 /// The network an address counts under for `velocity_subnet`: its /24, or its /64 for IPv6.
 pub fn subnet(ip: IpAddr) -> String {
@@ -61,32 +61,36 @@ fn rows<'a>(policy: &Policy, ctx: &'a Context) -> [Row<'a>; 5] {
 /// Runs the velocity rules; with `allow_listed` (the matching entries, in words) each is
 /// recorded as skipped: the analyst vouched for this device, address or email.
 pub(crate) fn run(c: &mut Checks, policy: &Policy, ctx: &Context, allow_listed: Option<&String>) {
+    let says = c.says;
     for (code, key, rule, counted, counts, missing) in rows(policy, ctx) {
         let judged = if !rule.enabled() {
-            (Outcome::Disabled, "threshold = 0".to_string())
+            says.judged(Outcome::Disabled, || "threshold = 0".into())
         } else if let Some(entries) = allow_listed {
-            (Outcome::Skipped, format!("allow-listed: {entries}"))
+            says.judged(Outcome::Skipped, || format!("allow-listed: {entries}"))
         } else {
             match counted {
-                None => (Outcome::Unavailable, missing.to_string()),
-                Some(counted) => judge_count(rule, counted, counts),
+                None => says.judged(Outcome::Unavailable, || missing.into()),
+                Some(counted) => judge_count(rule, counted, counts, says),
             }
         };
         c.push(code, key, rule.action, judged);
     }
 }
 
-fn judge_count(rule: VelocityRule, counted: &Counted, counts: Counts) -> (Outcome, String) {
+fn judge_count(
+    rule: VelocityRule,
+    counted: &Counted,
+    counts: Counts,
+    says: Says,
+) -> (Outcome, String) {
     let (n, value, limit, window) = (counted.count, &counted.value, rule.threshold, rule.window);
     match counts {
-        Counts::Attempts => judge(
-            n > i64::from(limit),
-            format!("{n} attempt(s) from {value} in this {window} window, threshold {limit}"),
-        ),
-        Counts::Accounts => judge(
-            n >= i64::from(limit),
-            format!("{n} account(s) at {value} in the last {window}, threshold {limit}"),
-        ),
+        Counts::Attempts => says.judge(n > i64::from(limit), || {
+            format!("{n} attempt(s) from {value} in this {window} window, threshold {limit}")
+        }),
+        Counts::Accounts => says.judge(n >= i64::from(limit), || {
+            format!("{n} account(s) at {value} in the last {window}, threshold {limit}")
+        }),
     }
 }
 

@@ -114,7 +114,7 @@ impl Signups {
         };
         counts::apply_account_counts(&mut context, &scope, &accounts);
         let snapshot = Snapshot { event, context };
-        let decision = snapshot.evaluate(&self.policy);
+        let decision = snapshot.decide(&self.policy);
         record.verdict = decision.would_be.as_str().to_owned();
         record.codes = decision.codes().iter().map(|c| c.to_string()).collect();
         if decision.shadow && decision.would_be != Action::Allow {
@@ -152,7 +152,7 @@ impl Signups {
             )));
         };
         counts::apply_account_counts(&mut snapshot.context, scope, counts);
-        let decision = snapshot.evaluate(&self.policy);
+        let decision = snapshot.decide(&self.policy);
         record.verdict = decision.would_be.as_str().to_owned();
         record.codes = decision.codes().iter().map(|c| c.to_string()).collect();
         if decision.verdict == Action::Block {

@@ -16,7 +16,9 @@ use fingerprint::event::{
 };
 use fingerprint::{BotResult, Event, IdentificationStatus};
 
-use super::{evaluate, Action, Check, Context, Decision, Outcome, Policy, Rules, VelocityRules};
+use super::{
+    decide, evaluate, Action, Check, Context, Decision, Outcome, Policy, Rules, VelocityRules,
+};
 
 pub(super) const NOW: i64 = 1_700_000_000_000;
 
@@ -101,8 +103,36 @@ pub(super) fn ctx() -> Context {
     }
 }
 
+/// Evaluates with every rule's input in words, after checking that the live path's terse
+/// decision on the same inputs agrees with it, so every case here tests both.
 pub(super) fn run(policy: &Policy, event: &Event, ctx: &Context) -> Decision {
-    evaluate(policy, event, ctx)
+    let full = evaluate(policy, event, ctx);
+    assert_agrees(&decide(policy, event, ctx), &full);
+    full
+}
+
+/// The same verdict, findings (their words included) and outcomes, in the same order; only
+/// the inputs of rules that did not fire are left out.
+fn assert_agrees(terse: &Decision, full: &Decision) {
+    assert_eq!(
+        (terse.verdict, terse.would_be, terse.shadow),
+        (full.verdict, full.would_be, full.shadow)
+    );
+    assert_eq!(terse.findings, full.findings);
+    assert_eq!(terse.checks.len(), full.checks.len());
+    for (t, f) in terse.checks.iter().zip(&full.checks) {
+        assert_eq!(
+            (t.code, t.rule, t.action, t.outcome),
+            (f.code, f.rule, f.action, f.outcome)
+        );
+        let words = if f.outcome == Outcome::Fired {
+            f.input.as_str()
+        } else {
+            ""
+        };
+        assert_eq!(t.input, words, "{}", f.rule);
+        assert!(!f.input.is_empty(), "{} says nothing in full", f.rule);
+    }
 }
 
 /// The check recorded for a config key (rule names are unique).
@@ -144,4 +174,46 @@ fn every_configurable_rule_is_checked_exactly_once() {
     for name in rules.as_object().unwrap().keys() {
         check(&d, name);
     }
+}
+
+/// The made-up full v4 event the benches use: a bad bot with every Smart Signal, so most rules
+/// fire at once, under the policies and contexts that change what a rule says.
+#[test]
+fn the_live_decision_agrees_with_the_explanation_on_a_full_bad_bot() {
+    let bytes = include_bytes!("../../../crates/fingerprint/benches/event_v4.json");
+    let event = Event::from_v4_json(bytes).unwrap();
+    let now = event.timestamp_ms.unwrap() + 1_000;
+    let base = Context {
+        now_ms: now,
+        ..ctx()
+    };
+    let allow_listed = Context {
+        lists: vec![super::ListHit {
+            id: 7,
+            kind: "visitor_id".into(),
+            value: "v".into(),
+            action: Action::Allow,
+            reason: "a tester".into(),
+        }],
+        ..base.clone()
+    };
+    let shadow = Policy {
+        shadow: true,
+        ..Policy::default()
+    };
+    let stale = Context {
+        now_ms: now + 86_400_000,
+        ..base.clone()
+    };
+    for policy in [
+        Policy::default(),
+        shadow,
+        with_rule("bot_bad", Action::Review),
+    ] {
+        for context in [&base, &allow_listed, &stale, &Context::default()] {
+            run(&policy, &event, context);
+        }
+    }
+    let d = run(&Policy::default(), &event, &base);
+    assert!(d.findings.len() > 5, "most rules fire on this event: {d:?}");
 }
