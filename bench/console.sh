@@ -98,6 +98,7 @@ if [[ $SHAPE == flood ]]; then
     "/console/attempts?code=vpn_detected" "/console/attempts?code=tor_detected&verdict=block"
     "/console/attempts?code=bot_detected" "/console/attempts?verdict=review&before=$((last / 2))"
     "/console/attempts?ip=198.51.100.23&verdict=allow" "/console/attempts?since=1h&until=30m"
+    "/console/attempts?since=1h&until=30m&verdict=allow" "/api/attempts?since=30m&verdict=allow"
     "/console/devices/bench-device-3" "/console/devices/$visitor" "/console/reviews"
     "/api/attempts?verdict=review" "/api/attempts?code=vpn_detected")
 else

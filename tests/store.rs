@@ -40,6 +40,7 @@ common::both_backends!(
     the_batch_tasks_keep_connections_of_their_own_and_starve_no_request,
     the_review_queue_finds_each_accounts_attempt_by_index_among_a_floods_refusals,
     a_bounded_search_pages_through_every_match_and_no_other,
+    a_time_window_pages_by_time_then_id_where_ids_run_out_of_time_order,
     the_device_pages_ip_links_count_only_the_latest_attempts_from_each_ip,
 );
 
@@ -1559,13 +1560,8 @@ async fn a_bounded_search_pages_through_every_match_and_no_other(db: &TestDb) {
         }
         rows.push(row);
     }
-    store
-        .insert_attempts(&rows.iter().collect::<Vec<_>>())
-        .await
-        .unwrap();
-    // Newest first, beside the row each id recorded.
-    let ids: Vec<i64> = all_attempts(&store).await.iter().map(|a| a.id).collect();
-    let recorded: Vec<(i64, &NewAttempt)> = ids.iter().copied().zip(rows.iter().rev()).collect();
+    let recorded = insert_in_one_batch(&store, &rows).await;
+    let ids: Vec<i64> = recorded.iter().map(|(id, _)| *id).collect();
 
     let since = start + 15_000;
     let filters = [
@@ -1591,65 +1587,13 @@ async fn a_bounded_search_pages_through_every_match_and_no_other(db: &TestDb) {
         },
     ];
     for filter in filters {
-        // What the other conditions select, and what matches: worked out here, not by the
-        // store's SQL.
-        let selected = |row: &NewAttempt| {
-            filter
-                .visitor_id
-                .as_ref()
-                .is_none_or(|v| row.visitor_id.as_ref() == Some(v))
-                && filter.since_ms.is_none_or(|t| row.created_at >= t)
-        };
-        let matches = |row: &NewAttempt| {
-            let code = filter.code.as_deref().map(str::to_lowercase);
-            selected(row)
-                && filter.verdict.as_ref().is_none_or(|v| &row.verdict == v)
-                && code.is_none_or(|c| row.code == c || row.codes.contains(&c))
-        };
-        let expected: Vec<i64> = recorded
-            .iter()
-            .filter(|(_, row)| matches(row))
-            .map(|(id, _)| *id)
-            .collect();
-        let sparse = filter.verdict.is_some() || filter.code.is_some();
-        for (limit, scan) in [(2, 7), (5, 10), (1, 1), (50, 4)] {
-            let mut found = Vec::new();
-            let mut cursor = None;
-            loop {
-                let page = store
-                    .attempts_page(
-                        &AttemptFilter {
-                            before: cursor,
-                            ..filter.clone()
-                        },
-                        limit,
-                        Some(scan),
-                    )
-                    .await
-                    .unwrap();
-                assert!(page.attempts.len() as i64 <= limit);
-                found.extend(page.attempts.iter().map(|a| a.id));
-                let Some(next) = page.next_before else { break };
-                assert!(
-                    cursor.is_none_or(|c| next < c),
-                    "{filter:?}: the cursor moves on"
-                );
-                if (page.attempts.len() as i64) < limit {
-                    assert!(sparse, "{filter:?}: only a search stops short");
-                    let read = recorded
-                        .iter()
-                        .filter(|(id, row)| {
-                            *id >= next && cursor.is_none_or(|c| *id < c) && selected(row)
-                        })
-                        .count();
-                    assert!(read as i64 <= scan, "{filter:?}: {read} read, scan {scan}");
-                } else {
-                    assert_eq!(Some(next), page.attempts.last().map(|a| a.id));
-                }
-                cursor = Some(next);
-            }
-            assert_eq!(found, expected, "{filter:?}, limit {limit}, scan {scan}");
-        }
+        assert_pages_through(
+            &store,
+            &recorded,
+            &filter,
+            &[(2, 7), (5, 10), (1, 1), (50, 4)],
+        )
+        .await;
     }
 
     // The first window of a rare verdict: nothing found, and the search names the lowest id
@@ -1681,6 +1625,201 @@ async fn a_bounded_search_pages_through_every_match_and_no_other(db: &TestDb) {
     };
     let page = store.attempts_page(&below, 5, Some(10)).await.unwrap();
     assert_eq!((page.attempts.len(), page.next_before), (0, None));
+}
+
+/// A time window with nothing narrower is listed newest first by time, then by id, each
+/// attempt once, even where the ids run out of time order (an attempt is timed when it arrives
+/// and numbered when it is written); with a device it keeps the id order. A search in a window
+/// reads at most `scan` of the window's attempts a page, in the same order.
+async fn a_time_window_pages_by_time_then_id_where_ids_run_out_of_time_order(db: &TestDb) {
+    let store = db.store().await;
+    let start = now_ms() - 100_000;
+    let mut rows = Vec::new();
+    for n in 0..45_i64 {
+        let mut row = refusal(&format!("u{n}"));
+        row.visitor_id = Some(format!("device-{}", n % 2));
+        // Out of id order, with ties: 13 distinct times over 45 attempts.
+        row.created_at = start + (n * 7 % 13) * 1000;
+        if n % 4 == 1 {
+            row.verdict = "review".into();
+            row.code = "review".into();
+            row.codes = vec!["vpn_detected".into()];
+        }
+        rows.push(row);
+    }
+    let recorded = insert_in_one_batch(&store, &rows).await;
+    let ids: Vec<i64> = recorded.iter().map(|(id, _)| *id).collect();
+
+    let window = |since: Option<i64>, until: Option<i64>| AttemptFilter {
+        since_ms: since.map(|s| start + s * 1000),
+        until_ms: until.map(|u| start + u * 1000),
+        ..AttemptFilter::default()
+    };
+    let filters = [
+        window(Some(3), None),
+        window(Some(2), Some(9)),
+        window(None, Some(5)),
+        AttemptFilter {
+            verdict: Some("review".into()),
+            ..window(Some(1), Some(12))
+        },
+        AttemptFilter {
+            code: Some("vpn_detected".into()),
+            ..window(None, Some(7))
+        },
+        AttemptFilter {
+            verdict: Some("block".into()),
+            ..window(Some(4), None)
+        },
+        AttemptFilter {
+            visitor_id: Some("device-1".into()),
+            ..window(Some(2), Some(11))
+        },
+    ];
+    for filter in filters {
+        let sizes = [(2, 5), (3, 1), (4, 40), (50, 3)];
+        let matched = assert_pages_through(&store, &recorded, &filter, &sizes).await;
+        assert!(matched >= 3, "{filter:?}: too few to page through");
+    }
+
+    // The ids do run out of time order here, so the test above tells the two orders apart.
+    let by_id: Vec<i64> = recorded.iter().map(|(id, _)| *id).collect();
+    let mut by_time: Vec<(i64, i64)> = recorded.iter().map(|(id, r)| (r.created_at, *id)).collect();
+    by_time.sort_unstable_by(|a, b| b.cmp(a));
+    assert_ne!(by_id, by_time.iter().map(|(_, id)| *id).collect::<Vec<_>>());
+
+    // A cursor that names no attempt keeps its id alone: below every id, nothing is left;
+    // above every id, the window from its newest.
+    let first = store
+        .attempts_page(&window(Some(3), None), 5, None)
+        .await
+        .unwrap();
+    let above = AttemptFilter {
+        before: Some(ids[0] + 1_000),
+        ..window(Some(3), None)
+    };
+    assert_eq!(store.attempts_page(&above, 5, None).await.unwrap(), first);
+    let below = AttemptFilter {
+        before: ids.last().map(|lowest| lowest - 1),
+        ..window(Some(3), None)
+    };
+    let page = store.attempts_page(&below, 5, None).await.unwrap();
+    assert_eq!((page.attempts.len(), page.next_before), (0, None));
+}
+
+/// Follows `filter`'s pages for each (limit, scan) and checks, against what is worked out
+/// here rather than by the store's SQL: every attempt that matches comes once, newest first
+/// (by time, then id, for a time window with no device; by id otherwise); each cursor moves on;
+/// a page stops short only in a verdict or code search, and then its window held at most
+/// `scan` of the attempts the other conditions select; a full page names its last attempt.
+/// Returns how many attempts match.
+async fn assert_pages_through(
+    store: &Store,
+    recorded: &[(i64, &NewAttempt)],
+    filter: &AttemptFilter,
+    sizes: &[(i64, i64)],
+) -> usize {
+    let by_time =
+        (filter.since_ms.is_some() || filter.until_ms.is_some()) && filter.visitor_id.is_none();
+    let key = |id: i64, row: &NewAttempt| (if by_time { row.created_at } else { 0 }, id);
+    let key_of = |id: i64| {
+        let (_, row) = recorded.iter().find(|(i, _)| *i == id).unwrap();
+        key(id, row)
+    };
+    let selected = |row: &NewAttempt| {
+        filter.since_ms.is_none_or(|t| row.created_at >= t)
+            && filter.until_ms.is_none_or(|t| row.created_at < t)
+            && filter
+                .visitor_id
+                .as_ref()
+                .is_none_or(|v| row.visitor_id.as_ref() == Some(v))
+    };
+    let code = filter.code.as_deref().map(str::to_lowercase);
+    let matches = |row: &NewAttempt| {
+        selected(row)
+            && filter.verdict.as_ref().is_none_or(|v| &row.verdict == v)
+            && code
+                .as_ref()
+                .is_none_or(|c| &row.code == c || row.codes.contains(c))
+    };
+    let mut expected: Vec<(i64, i64)> = recorded
+        .iter()
+        .filter(|(_, row)| matches(row))
+        .map(|(id, row)| key(*id, row))
+        .collect();
+    expected.sort_unstable_by(|a, b| b.cmp(a));
+    let expected: Vec<i64> = expected.into_iter().map(|(_, id)| id).collect();
+    let sparse = filter.verdict.is_some() || filter.code.is_some();
+    for &(limit, scan) in sizes {
+        let mut found = Vec::new();
+        for (cursor, page) in every_page(store, filter, limit, scan).await {
+            assert!(page.attempts.len() as i64 <= limit);
+            found.extend(page.attempts.iter().map(|a| a.id));
+            let Some(next) = page.next_before else { break };
+            assert!(
+                cursor.is_none_or(|c| key_of(next) < key_of(c)),
+                "{filter:?}: the cursor moves on"
+            );
+            if (page.attempts.len() as i64) < limit {
+                assert!(sparse, "{filter:?}: only a search stops short");
+                let read = recorded
+                    .iter()
+                    .filter(|(id, row)| {
+                        let k = key(*id, row);
+                        k >= key_of(next) && cursor.is_none_or(|c| k < key_of(c)) && selected(row)
+                    })
+                    .count();
+                assert!(read as i64 <= scan, "{filter:?}: {read} read, scan {scan}");
+            } else {
+                assert_eq!(Some(next), page.attempts.last().map(|a| a.id));
+            }
+        }
+        assert_eq!(found, expected, "{filter:?}, limit {limit}, scan {scan}");
+    }
+    expected.len()
+}
+
+/// Writes the rows in one batch into an empty trail; each beside the id it got, newest first.
+async fn insert_in_one_batch<'a>(
+    store: &Store,
+    rows: &'a [NewAttempt],
+) -> Vec<(i64, &'a NewAttempt)> {
+    store
+        .insert_attempts(&rows.iter().collect::<Vec<_>>())
+        .await
+        .unwrap();
+    let ids: Vec<i64> = all_attempts(store).await.iter().map(|a| a.id).collect();
+    assert_eq!(ids.len(), rows.len(), "the trail held only these rows");
+    ids.into_iter().zip(rows.iter().rev()).collect()
+}
+
+/// Every page of a bounded search, each beside the cursor it was asked with, following
+/// `next_before` from the first page until it is `None`.
+async fn every_page(
+    store: &Store,
+    filter: &AttemptFilter,
+    limit: i64,
+    scan: i64,
+) -> Vec<(Option<i64>, signup_guard::store::AttemptPage)> {
+    let mut pages = Vec::new();
+    let mut cursor = None;
+    loop {
+        let asked = AttemptFilter {
+            before: cursor,
+            ..filter.clone()
+        };
+        let page = store
+            .attempts_page(&asked, limit, Some(scan))
+            .await
+            .unwrap();
+        let next = page.next_before;
+        pages.push((cursor, page));
+        match next {
+            Some(next) if pages.len() < 1_000 => cursor = Some(next),
+            Some(_) => panic!("{filter:?}: a thousand pages and no end"),
+            None => return pages,
+        }
+    }
 }
 
 fn by_verdict(verdict: &str) -> AttemptFilter {

@@ -13,7 +13,7 @@ pub struct AttemptFilter {
     pub code: Option<String>,
     /// Only attempts at or after this time.
     pub since_ms: Option<i64>,
-    /// Only attempts with a smaller id (the pagination cursor).
+    /// Only attempts listed after this one, in the page's order (the pagination cursor).
     pub before: Option<i64>,
     /// Only attempts from this device.
     pub visitor_id: Option<String>,
@@ -27,13 +27,13 @@ pub struct AttemptFilter {
     pub until_ms: Option<i64>,
 }
 
-/// One page of attempts, newest first.
+/// One page of attempts, newest first (see `Order`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttemptPage {
     /// The attempts that matched, at most the page's limit.
     pub attempts: Vec<AttemptRow>,
     /// Where the next page starts (its `before`): the last attempt's id on a full page, or
-    /// the lowest id of the window a bounded search read when it stopped short; `None` when
+    /// the oldest of the window a bounded search read when it stopped short; `None` when
     /// nothing older can match.
     pub next_before: Option<i64>,
 }
@@ -42,6 +42,55 @@ pub struct AttemptPage {
 /// an index of its own (every refused row would pay for it), so a rare value after a flood
 /// read every attempt: 0.4 s a page at 300,000 on either backend, and growing with the flood.
 pub const SEARCH_SCAN: i64 = 20_000;
+
+/// The order of a page, newest first either way.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Order {
+    /// By id: the order the attempts were written in, which the indexes by device, address,
+    /// username and event follow.
+    Id,
+    /// By time, then id. A time window with nothing narrower is read in the time index's
+    /// order, so a page costs its own rows; by id it would sort every id in the window (about
+    /// 1 s on PostgreSQL for half an hour of a 1,000/s flood) or walk every later attempt.
+    /// Ids follow time only roughly: an attempt is timed when it arrives and numbered when
+    /// it is written, on PostgreSQL by any of several instances.
+    Time,
+}
+
+impl Order {
+    fn of(filter: &AttemptFilter) -> Order {
+        let timed = filter.since_ms.is_some() || filter.until_ms.is_some();
+        let narrower = [
+            &filter.visitor_id,
+            &filter.ip,
+            &filter.username,
+            &filter.event_id,
+        ]
+        .iter()
+        .any(|value| value.as_deref().is_some_and(|v| !v.is_empty()));
+        if timed && !narrower {
+            Order::Time
+        } else {
+            Order::Id
+        }
+    }
+
+    /// The SQL `ORDER BY` terms, newest first.
+    fn newest_first(self) -> &'static str {
+        match self {
+            Order::Id => "id DESC",
+            Order::Time => "created_at DESC, id DESC",
+        }
+    }
+}
+
+/// An attempt's place in a page's order: its id, and in time order its time (`None` for an id
+/// no attempt has, which keeps its id alone).
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    at: Option<i64>,
+    id: i64,
+}
 
 #[derive(Clone)]
 enum Value {
@@ -60,7 +109,14 @@ struct Conditions {
 }
 
 impl Conditions {
-    fn of(filter: &AttemptFilter) -> Self {
+    /// `cursor` is the attempt the page starts below, and `floor` the oldest attempt a
+    /// search's window reads, both in `order`.
+    fn of(
+        filter: &AttemptFilter,
+        order: Order,
+        cursor: Option<Place>,
+        floor: Option<Place>,
+    ) -> Self {
         // Only the conditions given are written, so each filter can use its index (a
         // `$n = '' OR column = $n` form would hide the column from the planner, and a
         // `created_at >= 0` tempts SQLite onto the time index and a sort of the whole table).
@@ -71,11 +127,48 @@ impl Conditions {
             values: Vec::new(),
             base_values: 0,
         };
-        c.base("id < ?", Value::Int(filter.before.unwrap_or(i64::MAX)));
-        if let Some(since) = filter.since_ms {
+        let (mut since, mut until) = (filter.since_ms, filter.until_ms);
+        if order == Order::Id {
+            let below = cursor.map_or(i64::MAX, |place| place.id);
+            c.base("id < ?", Value::Int(below));
+            if let Some(floor) = floor {
+                c.base("id >= ?", Value::Int(floor.id));
+            }
+        } else {
+            // In time order the cursor and the floor are bounds on the time index. Each
+            // replaces the filter's bound on its side where it is tighter: of two bounds on
+            // one side SQLite takes one for the index, and with the looser it would walk every
+            // attempt between them.
+            match cursor {
+                Some(Place { at: Some(at), id }) if until.is_none_or(|u| at < u) => {
+                    // `(created_at, id) < (at, id)`.
+                    until = None;
+                    let at = c.bind("?", Value::Int(at));
+                    let id = c.bind("?", Value::Int(id));
+                    c.base.push(format!("created_at <= {at}"));
+                    c.base.push(format!("(created_at < {at} OR id < {id})"));
+                }
+                Some(Place { at: None, id }) => c.base("id < ?", Value::Int(id)),
+                // The first page, or a cursor past `until`, which `until` implies.
+                _ => {}
+            }
+            match floor {
+                Some(Place { at: Some(at), id }) if since.is_none_or(|s| at >= s) => {
+                    // `(created_at, id) >= (at, id)`.
+                    since = None;
+                    let at = c.bind("?", Value::Int(at));
+                    let id = c.bind("?", Value::Int(id));
+                    c.base.push(format!("created_at >= {at}"));
+                    c.base.push(format!("(created_at > {at} OR id >= {id})"));
+                }
+                Some(Place { at: None, id }) => c.base("id >= ?", Value::Int(id)),
+                _ => {}
+            }
+        }
+        if let Some(since) = since {
             c.base("created_at >= ?", Value::Int(since));
         }
-        if let Some(until) = filter.until_ms {
+        if let Some(until) = until {
             c.base("created_at < ?", Value::Int(until));
         }
         for (column, value) in [
@@ -152,43 +245,41 @@ impl Store {
         Ok(self.attempts_page(filter, limit, None).await?.attempts)
     }
 
-    /// A page of the attempts matching the filter, newest first. With `scan`, a verdict or
-    /// code filter reads at most that many of the attempts the other conditions select, and
-    /// a page that found fewer than `limit` names where the search goes on.
+    /// A page of the attempts matching the filter, newest first: by id, or by time then id
+    /// for a time window with no device, address, username or event (see [`Order`]). With
+    /// `scan`, a verdict or code filter reads at most that many of the attempts the other
+    /// conditions select, and a page that found fewer than `limit` names where the search goes
+    /// on.
     pub async fn attempts_page(
         &self,
         filter: &AttemptFilter,
         limit: i64,
         scan: Option<i64>,
     ) -> Result<AttemptPage, StoreError> {
-        let mut c = Conditions::of(filter);
+        let order = Order::of(filter);
+        let cursor = self.cursor(order, filter.before).await?;
+        let mut c = Conditions::of(filter, order, cursor, None);
         let mut stopped_at = None;
-        let mut window = None;
         if let (Some(scan), false) = (scan, c.sparse.is_empty()) {
-            let Some((low, more)) = self.search_window(&c, scan).await? else {
+            let Some((floor, more)) = self.search_window(&c, order, scan).await? else {
                 return Ok(AttemptPage {
                     attempts: Vec::new(),
                     next_before: None,
                 });
             };
             if more {
-                stopped_at = Some(low);
+                stopped_at = Some(floor.id);
             }
-            window = Some(c.bind("id >= ?", Value::Int(low)));
+            c = Conditions::of(filter, order, cursor, Some(floor));
         }
         // Ids first, then their rows: a sort by id (SQLite's, for a time window) then orders
         // narrow index entries instead of whole rows with their snapshots.
         let limit_mark = c.bind("?", Value::Int(limit));
-        let conditions: Vec<&str> = c
-            .base
-            .iter()
-            .chain(&c.sparse)
-            .chain(&window)
-            .map(String::as_str)
-            .collect();
+        let conditions: Vec<&str> = c.base.iter().chain(&c.sparse).map(String::as_str).collect();
+        let newest_first = order.newest_first();
         let sql = format!(
             "SELECT {COLUMNS} FROM attempts WHERE id IN (SELECT id FROM attempts WHERE {} \
-             ORDER BY id DESC LIMIT {limit_mark}) ORDER BY id DESC",
+             ORDER BY {newest_first} LIMIT {limit_mark}) ORDER BY {newest_first}",
             conditions.join(" AND ")
         );
         let rows = c.query(&sql).fetch_all(&self.pool).await?;
@@ -206,17 +297,33 @@ impl Store {
         })
     }
 
-    /// The window a verdict or code search reads this page: the lowest id it may read, and
-    /// whether older attempts the other conditions select lie below it; `None` when there is
-    /// nothing to read.
+    /// The attempt a page below `before` starts below: in time order, with its time.
+    async fn cursor(&self, order: Order, before: Option<i64>) -> Result<Option<Place>, StoreError> {
+        let Some(id) = before else { return Ok(None) };
+        let at = match order {
+            Order::Id => None,
+            Order::Time => {
+                sqlx::query_scalar("SELECT created_at FROM attempts WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+            }
+        };
+        Ok(Some(Place { at, id }))
+    }
+
+    /// The window a verdict or code search reads this page: its oldest attempt, in the page's
+    /// order, and whether older attempts the other conditions select lie below it; `None` when
+    /// there is nothing to read.
     async fn search_window(
         &self,
         c: &Conditions,
+        order: Order,
         scan: i64,
-    ) -> Result<Option<(i64, bool)>, StoreError> {
+    ) -> Result<Option<(Place, bool)>, StoreError> {
         // A window of none would name the same cursor again, for ever.
         let scan = scan.max(1);
-        if c.base.len() == 1 {
+        if order == Order::Id && c.base.len() == 1 {
             // Only the cursor: the window is the `scan` ids below it, found from the primary
             // key's two ends. Counting them would walk the table itself, whose rows carry
             // their snapshots: 30 ms a page on SQLite, even where the page fills at once.
@@ -232,24 +339,38 @@ impl Store {
             return Ok(match (high, first) {
                 (Some(high), Some(first)) => {
                     let low = high.saturating_sub(scan - 1);
-                    Some((low, low > first))
+                    Some((Place { at: None, id: low }, low > first))
                 }
                 _ => None,
             });
         }
         // An index narrows the attempts (a device, an address, a time window): the window is
-        // the newest `scan` of them, counted on that index.
+        // the newest `scan` of them, read on that index (by id, on the index alone).
         let mut window = c.base_only();
         let scan_mark = window.bind("?", Value::Int(scan));
-        let sql = format!(
-            "SELECT MIN(id) AS low, COUNT(*) AS n FROM (SELECT id FROM attempts WHERE {} \
-             ORDER BY id DESC LIMIT {scan_mark}) w",
-            window.base.join(" AND ")
-        );
-        let row = window.query(&sql).fetch_one(&self.pool).await?;
-        let low: Option<i64> = row.try_get("low")?;
+        let base = window.base.join(" AND ");
+        let sql = match order {
+            Order::Id => format!(
+                "SELECT MIN(id) AS id, COUNT(*) AS n FROM (SELECT id FROM attempts WHERE {base} \
+                 ORDER BY id DESC LIMIT {scan_mark}) w"
+            ),
+            Order::Time => format!(
+                "SELECT created_at, id, COUNT(*) OVER () AS n FROM (SELECT created_at, id \
+                 FROM attempts WHERE {base} ORDER BY created_at DESC, id DESC \
+                 LIMIT {scan_mark}) w ORDER BY created_at, id LIMIT 1"
+            ),
+        };
+        let Some(row) = window.query(&sql).fetch_optional(&self.pool).await? else {
+            return Ok(None);
+        };
+        let id: Option<i64> = row.try_get("id")?;
         let n: i64 = row.try_get("n")?;
-        Ok(low.map(|low| (low, n >= scan)))
+        let Some(id) = id else { return Ok(None) };
+        let at = match order {
+            Order::Id => None,
+            Order::Time => Some(row.try_get("created_at")?),
+        };
+        Ok(Some((Place { at, id }, n >= scan)))
     }
 }
 
