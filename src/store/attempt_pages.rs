@@ -27,6 +27,20 @@ pub struct AttemptFilter {
     pub until_ms: Option<i64>,
 }
 
+impl AttemptFilter {
+    /// The equality conditions given, each served by its column's index in id order.
+    fn narrowing(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("visitor_id", &self.visitor_id),
+            ("ip", &self.ip),
+            ("username", &self.username),
+            ("event_id", &self.event_id),
+        ]
+        .into_iter()
+        .filter_map(|(column, value)| Some((column, value.as_deref().filter(|v| !v.is_empty())?)))
+    }
+}
+
 /// One page of attempts, newest first (see `Order`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttemptPage {
@@ -60,15 +74,7 @@ enum Order {
 impl Order {
     fn of(filter: &AttemptFilter) -> Order {
         let timed = filter.since_ms.is_some() || filter.until_ms.is_some();
-        let narrower = [
-            &filter.visitor_id,
-            &filter.ip,
-            &filter.username,
-            &filter.event_id,
-        ]
-        .iter()
-        .any(|value| value.as_deref().is_some_and(|v| !v.is_empty()));
-        if timed && !narrower {
+        if timed && filter.narrowing().next().is_none() {
             Order::Time
         } else {
             Order::Id
@@ -90,6 +96,13 @@ impl Order {
 struct Place {
     at: Option<i64>,
     id: i64,
+}
+
+/// Which side of a place a time bound keeps.
+#[derive(Clone, Copy)]
+enum Side {
+    Below,
+    From,
 }
 
 #[derive(Clone)]
@@ -141,12 +154,8 @@ impl Conditions {
             // attempt between them.
             match cursor {
                 Some(Place { at: Some(at), id }) if until.is_none_or(|u| at < u) => {
-                    // `(created_at, id) < (at, id)`.
                     until = None;
-                    let at = c.bind("?", Value::Int(at));
-                    let id = c.bind("?", Value::Int(id));
-                    c.base.push(format!("created_at <= {at}"));
-                    c.base.push(format!("(created_at < {at} OR id < {id})"));
+                    c.time_bound(at, id, Side::Below);
                 }
                 Some(Place { at: None, id }) => c.base("id < ?", Value::Int(id)),
                 // The first page, or a cursor past `until`, which `until` implies.
@@ -154,12 +163,8 @@ impl Conditions {
             }
             match floor {
                 Some(Place { at: Some(at), id }) if since.is_none_or(|s| at >= s) => {
-                    // `(created_at, id) >= (at, id)`.
                     since = None;
-                    let at = c.bind("?", Value::Int(at));
-                    let id = c.bind("?", Value::Int(id));
-                    c.base.push(format!("created_at >= {at}"));
-                    c.base.push(format!("(created_at > {at} OR id >= {id})"));
+                    c.time_bound(at, id, Side::From);
                 }
                 Some(Place { at: None, id }) => c.base("id >= ?", Value::Int(id)),
                 _ => {}
@@ -171,15 +176,8 @@ impl Conditions {
         if let Some(until) = until {
             c.base("created_at < ?", Value::Int(until));
         }
-        for (column, value) in [
-            ("visitor_id", &filter.visitor_id),
-            ("ip", &filter.ip),
-            ("username", &filter.username),
-            ("event_id", &filter.event_id),
-        ] {
-            if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
-                c.base(&format!("{column} = ?"), Value::Text(value.to_owned()));
-            }
+        for (column, value) in filter.narrowing() {
+            c.base(&format!("{column} = ?"), Value::Text(value.to_owned()));
         }
         c.base_values = c.values.len();
         if let Some(verdict) = filter.verdict.as_deref().filter(|v| !v.is_empty()) {
@@ -196,6 +194,20 @@ impl Conditions {
             c.sparse.push(format!("({eq} OR {like})"));
         }
         c
+    }
+
+    /// `(created_at, id) < (at, id)` (below the place) or `>= (at, id)` (from it), written
+    /// so that the time index can start or stop at `at`.
+    fn time_bound(&mut self, at: i64, id: i64, side: Side) {
+        let at = self.bind("?", Value::Int(at));
+        let id = self.bind("?", Value::Int(id));
+        let (time, strict, by_id) = match side {
+            Side::Below => ("<=", "<", "<"),
+            Side::From => (">=", ">", ">="),
+        };
+        self.base.push(format!("created_at {time} {at}"));
+        self.base
+            .push(format!("(created_at {strict} {at} OR id {by_id} {id})"));
     }
 
     fn bind(&mut self, sql: &str, value: Value) -> String {
