@@ -99,6 +99,9 @@ if [[ $SHAPE == flood ]]; then
     "/console/attempts?code=bot_detected" "/console/attempts?verdict=review&before=$((last / 2))"
     "/console/attempts?ip=198.51.100.23&verdict=allow" "/console/attempts?since=1h&until=30m"
     "/console/attempts?since=1h&until=30m&verdict=allow" "/api/attempts?since=30m&verdict=allow"
+    "/console/attempts?ip=198.51.100.23&since=1h&until=30m"
+    "/console/attempts?ip=198.51.100.23&since=40m&until=35m&verdict=allow"
+    "/api/attempts?visitorId=bench-device-3&since=30m"
     "/console/devices/bench-device-3" "/console/devices/$visitor" "/console/reviews"
     "/api/attempts?verdict=review" "/api/attempts?code=vpn_detected")
 else

@@ -1627,17 +1627,18 @@ async fn a_bounded_search_pages_through_every_match_and_no_other(db: &TestDb) {
     assert_eq!((page.attempts.len(), page.next_before), (0, None));
 }
 
-/// A time window with nothing narrower is listed newest first by time, then by id, each
-/// attempt once, even where the ids run out of time order (an attempt is timed when it arrives
-/// and numbered when it is written); with a device it keeps the id order. A search in a window
-/// reads at most `scan` of the window's attempts a page, in the same order.
+/// A time window, a device, an address or a username is listed newest first by time, then by
+/// id, each attempt once, even where the ids run out of time order (an attempt is timed when
+/// it arrives and numbered when it is written). A search reads at most `scan` of the attempts
+/// the other conditions select a page, in the same order.
 async fn a_time_window_pages_by_time_then_id_where_ids_run_out_of_time_order(db: &TestDb) {
     let store = db.store().await;
     let start = now_ms() - 100_000;
     let mut rows = Vec::new();
     for n in 0..45_i64 {
-        let mut row = refusal(&format!("u{n}"));
+        let mut row = refusal(&format!("u{}", n % 4));
         row.visitor_id = Some(format!("device-{}", n % 2));
+        row.ip = Some(format!("198.51.100.{}", n % 3));
         // Out of id order, with ties: 13 distinct times over 45 attempts.
         row.created_at = start + (n * 7 % 13) * 1000;
         if n % 4 == 1 {
@@ -1675,6 +1676,29 @@ async fn a_time_window_pages_by_time_then_id_where_ids_run_out_of_time_order(db:
             visitor_id: Some("device-1".into()),
             ..window(Some(2), Some(11))
         },
+        AttemptFilter {
+            visitor_id: Some("device-0".into()),
+            ..AttemptFilter::default()
+        },
+        AttemptFilter {
+            ip: Some("198.51.100.2".into()),
+            ..window(Some(1), Some(10))
+        },
+        AttemptFilter {
+            ip: Some("198.51.100.1".into()),
+            verdict: Some("review".into()),
+            ..AttemptFilter::default()
+        },
+        AttemptFilter {
+            username: Some("u1".into()),
+            ..window(None, Some(9))
+        },
+        AttemptFilter {
+            username: Some("u2".into()),
+            visitor_id: Some("device-0".into()),
+            code: Some("bot_detected".into()),
+            ..window(Some(0), None)
+        },
     ];
     for filter in filters {
         let sizes = [(2, 5), (3, 1), (4, 40), (50, 3)];
@@ -1709,7 +1733,8 @@ async fn a_time_window_pages_by_time_then_id_where_ids_run_out_of_time_order(db:
 
 /// Follows `filter`'s pages for each (limit, scan) and checks, against what is worked out
 /// here rather than by the store's SQL: every attempt that matches comes once, newest first
-/// (by time, then id, for a time window with no device; by id otherwise); each cursor moves on;
+/// (by time, then id, for a time window, a device, an address or a username; by id
+/// otherwise); each cursor moves on;
 /// a page stops short only in a verdict or code search, and then its window held at most
 /// `scan` of the attempts the other conditions select; a full page names its last attempt.
 /// Returns how many attempts match.
@@ -1719,8 +1744,11 @@ async fn assert_pages_through(
     filter: &AttemptFilter,
     sizes: &[(i64, i64)],
 ) -> usize {
-    let by_time =
-        (filter.since_ms.is_some() || filter.until_ms.is_some()) && filter.visitor_id.is_none();
+    let by_time = filter.since_ms.is_some()
+        || filter.until_ms.is_some()
+        || filter.visitor_id.is_some()
+        || filter.ip.is_some()
+        || filter.username.is_some();
     let key = |id: i64, row: &NewAttempt| (if by_time { row.created_at } else { 0 }, id);
     let key_of = |id: i64| {
         let (_, row) = recorded.iter().find(|(i, _)| *i == id).unwrap();
@@ -1733,6 +1761,14 @@ async fn assert_pages_through(
                 .visitor_id
                 .as_ref()
                 .is_none_or(|v| row.visitor_id.as_ref() == Some(v))
+            && filter
+                .ip
+                .as_ref()
+                .is_none_or(|v| row.ip.as_ref() == Some(v))
+            && filter
+                .username
+                .as_ref()
+                .is_none_or(|v| row.username.as_ref() == Some(v))
     };
     let code = filter.code.as_deref().map(str::to_lowercase);
     let matches = |row: &NewAttempt| {
@@ -1849,6 +1885,8 @@ async fn the_device_pages_ip_links_count_only_the_latest_attempts_from_each_ip(d
         from("self", "198.51.100.1", now - 5_000),
         from("b", "198.51.100.1", now - 4_000),
         from("c", "198.51.100.1", now - 3_000),
+        // Written last, timed first: by id it would be among the latest.
+        from("late", "198.51.100.1", now - 11_000),
     ];
     store
         .insert_attempts(&rows.iter().collect::<Vec<_>>())
@@ -1870,9 +1908,9 @@ async fn the_device_pages_ip_links_count_only_the_latest_attempts_from_each_ip(d
     };
     assert_eq!(
         links(0, 100, 20).await,
-        named(&[("old", 3), ("b", 2), ("c", 1)])
+        named(&[("old", 3), ("b", 2), ("c", 1), ("late", 1)])
     );
-    // The latest four attempts from the address: b, self, b, c.
+    // The latest four attempts from the address, by time: b, self, b, c.
     assert_eq!(links(0, 4, 20).await, named(&[("b", 2), ("c", 1)]));
     // The window leaves one of the old device's attempts; ties go by visitor id.
     assert_eq!(

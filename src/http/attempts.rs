@@ -31,7 +31,7 @@ pub struct AttemptsQuery {
     #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
     /// Only attempts listed after this one: the previous page's `nextBefore`. Attempts are
-    /// listed newest first by id, or with `since` and no `visitorId` by time, then id.
+    /// listed newest first by id, or with `since` or `visitorId` by time, then id.
     before: Option<i64>,
     /// Only attempts from this device.
     #[serde(rename = "visitorId")]
@@ -108,7 +108,7 @@ const VERDICTS: [&str; 4] = ["allow", "review", "block", "error"];
 /// The audit trail, newest first
 ///
 /// Every attempt, refused or not, with every rule that fired and what the decision saw.
-/// Newest first by id; with `since` and no `visitorId`, by time, then id.
+/// Newest first by id; with `since` or `visitorId`, by time, then id.
 #[utoipa::path(
     get,
     path = "/api/attempts",

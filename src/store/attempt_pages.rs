@@ -28,7 +28,8 @@ pub struct AttemptFilter {
 }
 
 impl AttemptFilter {
-    /// The equality conditions given, each served by its column's index in id order.
+    /// The equality conditions given, each served by its column's index: the device's, the
+    /// address's and the username's in time order, the event's in id order.
     fn narrowing(&self) -> impl Iterator<Item = (&'static str, &str)> {
         [
             ("visitor_id", &self.visitor_id),
@@ -60,21 +61,23 @@ pub const SEARCH_SCAN: i64 = 20_000;
 /// The order of a page, newest first either way.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Order {
-    /// By id: the order the attempts were written in, which the indexes by device, address,
-    /// username and event follow.
+    /// By id: the order the attempts were written in, which the primary key and the index by
+    /// event follow.
     Id,
-    /// By time, then id. A time window with nothing narrower is read in the time index's
-    /// order, so a page costs its own rows; by id it would sort every id in the window (about
-    /// 1 s on PostgreSQL for half an hour of a 1,000/s flood) or walk every later attempt.
-    /// Ids follow time only roughly: an attempt is timed when it arrives and numbered when
-    /// it is written, on PostgreSQL by any of several instances.
+    /// By time, then id: the order of the time index and of the indexes by device, address
+    /// and username, which hold each attempt's time after their column. A time window is read
+    /// in that order, so a page costs its own rows; by id it would sort every id in the window
+    /// (about 1 s on PostgreSQL for half an hour of a 1,000/s flood) or walk every later
+    /// attempt. Ids follow time only roughly: an attempt is timed when it arrives and
+    /// numbered when it is written, on PostgreSQL by any of several instances.
     Time,
 }
 
 impl Order {
     fn of(filter: &AttemptFilter) -> Order {
         let timed = filter.since_ms.is_some() || filter.until_ms.is_some();
-        if timed && filter.narrowing().next().is_none() {
+        let by_time_index = filter.narrowing().any(|(column, _)| column != "event_id");
+        if timed || by_time_index {
             Order::Time
         } else {
             Order::Id
@@ -257,8 +260,8 @@ impl Store {
         Ok(self.attempts_page(filter, limit, None).await?.attempts)
     }
 
-    /// A page of the attempts matching the filter, newest first: by id, or by time then id
-    /// for a time window with no device, address, username or event (see [`Order`]). With
+    /// A page of the attempts matching the filter, newest first: by time then id for a time
+    /// window, a device, an address or a username, by id otherwise (see [`Order`]). With
     /// `scan`, a verdict or code filter reads at most that many of the attempts the other
     /// conditions select, and a page that found fewer than `limit` names where the search goes
     /// on.
@@ -357,7 +360,7 @@ impl Store {
             });
         }
         // An index narrows the attempts (a device, an address, a time window): the window is
-        // the newest `scan` of them, read on that index (by id, on the index alone).
+        // the newest `scan` of them, read on that index alone, in the page's order.
         let mut window = c.base_only();
         let scan_mark = window.bind("?", Value::Int(scan));
         let base = window.base.join(" AND ");
@@ -366,10 +369,18 @@ impl Store {
                 "SELECT MIN(id) AS id, COUNT(*) AS n FROM (SELECT id FROM attempts WHERE {base} \
                  ORDER BY id DESC LIMIT {scan_mark}) w"
             ),
+            // The `scan`-th newest if there is one (the window is full), else the oldest: two
+            // walks of the index that stop where they are, where gathering the window to
+            // count and sort it took as long again as reading it.
             Order::Time => format!(
-                "SELECT created_at, id, COUNT(*) OVER () AS n FROM (SELECT created_at, id \
-                 FROM attempts WHERE {base} ORDER BY created_at DESC, id DESC \
-                 LIMIT {scan_mark}) w ORDER BY created_at, id LIMIT 1"
+                "SELECT created_at, id, n FROM (\
+                   SELECT * FROM (SELECT created_at, id, {scan_mark} AS n FROM attempts \
+                     WHERE {base} ORDER BY created_at DESC, id DESC \
+                     LIMIT 1 OFFSET {scan_mark} - 1) full_window \
+                   UNION ALL \
+                   SELECT * FROM (SELECT created_at, id, 0 AS n FROM attempts WHERE {base} \
+                     ORDER BY created_at, id LIMIT 1) oldest\
+                 ) w ORDER BY n DESC LIMIT 1"
             ),
         };
         let Some(row) = window.query(&sql).fetch_optional(&self.pool).await? else {

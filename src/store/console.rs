@@ -246,9 +246,10 @@ impl Store {
         let mut found = Vec::new();
         for ip in ips {
             let rows = sqlx::query(
-                "SELECT visitor_id, COUNT(*) AS n FROM (SELECT visitor_id, created_at \
-                   FROM attempts WHERE ip = $1 ORDER BY id DESC LIMIT $5) recent \
-                 WHERE created_at >= $2 AND visitor_id IS NOT NULL AND visitor_id <> $3 \
+                "SELECT visitor_id, COUNT(*) AS n FROM (SELECT visitor_id FROM attempts \
+                   WHERE ip = $1 AND created_at >= $2 ORDER BY created_at DESC, id DESC \
+                   LIMIT $5) recent \
+                 WHERE visitor_id IS NOT NULL AND visitor_id <> $3 \
                  GROUP BY visitor_id ORDER BY COUNT(*) DESC, visitor_id LIMIT $4",
             )
             .bind(ip)
