@@ -29,7 +29,8 @@ pub struct AttemptFilter {
 
 impl AttemptFilter {
     /// The equality conditions given, each served by its column's index: the device's, the
-    /// address's and the username's in time order, the event's in id order.
+    /// address's and the username's hold each attempt's time after the column; the event's,
+    /// a handful of attempts at most, holds only the id.
     fn narrowing(&self) -> impl Iterator<Item = (&'static str, &str)> {
         [
             ("visitor_id", &self.visitor_id),
@@ -61,8 +62,8 @@ pub const SEARCH_SCAN: i64 = 20_000;
 /// The order of a page, newest first either way.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Order {
-    /// By id: the order the attempts were written in, which the primary key and the index by
-    /// event follow.
+    /// By id: the order the attempts were written in and the primary key's, for a page with
+    /// no filter but a verdict, a code or an event (whose few attempts are sorted either way).
     Id,
     /// By time, then id: the order of the time index and of the indexes by device, address
     /// and username, which hold each attempt's time after their column. A time window is read
