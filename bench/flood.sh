@@ -6,6 +6,8 @@
 #   bash bench/flood.sh                            # about 3 minutes after the build
 #   DURATION=5 IDLE_SECONDS=3 bash bench/flood.sh  # a quick check
 #   SIGNUP_GUARD_BIN=/tmp/old-build bash bench/flood.sh  # the same run against another build
+#   bash scripts/pgo-build && SIGNUP_GUARD_BIN=target/pgo/release/signup-guard \
+#     ARGON2_BIN=target/pgo/release/examples/argon2_rate bash bench/flood.sh  # the PGO build
 #   SERVICE_ENV="DATABASE_MAX_CONNECTIONS=4" bash bench/flood.sh  # settings for every instance
 #   PHASES=refusals BACKENDS=sqlite bash bench/flood.sh  # one phase, one backend
 #   PROFILE=dev DURATION=3 bash bench/flood.sh     # CI's smoke: the test build, no figures
@@ -145,8 +147,13 @@ status_kib() {
 }
 
 # --- build ----------------------------------------------------------------------------------
-log "building (cargo build --profile $PROFILE)"
-cargo build --profile "$PROFILE" --quiet --bins --example argon2_rate
+# Given both binaries (scripts/pgo-build's, say), there is nothing to build.
+if [[ -n ${SIGNUP_GUARD_BIN:-} && -n ${ARGON2_BIN:-} ]]; then
+  log "using $SIGNUP_GUARD_BIN and $ARGON2_BIN"
+else
+  log "building (cargo build --profile $PROFILE)"
+  cargo build --profile "$PROFILE" --quiet --bins --example argon2_rate
+fi
 # cargo puts the dev and test profiles' output in target/debug, bench's in target/release,
 # every other profile's under its own name.
 case $PROFILE in
@@ -154,9 +161,12 @@ case $PROFILE in
   bench) OUT=$PWD/target/release ;;
   *) OUT=$PWD/target/$PROFILE ;;
 esac
-# SIGNUP_GUARD_BIN runs another build of the service (an A/B of two commits) in the same setup.
+# SIGNUP_GUARD_BIN runs another build of the service (an A/B of two commits) in the same setup;
+# ARGON2_BIN the raw Argon2id reference built the same way.
 BIN=${SIGNUP_GUARD_BIN:-$OUT/signup-guard}
-ARGON2=$OUT/examples/argon2_rate
+ARGON2=${ARGON2_BIN:-$OUT/examples/argon2_rate}
+[[ -x $BIN && -x $ARGON2 ]] || die "no service at $BIN or no Argon2id reference at $ARGON2"
+BIN=$(realpath "$BIN") ARGON2=$(realpath "$ARGON2")
 [[ $PROFILE == release ]] ||
   log "PROFILE=$PROFILE: not the release build, so the figures below are not the benchmark's"
 
