@@ -165,7 +165,9 @@ esac
 # ARGON2_BIN the raw Argon2id reference built the same way.
 BIN=${SIGNUP_GUARD_BIN:-$OUT/signup-guard}
 ARGON2=${ARGON2_BIN:-$OUT/examples/argon2_rate}
-[[ -x $BIN && -x $ARGON2 ]] || die "no service at $BIN or no Argon2id reference at $ARGON2"
+# Relative paths are taken from the checkout's root, where this script runs.
+[[ -x $BIN ]] || die "no service binary at $BIN"
+[[ -x $ARGON2 ]] || die "no Argon2id reference binary at $ARGON2"
 BIN=$(realpath "$BIN") ARGON2=$(realpath "$ARGON2")
 [[ $PROFILE == release ]] ||
   log "PROFILE=$PROFILE: not the release build, so the figures below are not the benchmark's"
